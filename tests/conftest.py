@@ -1,0 +1,49 @@
+"""Shared fixtures: the real models (built by the project's pipeline) and the golden vectors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+GOLDEN = REPO.parent / "shared" / "golden" / "all-MiniLM-L6-v2.json"
+
+
+@pytest.fixture(scope="session")
+def model_files():
+    """The model files, built by `patina models fetch` on first use."""
+    from patina_lsp.embedding.build import fetch_models
+    from patina_lsp.embedding.files import model_files as locate
+
+    files = locate()
+    fetch_models(files, print)
+    return files
+
+
+@pytest.fixture(scope="session")
+def golden():
+    """(texts, unit reference vectors, token counts) from ../shared/golden."""
+    if not GOLDEN.is_file():
+        pytest.skip(f"golden vectors not found at {GOLDEN}")
+    data = json.loads(GOLDEN.read_text())
+    texts = [item["text"] for item in data["items"]]
+    ref = np.array([item["embedding"] for item in data["items"]], dtype=np.float32)
+    ref /= np.linalg.norm(ref, axis=1, keepdims=True)
+    return texts, ref, [item["tokens_before_truncation"] for item in data["items"]]
+
+
+@pytest.fixture(scope="session")
+def int8_embedder(model_files):
+    from patina_lsp.embedding import Embedder
+
+    return Embedder(model_files, "int8")
+
+
+@pytest.fixture(scope="session")
+def fp32_embedder(model_files):
+    from patina_lsp.embedding import Embedder
+
+    return Embedder(model_files, "fp32")
