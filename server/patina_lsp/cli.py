@@ -6,9 +6,14 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Sequence
 
 from patina_lsp import __version__
+
+
+class CliError(Exception):
+    """Bad input on the command line; the message says what to fix."""
 
 
 def _stderr(message: str) -> None:
@@ -69,10 +74,161 @@ def _cmd_embed(args: argparse.Namespace) -> int:
     return 0
 
 
+class _ProgressBar:
+    """files, units, units/s and ETA on one line of stderr (redrawn on a terminal, every 10% otherwise)."""
+
+    def __init__(self) -> None:
+        self.t0 = time.monotonic()
+        self.tty = sys.stderr.isatty()
+        self.last_decile = -1
+        self.last_draw = 0.0
+        self.start_units: int | None = None
+
+    def __call__(self, done: int, total: int, units: int) -> None:
+        now = time.monotonic()
+        if self.start_units is None:
+            self.start_units = units
+        fraction = done / total if total else 1.0
+        decile = int(fraction * 10)
+        if self.tty and now - self.last_draw < 0.2 and done != total:
+            return
+        if not self.tty and decile == self.last_decile and done != total:
+            return
+        self.last_draw, self.last_decile = now, decile
+        elapsed = now - self.t0
+        rate = (units - self.start_units) / elapsed if elapsed > 0 else 0.0
+        eta = elapsed / fraction - elapsed if fraction > 0 else 0.0
+        line = (f"indexing {done:,}/{total:,} files ({fraction:4.0%}), {units:,} units, "
+                f"{rate:,.0f} units/s, ETA {eta:,.0f}s")
+        if self.tty:
+            print("\r" + line.ljust(100), end="" if done != total else "\n", file=sys.stderr, flush=True)
+        else:
+            print(line, file=sys.stderr, flush=True)
+
+
+def _open_index(args: argparse.Namespace, root: str):
+    from pathlib import Path
+
+    from patina_lsp.index.workspace import open_index
+
+    path = Path(root)
+    if not path.is_dir():
+        raise CliError(f"{root} is not a folder")
+    return open_index(path, _load_embedder(args), cache_dir=args.cache_dir, exclude=args.exclude or (),
+                      max_file_bytes=args.max_file_bytes)
+
+
+def _update(index, quiet: bool = False) -> None:
+    report = index.update(progress=None if quiet else _ProgressBar())
+    skipped = index.scan_stats.skipped
+    if not quiet:
+        extra = f"; skipped: {', '.join(f'{n} {why}' for why, n in sorted(skipped.items()))}" if skipped else ""
+        _stderr(f"indexed {index.file_count:,} files, {index.unit_count:,} units "
+                f"({report.embedded:,} texts embedded, {report.reused:,} reused) in {report.seconds:.1f}s{extra}")
+    if report.stopped:
+        _stderr(f"patina: {report.stopped}")
+
+
+def _cmd_index(args: argparse.Namespace) -> int:
+    index = _open_index(args, args.path)
+    _stderr(f"store: {index.store.directory}")
+    _update(index)
+    return 0
+
+
+def _print_results(results, root, as_json: bool) -> None:
+    from patina_lsp.index.results import result_to_item
+
+    items = [result_to_item(r, root) for r in results]
+    if as_json:
+        print(json.dumps({"items": items}, indent=None))
+        return
+    if not items:
+        print("no results")
+    for r in results:
+        u = r.unit
+        where = f"{u.path}:{u.span.start_line + 1}"
+        name = f"{u.container}.{u.name}" if u.container else u.name
+        print(f"{where}  {u.kind} {name}  ({r.score:.3f})")
+        for line in u.preview().splitlines()[:2]:
+            print(f"    {line}")
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    from patina_lsp.index.search import MAX_LIMIT, SearchQuery
+
+    if not 1 <= args.limit <= MAX_LIMIT:
+        raise CliError(f"--limit must be between 1 and {MAX_LIMIT}")
+    if not args.query.strip():
+        raise CliError("the query is empty")
+    index = _open_index(args, args.path)
+    _update(index, quiet=args.json)
+    results = index.search(SearchQuery(args.query, args.limit, args.mode))
+    _print_results(results, index.root, args.json)
+    return 0
+
+
+def _cmd_related(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    index = _open_index(args, args.path)
+    _update(index, quiet=args.json)
+    file_part, _, rest = args.location.partition(":")
+    line_text = rest.split(":", 1)[0]
+    if not line_text.isdigit() or int(line_text) < 1:
+        raise CliError(f"expected FILE:LINE[:COL] with LINE >= 1, got {args.location!r}")
+    target = Path(file_part)
+    absolute = target if target.is_absolute() else (Path(args.path) / target)
+    try:
+        rel = absolute.resolve().relative_to(index.root).as_posix()
+    except ValueError:
+        raise CliError(f"{file_part} is not inside {index.root}") from None
+    if index.unit_at(rel, int(line_text) - 1) is None:
+        raise CliError(f"nothing indexed at {rel}:{line_text}")
+    results = index.related_to(rel, line=int(line_text) - 1, limit=args.limit)
+    _print_results(results, index.root, args.json)
+    return 0
+
+
+def _cmd_lsp(args: argparse.Namespace) -> int:
+    import logging
+
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]  # stdout carries the protocol
+    if args.log_file:
+        handlers = [logging.FileHandler(args.log_file)]
+    logging.basicConfig(level=getattr(logging, args.log_level.upper()), handlers=handlers,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("pygls").setLevel(max(logging.WARNING, logging.getLogger().level))
+    from patina_lsp.server import create_server
+
+    server = create_server()
+    if args.tcp:
+        host, _, port = args.tcp.rpartition(":")
+        if not port.isdigit():
+            raise CliError(f"--tcp expects HOST:PORT, got {args.tcp!r}")
+        server.start_tcp(host or "127.0.0.1", int(port))
+    else:
+        server.start_io()
+    return 0
+
+
+def _add_index_options(p: argparse.ArgumentParser) -> None:
+    _add_model_options(p)
+    p.add_argument("--cache-dir", help="where stores live (default: PATINA_CACHE_DIR, else the user cache dir)")
+    p.add_argument("--exclude", action="append", metavar="GLOB", help="gitignore-style pattern to skip (repeatable)")
+    p.add_argument("--max-file-bytes", type=int, default=1_000_000, help="skip larger files (default 1 MB)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="patina", description="Semantic code search for every editor.")
     parser.add_argument("--version", action="version", version=f"patina {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    lsp = sub.add_parser("lsp", help="run the language server (stdio)")
+    lsp.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio (for debugging)")
+    lsp.add_argument("--log-file", help="write the log here instead of stderr")
+    lsp.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    lsp.set_defaults(func=_cmd_lsp)
 
     models = sub.add_parser("models", help="obtain and inspect the embedding model files")
     models_sub = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
@@ -85,6 +241,34 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--model-dir")
     info.add_argument("--json", action="store_true")
     info.set_defaults(func=_cmd_models_info)
+
+    for name in ("index", "embeddings"):
+        if name == "index":
+            p = sub.add_parser("index", help="build or update the index of a workspace")
+        else:
+            emb = sub.add_parser("embeddings", help="same as `patina index` (`patina embeddings generate`)")
+            p = emb.add_subparsers(dest="embeddings_command", required=True, metavar="ACTION").add_parser(
+                "generate", help="build or update the index of a workspace")
+        _add_index_options(p)
+        p.add_argument("path", nargs="?", default=".")
+        p.set_defaults(func=_cmd_index)
+
+    search = sub.add_parser("search", help="search a workspace (indexing what changed first)")
+    _add_index_options(search)
+    search.add_argument("--json", action="store_true", help="print {\"items\": [...]} as the server answers")
+    search.add_argument("--limit", type=int, default=20)
+    search.add_argument("--mode", choices=["hybrid", "semantic", "lexical"], default="hybrid")
+    search.add_argument("path")
+    search.add_argument("query")
+    search.set_defaults(func=_cmd_search)
+
+    related = sub.add_parser("related", help="code related to the unit at FILE:LINE")
+    _add_index_options(related)
+    related.add_argument("--json", action="store_true")
+    related.add_argument("--limit", type=int, default=20)
+    related.add_argument("path")
+    related.add_argument("location", metavar="FILE:LINE[:COL]")
+    related.set_defaults(func=_cmd_related)
 
     embed = sub.add_parser("embed", help="print the embedding of each text (arguments, or lines on stdin)")
     _add_model_options(embed)
@@ -100,7 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except ModelError as exc:
+    except (ModelError, CliError) as exc:
         _stderr(f"patina: {exc}")
         return 2
     except KeyboardInterrupt:

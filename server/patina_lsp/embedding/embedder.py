@@ -13,6 +13,7 @@ chunks/s); single queries use their own multi-threaded session for latency.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -47,11 +48,19 @@ def _session(path: Path, threads: int) -> ort.InferenceSession:
                          f"delete it and run `patina models fetch`") from exc
 
 
+def _lower_priority() -> None:
+    """Nice the calling thread (Linux nice values are per thread)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):
+        pass
+
+
 class Embedder:
     """Owns the tokenizer and ONNX sessions of one model variant. Thread-safe."""
 
     def __init__(self, files: ModelFiles, variant: str = "int8", threads: int | None = None,
-                 verify: bool = True):
+                 verify: bool = True, low_priority: bool = False):
         if verify:
             files.verify(variant)
         self.variant = variant
@@ -60,7 +69,9 @@ class Embedder:
         self.lanes = max(1, threads or os.cpu_count() or 1)
         self._query_session = _session(self.model_path, self.lanes)
         self._bulk_session = _session(self.model_path, 1)
-        self._pool = ThreadPoolExecutor(self.lanes, thread_name_prefix="patina-embed")
+        # bulk embedding runs on these lanes; with low_priority they yield the CPU to the editor
+        self._pool = ThreadPoolExecutor(self.lanes, thread_name_prefix="patina-embed",
+                                        initializer=_lower_priority if low_priority else None)
 
     @property
     def dimensions(self) -> int:

@@ -1,0 +1,111 @@
+"""Server options: parsed once from initializationOptions / workspace configuration into a typed object.
+
+An invalid value never stops the server: it is reported (one message per problem) and its
+default is used.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from patina_lsp.index.scan import DEFAULT_MAX_FILE_BYTES
+from patina_lsp.index.workspace import DEFAULT_MAX_UNITS
+
+MODELS = ("int8", "fp32")
+
+
+@dataclass(frozen=True)
+class Options:
+    """Everything a client may configure (section `patina`)."""
+
+    model: str = "int8"
+    model_dir: str | None = None
+    cache_dir: str | None = None
+    exclude: tuple[str, ...] = ()
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    index_on_startup: bool = True
+    max_units: int = DEFAULT_MAX_UNITS
+    index_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+
+    @property
+    def index_settings(self) -> tuple:
+        """The options whose change means the index must be rebuilt or re-walked."""
+        return (self.model, self.model_dir, self.cache_dir, self.exclude, self.max_file_bytes, self.max_units)
+
+
+def default_options() -> tuple[Options, list[str]]:
+    """Defaults, with PATINA_MODEL as the default model."""
+    problems = []
+    model = os.environ.get("PATINA_MODEL", "int8").strip().lower() or "int8"
+    if model not in MODELS:
+        problems.append(f"PATINA_MODEL={model!r} is not one of {', '.join(MODELS)}; using int8")
+        model = "int8"
+    return Options(model=model), problems
+
+
+def _path(value: Any, name: str, problems: list[str]) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return os.path.expanduser(value)
+    problems.append(f"patina.{name} must be a path (string), got {type(value).__name__}; using the default")
+    return None
+
+
+def _int(value: Any, name: str, low: int, high: int, default: int, problems: list[str]) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value \
+            or not low <= value <= high:
+        problems.append(f"patina.{name} must be an integer from {low:,} to {high:,}, got {value!r}; "
+                        f"using {default:,}")
+        return default
+    return int(value)
+
+
+def parse_options(raw: Any, base: Options | None = None) -> tuple[Options, list[str]]:
+    """Options from a client's settings object; returns them and the problems found (as user-facing text)."""
+    options, problems = (base, []) if base is not None else default_options()
+    if raw is None:
+        return options, problems
+    if not isinstance(raw, dict):
+        return options, problems + [f"patina settings must be an object, got {type(raw).__name__}; using defaults"]
+    known = {"model", "modelDir", "cacheDir", "exclude", "maxFileBytes", "indexOnStartup", "maxUnits",
+             "indexThreads"}
+    unknown = sorted(k for k in raw if k not in known)
+    if unknown:
+        problems.append(f"unknown patina setting(s) ignored: {', '.join(unknown)}")
+    changes: dict[str, Any] = {}
+    if "model" in raw and raw["model"] is not None:
+        value = raw["model"]
+        if isinstance(value, str) and value.strip().lower() in MODELS:
+            changes["model"] = value.strip().lower()
+        else:
+            problems.append(f"patina.model must be \"int8\" or \"fp32\", got {value!r}; using {options.model}")
+    if "modelDir" in raw:
+        changes["model_dir"] = _path(raw["modelDir"], "modelDir", problems)
+    if "cacheDir" in raw:
+        changes["cache_dir"] = _path(raw["cacheDir"], "cacheDir", problems)
+    if "exclude" in raw and raw["exclude"] is not None:
+        value = raw["exclude"]
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            bad = [v for v in value if ".." in v.split("/")]
+            if bad:
+                problems.append(f"patina.exclude patterns may not contain '..': {bad}; ignoring them")
+            changes["exclude"] = tuple(v for v in value if v and v not in bad)
+        else:
+            problems.append(f"patina.exclude must be a list of glob strings, got {value!r}; using none")
+    if "maxFileBytes" in raw and raw["maxFileBytes"] is not None:
+        changes["max_file_bytes"] = _int(raw["maxFileBytes"], "maxFileBytes", 1, 1 << 31,
+                                         DEFAULT_MAX_FILE_BYTES, problems)
+    if "maxUnits" in raw and raw["maxUnits"] is not None:
+        changes["max_units"] = _int(raw["maxUnits"], "maxUnits", 1, 100_000_000, DEFAULT_MAX_UNITS, problems)
+    if "indexThreads" in raw and raw["indexThreads"] is not None:
+        default_threads = os.cpu_count() or 1
+        changes["index_threads"] = _int(raw["indexThreads"], "indexThreads", 1, 256, default_threads, problems)
+    if "indexOnStartup" in raw and raw["indexOnStartup"] is not None:
+        if isinstance(raw["indexOnStartup"], bool):
+            changes["index_on_startup"] = raw["indexOnStartup"]
+        else:
+            problems.append(f"patina.indexOnStartup must be true or false, got {raw['indexOnStartup']!r}; using true")
+    return replace(options, **changes), problems

@@ -1,0 +1,255 @@
+"""The server's domain side: workspace roots, the embedder, indexing runs, live buffers and status.
+
+Plain Python (no language-server imports): the server calls it from its executors and turns
+its answers into LSP messages; tests and benchmarks can drive it directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from patina_lsp.config import Options
+from patina_lsp.embedding import Embedder, ModelError, model_files
+from patina_lsp.embedding.build import ensure_models
+from patina_lsp.index.results import result_to_item
+from patina_lsp.index.scan import FileEntry
+from patina_lsp.index.search import SearchQuery, SearchResult
+from patina_lsp.index.store import default_cache_dir
+from patina_lsp.index.units import Span
+from patina_lsp.index.workspace import WorkspaceIndex, open_index
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, int], None]
+
+
+class NotInWorkspace(ValueError):
+    """A path outside every workspace root."""
+
+
+@dataclass
+class Status:
+    state: str = "starting"
+    files: int = 0
+    units: int = 0
+    pending_files: int = 0
+    message: str | None = None
+
+
+class Engine:
+    """All workspace roots of one server, and the work on them."""
+
+    def __init__(self, options: Options):
+        self.options = options
+        self.roots: dict[Path, WorkspaceIndex | None] = {}
+        self.embedder: Embedder | None = None
+        self.status = Status()
+        self.paused = threading.Event()  # set when the user cancels indexing; reindex clears it
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._messages: list[str] = []
+
+    # -- configuration ---------------------------------------------------------------
+    @property
+    def files(self):
+        return model_files(self.options.model_dir)
+
+    @property
+    def model_path(self) -> str:
+        return str(self.files.onnx(self.options.model))
+
+    @property
+    def cache_dir(self) -> str:
+        return str(default_cache_dir(self.options.cache_dir))
+
+    def set_roots(self, roots: list[Path]) -> None:
+        with self._lock:
+            wanted = [r.resolve() for r in roots]
+            for root in list(self.roots):
+                if root not in wanted:
+                    index = self.roots.pop(root)
+                    if index is not None:
+                        index.store.close()
+            for root in wanted:
+                self.roots.setdefault(root, None)
+
+    def note(self, message: str) -> None:
+        """A message for `patina/status` (e.g. a store that was moved aside)."""
+        self._messages.append(message)
+        self.status.message = "; ".join(self._messages[-3:])
+
+    # -- indexing (runs on the server's index thread) ---------------------------------------
+    def load_model(self, progress: Callable[[str], None] | None = None) -> Embedder:
+        if self.embedder is None or self.embedder.variant != self.options.model:
+            files = self.files
+            ensure_models(files, self.options.model, progress or (lambda m: log.info("models: %s", m)))
+            self.embedder = Embedder(files, self.options.model, threads=self.options.index_threads,
+                                     low_priority=True)
+        return self.embedder
+
+    def _open(self, root: Path) -> WorkspaceIndex:
+        index = self.roots.get(root)
+        if index is None:
+            index = open_index(root, self.embedder, self.options.cache_dir, self.options.exclude,
+                               self.options.max_file_bytes, self.options.max_units)
+            if index.store.message:
+                self.note(index.store.message)
+            self.roots[root] = index
+        return index
+
+    def index_all(self, progress: Progress | None = None) -> None:
+        """Load the model, open every root and bring it in line with the disk; sets `status`."""
+        self.paused.clear()
+        try:
+            self.load_model()
+        except ModelError as exc:
+            self.status.state = "error"
+            self.note(str(exc))
+            raise
+        roots = list(self.roots)
+        plans = {}
+        for root in roots:
+            index = self._open(root)
+            plans[root] = index.plan()
+        total = sum(len(p.changed) for p in plans.values())
+        self.status.pending_files = total
+        self.status.state = "indexing" if total or any(p.removed for p in plans.values()) else "ready"
+        self._refresh_counts()
+        done_before = 0
+        for root in roots:
+            index = self.roots.get(root)
+            if index is None:
+                continue
+            plan = plans[root]
+
+            def report(done: int, _total: int, units: int, base=done_before) -> None:
+                self.status.pending_files = total - (base + done)
+                self._refresh_counts()
+                if progress is not None:
+                    progress(base + done, total, self.status.units)
+
+            result = index.index_files(plan.changed, plan.removed, report, cancelled=self._cancelled)
+            done_before += len(plan.changed)
+            if result.stopped == "cancelled":
+                self.status.state = "ready"
+                self.note("indexing paused; run patina.reindex to resume")
+                return
+            if result.stopped:
+                self.note(result.stopped)
+            else:
+                index.collect_garbage()
+                index.save_graph()
+            skipped = index.scan_stats.skipped
+            if skipped:
+                log.info("%s: skipped %s", root, dict(skipped))
+        self.status.pending_files = 0
+        self._refresh_counts()
+        self.status.state = "ready"
+
+    def _cancelled(self) -> bool:
+        return self.paused.is_set() or self._stop.is_set()
+
+    def _refresh_counts(self) -> None:
+        indexes = [i for i in self.roots.values() if i is not None]
+        self.status.files = sum(i.file_count for i in indexes)
+        self.status.units = sum(i.unit_count for i in indexes)
+
+    # -- paths --------------------------------------------------------------------------
+    def locate(self, path: Path) -> tuple[WorkspaceIndex, str]:
+        """(index, workspace-relative path) for an absolute path inside a root."""
+        if ".." in path.parts:
+            raise NotInWorkspace(f"{path} contains '..'")
+        best: Path | None = None
+        for root in self.roots:
+            if path == root or root in path.parents:
+                if best is None or len(root.parts) > len(best.parts):
+                    best = root
+        if best is None:
+            raise NotInWorkspace(f"{path} is not inside a workspace folder ({', '.join(map(str, self.roots))})")
+        index = self.roots.get(best)
+        if index is None:
+            raise NotInWorkspace(f"the workspace folder {best} is not indexed yet")
+        return index, path.relative_to(best).as_posix()
+
+    # -- live updates (run on the server's live-update thread) -------------------------------
+    def set_buffer(self, path: Path, text: str) -> None:
+        index, rel = self.locate(path)
+        index.set_buffer(rel, text)
+        self._refresh_counts()
+
+    def close_buffer(self, path: Path) -> None:
+        index, rel = self.locate(path)
+        index.reload_from_disk(rel)
+        self._refresh_counts()
+
+    def file_changed(self, path: Path) -> None:
+        index, rel = self.locate(path)
+        if index.has_buffer(rel):
+            return  # the open buffer is the truth until it is closed
+        try:
+            st = path.stat()
+        except OSError:
+            index.forget(rel)
+        else:
+            if path.is_dir():
+                return
+            index.index_files([FileEntry(rel, st.st_size, st.st_mtime_ns)])
+        self._refresh_counts()
+
+    def file_deleted(self, path: Path) -> None:
+        index, rel = self.locate(path)
+        index.forget(rel)
+        self._refresh_counts()
+
+    # -- queries (run on the server's query threads) -------------------------------------------
+    def search(self, query: SearchQuery) -> list[dict]:
+        results: list[tuple[SearchResult, Path]] = []
+        for root, index in list(self.roots.items()):
+            if index is not None and self.embedder is not None:
+                results.extend((r, root) for r in index.search(query))
+        results.sort(key=lambda pair: -pair[0].score)
+        return [result_to_item(r, root) for r, root in results[: query.limit]]
+
+    def related(self, path: Path, line: int | None, span: Span | None, text: str | None,
+                limit: int) -> list[dict]:
+        index, rel = self.locate(path)
+        if self.embedder is None:
+            return []
+        results = index.related_to(rel, line=line, span=span, text=text, limit=limit)
+        return [result_to_item(r, index.root) for r in results]
+
+    def units(self):
+        """(root, unit) for every unit of every root."""
+        for root, index in list(self.roots.items()):
+            if index is not None:
+                for _, unit in index.entries():
+                    yield root, unit
+
+    @property
+    def indexing(self) -> bool:
+        return self.status.state in ("starting", "indexing")
+
+    def status_dict(self) -> dict:
+        out = {"state": self.status.state, "files": self.status.files, "units": self.status.units,
+               "pendingFiles": self.status.pending_files, "model": self.options.model,
+               "modelPath": self.model_path, "cacheDir": self.cache_dir}
+        if self.status.message:
+            out["message"] = self.status.message
+        return out
+
+    def shutdown(self) -> None:
+        """Stop indexing at the next file and save what is in memory."""
+        self._stop.set()
+        with self._lock:
+            for index in self.roots.values():
+                if index is not None:
+                    try:
+                        index.save_graph()
+                    except Exception:  # noqa: BLE001 - shutting down: log and go on
+                        log.exception("could not save the index of %s", index.root)
+

@@ -1,0 +1,71 @@
+"""patina/related: the code most like the unit at a position, or like the selected text."""
+
+from __future__ import annotations
+
+from patina_lsp import protocol
+from patina_lsp.index.units import Span
+from patina_lsp.protocol import InvalidParams
+from patina_lsp.server import plain, request_handler
+
+
+def _selected_text(ls, uri: str, request: protocol.RelatedRequest, path) -> str | None:
+    if request.range is None:
+        return None
+    start, end = request.range
+    doc = ls.workspace.text_documents.get(uri)
+    if doc is not None:
+        lines = doc.source.split("\n")
+    else:
+        try:
+            lines = path.read_text(errors="replace").split("\n")
+        except OSError as exc:
+            raise InvalidParams(f"cannot read {path}: {exc.strerror}") from None
+    if start.line >= len(lines):
+        raise InvalidParams(f"range.start.line {start.line} is past the end of the file ({len(lines)} lines)")
+    if start.line == end.line:
+        return lines[start.line][start.character:end.character]
+    part = [lines[start.line][start.character:]] + lines[start.line + 1 : end.line]
+    if end.line < len(lines):
+        part.append(lines[end.line][: end.character])
+    return "\n".join(part)
+
+
+async def related(ls, request: protocol.RelatedRequest) -> dict:
+    path = ls.path_of(request.uri)
+    index, rel = ls.engine.locate(path)  # NotInWorkspace -> InvalidParams
+    known = ls.workspace.text_documents.get(request.uri) is not None or path.is_file()
+    if not known:
+        raise InvalidParams(f"unknown document {request.uri}: not open and not on disk")
+    line_count = _line_count(ls, request.uri, path)
+    text = _selected_text(ls, request.uri, request, path)
+    if request.position is not None and request.position.line >= line_count:
+        raise InvalidParams(f"position.line {request.position.line} is past the end of the file "
+                            f"({line_count} lines)")
+    span = None
+    if request.range is not None:
+        start, end = request.range
+        span = Span(start.line, start.character, end.line, end.character)
+    if text is not None and not text.strip():
+        text = None  # an empty selection: use the unit under the cursor
+    line = request.position.line if request.position is not None else (span.start_line if span else None)
+    items = await ls.run_query(ls.engine.related, path, line, span, text, request.limit)
+    return {"items": items, "indexing": ls.engine.indexing}
+
+
+def _line_count(ls, uri: str, path) -> int:
+    doc = ls.workspace.text_documents.get(uri)
+    if doc is not None:
+        return len(doc.source.split("\n"))
+    try:
+        with open(path, "rb") as fh:
+            return fh.read().count(b"\n") + 1
+    except OSError:
+        return 0
+
+
+def register(ls) -> None:
+    @ls.feature(protocol.RELATED)
+    @request_handler
+    async def on_related(ls, params) -> dict:
+        """{"textDocument": {"uri"}, "position"?, "range"?, "limit"?} -> {"items", "indexing"}."""
+        return await related(ls, protocol.parse_related(plain(params)))

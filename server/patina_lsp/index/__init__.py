@@ -1,0 +1,1 @@
+"""The workspace index: scan, extract, embed, search, persist. Plain Python: no language-server imports."""

@@ -1,0 +1,74 @@
+"""What gets embedded for a unit: a header of words, the doc, the code, split into windows that fit the model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from patina_lsp.index.text import words_of
+from patina_lsp.index.units import Unit
+
+MAX_WINDOWS = 4
+OVERLAP_LINES = 3
+DOC_CHARS = 1200
+
+
+def header(unit: Unit) -> str:
+    """`function parse http headers (http.Request.parse_headers) in src/http.py`: kind, words, names, path."""
+    if unit.kind in ("comment", "text"):
+        return f"{unit.kind} in {unit.path}"
+    if unit.kind == "section":
+        trail = f"{unit.container} > {unit.name}" if unit.container else unit.name
+        return f"section {trail} in {unit.path}"
+    return f"{unit.kind} {words_of(unit.name)} ({unit.qualified_name}) in {unit.path}"
+
+
+def summary(unit: Unit) -> str | None:
+    """Header, signature and the doc's first paragraph: what a person's description of the unit matches best.
+
+    Mean pooling over a long window dilutes the few words that say what a unit is for; a short
+    summary vector keeps them. None for units that have no such structure (comments, text).
+    """
+    if unit.kind in ("comment", "text", "section"):
+        return None
+    first_paragraph = unit.doc.strip().split("\n\n", 1)[0].strip()[:DOC_CHARS // 2]
+    return "\n".join(p for p in (header(unit), unit.signature, first_paragraph) if p)
+
+
+def embedding_texts(unit: Unit, count_tokens: Callable[[Sequence[str]], list[int]], budget: int = 240) -> list[str]:
+    """The texts to embed for `unit`: one, or up to MAX_WINDOWS overlapping windows for a long unit.
+
+    The first window keeps the header, signature and doc; later ones repeat the header only.
+    `budget` leaves room under the model's 256 tokens for special tokens and miscounts.
+    """
+    head = header(unit)
+    doc = unit.doc[:DOC_CHARS] if unit.kind not in ("comment",) else ""
+    first_prefix = "\n".join(p for p in (head, doc) if p)
+    body = unit.code if unit.kind != "comment" else unit.doc or unit.code
+    whole = f"{first_prefix}\n{body}"
+    lines = body.split("\n")
+    costs = count_tokens([first_prefix, head] + lines)
+    # each count includes [CLS] and [SEP]; a line inside a window does not
+    first_cost, head_cost, line_costs = costs[0], costs[1], [max(c - 2, 0) for c in costs[2:]]
+    if first_cost + sum(line_costs) <= budget or len(lines) == 1:
+        return [whole]
+    windows: list[str] = []
+    start = 0
+    prefix, prefix_cost = first_prefix, first_cost
+    while start < len(lines) and len(windows) < MAX_WINDOWS:
+        used, end = prefix_cost, start
+        while end < len(lines) and (end == start or used + line_costs[end] <= budget):
+            used += line_costs[end]
+            end += 1
+        windows.append(prefix + "\n" + "\n".join(lines[start:end]))
+        if end >= len(lines):
+            break
+        start = max(start + 1, end - OVERLAP_LINES)
+        prefix, prefix_cost = head, head_cost
+    return windows
+
+
+def unit_texts(unit: Unit, count_tokens: Callable[[Sequence[str]], list[int]]) -> list[str]:
+    """Every text embedded for `unit`: its summary (when it has one), then its windows."""
+    texts = embedding_texts(unit, count_tokens)
+    brief = summary(unit)
+    return ([brief] if brief and brief not in texts else []) + texts

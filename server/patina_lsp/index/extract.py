@@ -1,0 +1,391 @@
+"""Units out of one file's text: tree-sitter symbols and comments, Markdown sections, text windows."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from tree_sitter import Node
+
+from patina_lsp.index.languages import CODE_LANGUAGES, parser_for
+from patina_lsp.index.units import Span, Unit
+
+WINDOW_LINES = 40
+WINDOW_OVERLAP = 5
+MIN_COMMENT_CHARS = 40
+MAX_SIGNATURE_CHARS = 300
+COMMENT_TYPES = frozenset({"comment", "line_comment", "block_comment"})
+
+# node type -> kind, per language; "function" becomes "method" inside a class-like container.
+SYMBOLS: dict[str, dict[str, str]] = {
+    "python": {"function_definition": "function", "class_definition": "class"},
+    "javascript": {"function_declaration": "function", "generator_function_declaration": "function",
+                   "class_declaration": "class", "method_definition": "method"},
+    "typescript": {"function_declaration": "function", "generator_function_declaration": "function",
+                   "class_declaration": "class", "abstract_class_declaration": "class",
+                   "method_definition": "method", "abstract_method_signature": "method",
+                   "interface_declaration": "interface", "enum_declaration": "enum",
+                   "type_alias_declaration": "type", "module": "module", "internal_module": "module"},
+    "go": {"function_declaration": "function", "method_declaration": "method"},
+    "rust": {"function_item": "function", "function_signature_item": "function", "struct_item": "struct",
+             "enum_item": "enum", "trait_item": "trait", "union_item": "struct", "mod_item": "module",
+             "macro_definition": "macro"},
+    "java": {"class_declaration": "class", "interface_declaration": "interface", "enum_declaration": "enum",
+             "record_declaration": "class", "annotation_type_declaration": "interface",
+             "method_declaration": "method", "constructor_declaration": "constructor"},
+    "c": {"function_definition": "function", "struct_specifier": "struct", "union_specifier": "struct",
+          "enum_specifier": "enum"},
+    "cpp": {"function_definition": "function", "struct_specifier": "struct", "union_specifier": "struct",
+            "enum_specifier": "enum", "class_specifier": "class", "namespace_definition": "namespace"},
+    "ruby": {"method": "method", "singleton_method": "method", "class": "class", "module": "module"},
+}
+SYMBOLS["tsx"] = SYMBOLS["typescript"]
+
+CLASS_LIKE = frozenset({"class", "struct", "interface", "trait", "enum", "impl", "module", "namespace"})
+# JS/TS `const f = () => ...` and `const f = function () {...}`
+FUNCTION_VALUES = frozenset({"arrow_function", "function_expression", "function", "generator_function"})
+
+
+@dataclass
+class _Source:
+    text: str
+    data: bytes
+    lines: list[str]
+    line_bytes: list[bytes]
+
+    @staticmethod
+    def of(text: str) -> _Source:
+        lines = text.split("\n")
+        return _Source(text, text.encode("utf-8", "surrogatepass"), lines,
+                       [line.encode("utf-8", "surrogatepass") for line in lines])
+
+    def col(self, row: int, byte_col: int) -> int:
+        if row >= len(self.line_bytes):
+            return 0
+        return len(self.line_bytes[row][:byte_col].decode("utf-8", "replace"))
+
+    def span(self, start: Node, end: Node | None = None) -> Span:
+        end = end or start
+        (sr, sc), (er, ec) = start.start_point, end.end_point
+        return Span(sr, self.col(sr, sc), er, self.col(er, ec))
+
+    def slice(self, start_byte: int, end_byte: int) -> str:
+        return self.data[start_byte:end_byte].decode("utf-8", "replace")
+
+    def node_text(self, node: Node | None) -> str:
+        return "" if node is None else self.slice(node.start_byte, node.end_byte)
+
+
+def _clean_comment(text: str) -> str:
+    """Comment text without its markers (//, #, /* */, ///, --, leading *)."""
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        line = re.sub(r"^(/\*+!?|\*+/|\*(?!/)|//[/!]?|#+!?|--)", "", line).strip()
+        line = re.sub(r"\*+/$", "", line).strip()
+        out.append(line)
+    return "\n".join(out).strip()
+
+
+def _python_docstring(node: Node, src: _Source) -> str:
+    body = node.child_by_field_name("body")
+    if body is None or body.named_child_count == 0:
+        return ""
+    first = body.named_children[0]
+    if first.type == "expression_statement" and first.named_child_count and first.named_children[0].type == "string":
+        raw = src.node_text(first.named_children[0])
+        raw = re.sub(r'^[rRbBuUfF]*("""|\'\'\'|"|\')', "", raw)
+        raw = re.sub(r'("""|\'\'\'|"|\')$', "", raw)
+        lines = raw.strip().splitlines()
+        # drop the common indentation of continuation lines
+        rest = [line for line in lines[1:] if line.strip()]
+        indent = min((len(line) - len(line.lstrip()) for line in rest), default=0)
+        return "\n".join([lines[0].strip()] + [line[indent:] for line in lines[1:]]).strip() if lines else ""
+    return ""
+
+
+def _name_node(node: Node, language: str) -> Node | None:
+    name = node.child_by_field_name("name")
+    if name is not None:
+        return name
+    if language in ("c", "cpp") and node.type == "function_definition":
+        declarator = node.child_by_field_name("declarator")
+        while declarator is not None and declarator.type not in (
+                "identifier", "field_identifier", "qualified_identifier", "destructor_name", "operator_name"):
+            declarator = declarator.child_by_field_name("declarator")
+        return declarator
+    return None
+
+
+def _end_row(node: Node) -> int:
+    """The last row a node covers (some grammars end a line comment at column 0 of the next row)."""
+    row, col = node.end_point
+    return row - 1 if col == 0 and row > node.start_point[0] else row
+
+
+def _go_receiver_type(receiver: str) -> str | None:
+    """`(s *Server[T])` -> `Server`."""
+    match = re.search(r"(\w+)\s*(\[[^\]]*\])?\s*\)\s*$", receiver)
+    return match.group(1) if match else None
+
+
+def _signature(node: Node, src: _Source, language: str, body: Node | None = None) -> str:
+    body = body or node.child_by_field_name("body")
+    if body is not None and body.start_byte > node.start_byte:
+        text = src.slice(node.start_byte, body.start_byte)
+        if language == "ruby":
+            text = text.split("\n", 1)[0]
+    else:
+        text = src.node_text(node).split("\n", 1)[0]
+    text = re.sub(r"\s+", " ", text).strip().rstrip("{:").strip()
+    return text[:MAX_SIGNATURE_CHARS]
+
+
+class _Extractor:
+    def __init__(self, path: str, language: str, src: _Source):
+        self.path, self.language, self.src = path, language, src
+        self.symbols = SYMBOLS.get(language, {})
+        self.units: list[Unit] = []
+        self.doc_comment_rows: set[int] = set()
+        self.comment_nodes: list[Node] = []
+        self.comment_by_end_row: dict[int, Node] = {}
+
+    def index_comments(self, root: Node) -> None:
+        for node in _walk_comments(root):
+            self.comment_nodes.append(node)
+            self.comment_by_end_row[_end_row(node)] = node
+
+    # -- doc comments -------------------------------------------------------
+    def _leading_comments(self, node: Node) -> list[Node]:
+        """Comments ending on the lines directly above `node` (no blank line between)."""
+        out: list[Node] = []
+        row = node.start_point[0] - 1
+        while row in self.comment_by_end_row:
+            comment = self.comment_by_end_row[row]
+            out.insert(0, comment)
+            row = comment.start_point[0] - 1
+        return out
+
+    # -- symbols ------------------------------------------------------------
+    def _kind(self, node: Node, container_kind: str | None) -> str | None:
+        kind = self.symbols.get(node.type)
+        if kind is None:
+            return None
+        if node.type in ("struct_specifier", "union_specifier", "enum_specifier", "class_specifier"):
+            if node.child_by_field_name("body") is None:
+                return None  # a use of the type, not its definition
+        if self.language == "go" and node.type == "type_spec":
+            return None
+        if kind == "function" and container_kind in ("class", "struct", "interface", "trait", "impl", "enum"):
+            return "method"
+        return kind
+
+    def visit(self, node: Node, container: str | None, container_kind: str | None) -> None:
+        for child in node.named_children:
+            self._visit_one(child, container, container_kind)
+
+    def _visit_one(self, node: Node, container: str | None, container_kind: str | None) -> None:
+        outer = node
+        target = node
+        if self.language == "python" and node.type == "decorated_definition":
+            target = node.child_by_field_name("definition") or node
+        elif self.language in ("javascript", "typescript", "tsx") and node.type in ("export_statement",):
+            inner = node.child_by_field_name("declaration")
+            if inner is not None:
+                target = inner
+        if self.language in ("javascript", "typescript", "tsx") and target.type in (
+                "lexical_declaration", "variable_declaration"):
+            for decl in target.named_children:
+                value = decl.child_by_field_name("value")
+                name = decl.child_by_field_name("name")
+                if decl.type == "variable_declarator" and value is not None and name is not None \
+                        and value.type in FUNCTION_VALUES:
+                    kind = "method" if container_kind == "class" else "function"
+                    self._emit(outer, decl, name, kind, container, value.child_by_field_name("body"))
+            return
+        if self.language == "go" and target.type == "type_declaration":
+            for spec in target.named_children:
+                if spec.type == "type_spec":
+                    type_node = spec.child_by_field_name("type")
+                    kind = {"struct_type": "struct", "interface_type": "interface"}.get(
+                        type_node.type if type_node is not None else "", "type")
+                    name = spec.child_by_field_name("name")
+                    if name is not None:
+                        self._emit(outer if target.named_child_count == 1 else spec, spec, name, kind, container,
+                                   spec.child_by_field_name("type"))
+            return
+        if self.language == "rust" and target.type == "impl_item":
+            type_node = target.child_by_field_name("type")
+            trait = target.child_by_field_name("trait")
+            name = self.src.node_text(type_node) if type_node is not None else "impl"
+            body = target.child_by_field_name("body")
+            if body is not None:
+                label = f"{name}" if trait is None else f"{name}"
+                self.visit(body, label if not container else f"{container}.{label}", "impl")
+            return
+        kind = self._kind(target, container_kind)
+        if kind is None:
+            # not a symbol: look inside (e.g. a class body nested in a statement)
+            if target.type not in COMMENT_TYPES and target.named_child_count and target.type not in (
+                    "string", "template_string"):
+                if self.language in ("c", "cpp") and target.type in ("declaration", "type_definition",
+                                                                     "field_declaration"):
+                    self.visit(target, container, container_kind)
+                elif target.type in ("block", "declaration_list", "class_body", "statement_block",
+                                     "field_declaration_list", "body_statement", "if_statement",
+                                     "expression_statement", "export_statement", "template_declaration",
+                                     "linkage_specification", "preproc_ifdef", "preproc_if", "preproc_else",
+                                     "interface_body", "enum_body", "object_type", "program", "module",
+                                     "namespace_definition", "try_statement", "with_statement",
+                                     "decorated_definition", "else_clause", "elif_clause"):
+                    self.visit(target, container, container_kind)
+            return
+        name = _name_node(target, self.language)
+        if name is None:
+            self.visit(target, container, container_kind)
+            return
+        if self.language == "go" and target.type == "method_declaration" and container is None:
+            container = _go_receiver_type(self.src.node_text(target.child_by_field_name("receiver")))
+        self._emit(outer, target, name, kind, container, None)
+
+    def _emit(self, outer: Node, target: Node, name_node: Node, kind: str, container: str | None,
+              signature_body: Node | None) -> None:
+        src = self.src
+        name = re.sub(r"\s+", "", src.node_text(name_node))
+        comments = self._leading_comments(outer)
+        doc = ""
+        if self.language == "python":
+            doc = _python_docstring(target, src)
+        if comments:
+            for c in comments:
+                self.doc_comment_rows.update(range(c.start_point[0], _end_row(c) + 1))
+            comment_doc = _clean_comment("\n".join(src.node_text(c) for c in comments))
+            doc = f"{comment_doc}\n{doc}".strip() if doc else comment_doc
+        # The range starts at the declaration (decorators included), not at its doc comment:
+        # that is where a jump should land.
+        self.units.append(Unit(
+            path=self.path, language=self.language, kind=kind, name=name, container=container,
+            span=src.span(outer), name_span=src.span(name_node),
+            signature=_signature(target, src, self.language, signature_body), doc=doc, code=src.node_text(outer)))
+        body = target.child_by_field_name("body")
+        if kind in CLASS_LIKE and body is None and self.language == "ruby":
+            body = target
+        if body is not None:
+            qualified = f"{container}.{name}" if container else name
+            child_kind = kind if kind in CLASS_LIKE else "function"
+            self.visit(body, qualified, child_kind)
+
+    # -- standalone comments --------------------------------------------------
+    def comments(self, root: Node) -> None:
+        block: list[Node] = []
+
+        def flush() -> None:
+            if not block:
+                return
+            rows = set(range(block[0].start_point[0], _end_row(block[-1]) + 1))
+            if not rows & self.doc_comment_rows:
+                text = _clean_comment("\n".join(self.src.node_text(c) for c in block))
+                if len(text) >= MIN_COMMENT_CHARS:
+                    first = text.splitlines()[0][:80]
+                    self.units.append(Unit(
+                        path=self.path, language=self.language, kind="comment", name=first, container=None,
+                        span=self.src.span(block[0], block[-1]), name_span=self.src.span(block[0]),
+                        signature="", doc=text, code=self.src.slice(block[0].start_byte, block[-1].end_byte)))
+            block.clear()
+
+        for node in self.comment_nodes:
+            if block and node.start_point[0] > _end_row(block[-1]) + 1:
+                flush()
+            block.append(node)
+        flush()
+
+
+def _walk_comments(root: Node) -> Iterator[Node]:
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.type in COMMENT_TYPES:
+            yield node
+            continue
+        stack.extend(reversed(node.named_children))
+
+
+def extract_code(path: str, language: str, text: str) -> list[Unit]:
+    """Symbols and standalone comments of a source file, in source order."""
+    parser = parser_for(language)
+    if parser is None:
+        return []
+    src = _Source.of(text)
+    tree = parser.parse(src.data)
+    ex = _Extractor(path, language, src)
+    ex.index_comments(tree.root_node)
+    ex.visit(tree.root_node, None, None)
+    ex.comments(tree.root_node)
+    return sorted(ex.units, key=lambda u: (u.span.start_line, u.span.start_col, -u.span.end_line))
+
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+
+
+def extract_markdown(path: str, text: str) -> list[Unit]:
+    """One unit per heading section (the text up to the next heading of any level)."""
+    lines = text.split("\n")
+    heads: list[tuple[int, str]] = []
+    fenced = False
+    for row, line in enumerate(lines):
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        elif not fenced and (m := _HEADING.match(line)):
+            heads.append((row, m.group(2)))
+    if not heads or heads[0][0] > 0 and any(line.strip() for line in lines[: heads[0][0]]):
+        heads.insert(0, (0, path.rsplit("/", 1)[-1]))
+    units = []
+    trail: dict[int, str] = {}
+    for i, (row, title) in enumerate(heads):
+        end = heads[i + 1][0] - 1 if i + 1 < len(heads) else len(lines) - 1
+        while end > row and not lines[end].strip():
+            end -= 1
+        body = "\n".join(lines[row : end + 1])
+        if not body.strip():
+            continue
+        level = len(_HEADING.match(lines[row]).group(1)) if _HEADING.match(lines[row]) else 1
+        trail = {k: v for k, v in trail.items() if k < level}
+        container = " > ".join(trail[k] for k in sorted(trail)) or None
+        trail[level] = title
+        units.append(Unit(path=path, language="markdown", kind="section", name=title, container=container,
+                          span=Span(row, 0, end, len(lines[end])), name_span=Span(row, 0, row, len(lines[row])),
+                          signature="", doc="", code=body))
+    return units
+
+
+def extract_windows(path: str, language: str, text: str, size: int = WINDOW_LINES,
+                    overlap: int = WINDOW_OVERLAP) -> list[Unit]:
+    """Overlapping windows of `size` lines, for files with no structure we know."""
+    lines = text.split("\n")
+    units = []
+    start = 0
+    name = path.rsplit("/", 1)[-1]
+    while start < len(lines):
+        end = min(start + size, len(lines)) - 1
+        while end > start and not lines[end].strip():
+            end -= 1
+        body = "\n".join(lines[start : end + 1])
+        if body.strip():
+            units.append(Unit(path=path, language=language, kind="text", name=f"{name}:{start + 1}-{end + 1}",
+                              container=None, span=Span(start, 0, end, len(lines[end])),
+                              name_span=Span(start, 0, start, len(lines[start])), signature="", doc="", code=body))
+        if start + size >= len(lines):
+            break
+        start += size - overlap
+    return units
+
+
+def extract_units(path: str, language: str, text: str) -> list[Unit]:
+    """Everything searchable in one file."""
+    if language in CODE_LANGUAGES:
+        units = extract_code(path, language, text)
+        return units if units else extract_windows(path, language, text)
+    if language == "markdown":
+        return extract_markdown(path, text)
+    return extract_windows(path, language, text)

@@ -1,0 +1,86 @@
+"""An incremental BM25 index over identifier-split, stemmed terms, with field weights (BM25F-style)."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import numpy as np
+
+from patina_lsp.index.text import document_terms, query_terms
+
+K1 = 1.2
+B = 0.75
+
+
+class LexicalIndex:
+    """Documents are integer ids with weighted term counts; `search` scores them with BM25."""
+
+    def __init__(self) -> None:
+        self._postings: dict[str, dict[int, float]] = {}
+        self._lengths: dict[int, float] = {}
+        self._terms: dict[int, tuple[str, ...]] = {}
+        self._total_length = 0.0
+        self._length_array = np.zeros(1024, dtype=np.float64)  # dense by doc id, for vectorised scoring
+
+    def __len__(self) -> int:
+        return len(self._lengths)
+
+    def add(self, doc: int, fields: list[tuple[str, float]]) -> None:
+        """Index `doc` from (text, weight) fields; a name field weighs more than code."""
+        if doc in self._lengths:
+            self.remove(doc)
+        counts: Counter[str] = Counter()
+        for text, weight in fields:
+            for term in document_terms(text):
+                counts[term] += weight
+        length = float(sum(counts.values()))
+        for term, tf in counts.items():
+            self._postings.setdefault(term, {})[doc] = tf
+        self._lengths[doc] = length
+        if doc >= len(self._length_array):
+            grown = np.zeros(max(doc + 1, 2 * len(self._length_array)), dtype=np.float64)
+            grown[: len(self._length_array)] = self._length_array
+            self._length_array = grown
+        self._length_array[doc] = length
+        self._terms[doc] = tuple(counts)
+        self._total_length += length
+
+    def remove(self, doc: int) -> None:
+        terms = self._terms.pop(doc, None)
+        if terms is None:
+            return
+        self._total_length -= self._lengths.pop(doc)
+        for term in terms:
+            posting = self._postings.get(term)
+            if posting is not None:
+                posting.pop(doc, None)
+                if not posting:
+                    del self._postings[term]
+
+    def search(self, query: str, limit: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """The best `limit` (doc, score) pairs for `query`, best first; `allowed` is a boolean mask by doc id."""
+        n = len(self._lengths)
+        if n == 0:
+            return []
+        avg = self._total_length / n or 1.0
+        acc = np.zeros(len(self._length_array), dtype=np.float64)
+        for term in dict.fromkeys(query_terms(query)):
+            posting = self._postings.get(term)
+            if not posting:
+                continue
+            idf = math.log(1 + (n - len(posting) + 0.5) / (len(posting) + 0.5))
+            docs = np.fromiter(posting.keys(), dtype=np.int64, count=len(posting))
+            tfs = np.fromiter(posting.values(), dtype=np.float64, count=len(posting))
+            lengths = self._length_array[docs]
+            acc[docs] += idf * tfs * (K1 + 1) / (tfs + K1 * (1 - B + B * lengths / avg))
+        if allowed is not None:
+            keep = np.zeros(len(acc), dtype=bool)
+            shared = min(len(allowed), len(acc))
+            keep[:shared] = allowed[:shared]
+            acc[~keep] = 0.0
+        hits = np.flatnonzero(acc > 0)
+        if len(hits) > limit:
+            hits = hits[np.argpartition(-acc[hits], limit - 1)[:limit]]
+        hits = hits[np.argsort(-acc[hits], kind="stable")]
+        return [(int(d), float(acc[d])) for d in hits]

@@ -1,0 +1,267 @@
+"""The on-disk store of one workspace and model variant: SQLite for metadata and vectors, plus the hnswlib graph.
+
+Layout of a store folder:
+  index.sqlite   files (fingerprints), units, vectors keyed by the hash of their embedded text
+  vectors.hnsw   the hnswlib graph of those vectors; its checksum is recorded in the database when it
+                 is written, and it is only loaded if it matches (else it is rebuilt from the vectors)
+Writes are SQLite transactions; the graph is written to a temporary file and renamed. Vector ids are
+never reused (AUTOINCREMENT), so a graph older than the database can be reconciled by id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import platformdirs
+
+from patina_lsp.index.units import Unit
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+DIM = 384
+
+
+class StoreError(RuntimeError):
+    """The store is unusable (corrupt, foreign, or of another format); it has been moved aside."""
+
+
+def default_cache_dir(override: str | os.PathLike[str] | None = None) -> Path:
+    if override:
+        return Path(override).expanduser()
+    env = os.environ.get("PATINA_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_cache_dir("patina", appauthor=False))
+
+
+def store_dir(cache_dir: Path, root: Path, variant: str) -> Path:
+    """`cache/<folder name>-<hash of the absolute root>/<variant>`: INT8 and FP32 never share a store."""
+    root = root.resolve()
+    digest = hashlib.sha256(str(root).encode()).hexdigest()[:16]
+    return cache_dir / f"{root.name or 'root'}-{digest}" / variant
+
+
+def text_hash(text: str, variant: str) -> str:
+    return hashlib.blake2b(f"{variant}\0{text}".encode(), digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    path: str
+    size: int
+    mtime_ns: int
+    sha256: str
+
+
+@dataclass
+class StoredUnit:
+    unit: Unit
+    vector_ids: list[int]
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, sha256 TEXT);
+CREATE TABLE IF NOT EXISTS units (path TEXT NOT NULL, ord INTEGER NOT NULL, data TEXT NOT NULL,
+                                  vector_ids TEXT NOT NULL, PRIMARY KEY (path, ord));
+CREATE TABLE IF NOT EXISTS vectors (id INTEGER PRIMARY KEY AUTOINCREMENT, hash TEXT UNIQUE NOT NULL, vec BLOB NOT NULL);
+"""
+
+
+class Store:
+    """One workspace's persisted index. Methods are safe to call from several threads."""
+
+    def __init__(self, directory: Path, variant: str, root: Path):
+        self.directory = directory
+        self.variant = variant
+        self.root = root
+        self.message: str | None = None  # what happened to a damaged store, for the user
+        self._lock = threading.RLock()
+        directory.mkdir(parents=True, exist_ok=True)
+        self.db_path = directory / "index.sqlite"
+        self.graph_path = directory / "vectors.hnsw"
+        try:
+            self._db = self._open()
+        except (sqlite3.DatabaseError, StoreError) as exc:
+            moved = self._move_aside(str(exc))
+            self.message = f"the index store was damaged ({exc}); moved aside to {moved} and rebuilt"
+            log.warning(self.message)
+            self._db = self._open()
+
+    # -- opening, checking ------------------------------------------------------
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.db_path, check_same_thread=False, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            check = db.execute("PRAGMA quick_check").fetchone()[0]
+            if check != "ok":
+                raise StoreError(f"integrity check failed: {check}")
+            db.executescript(_SCHEMA)
+            meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+            if not meta:
+                db.executemany("INSERT INTO meta VALUES (?, ?)", [
+                    ("format", str(FORMAT_VERSION)), ("variant", self.variant), ("root", str(self.root)),
+                    ("created", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))])
+            else:
+                if meta.get("format") != str(FORMAT_VERSION):
+                    raise StoreError(f"format version {meta.get('format')!r}, expected {FORMAT_VERSION}")
+                if meta.get("variant") != self.variant:
+                    raise StoreError(f"built with the {meta.get('variant')!r} model, not {self.variant!r}")
+        except Exception:
+            db.close()
+            raise
+        return db
+
+    def _move_aside(self, reason: str) -> Path:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        aside = self.directory.parent / f"{self.directory.name}.damaged-{stamp}"
+        n = 1
+        while aside.exists():
+            n += 1
+            aside = self.directory.parent / f"{self.directory.name}.damaged-{stamp}-{n}"
+        os.replace(self.directory, aside)
+        (aside / "REASON.txt").write_text(reason + "\n")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        return aside
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- reading ----------------------------------------------------------------
+    def files(self) -> dict[str, FileRecord]:
+        with self._lock:
+            rows = self._db.execute("SELECT path, size, mtime_ns, sha256 FROM files").fetchall()
+        return {r[0]: FileRecord(*r) for r in rows}
+
+    def units(self) -> dict[str, list[StoredUnit]]:
+        """Units by path, in file order; a row that does not parse is dropped (and its file re-indexed)."""
+        out: dict[str, list[StoredUnit]] = {}
+        bad_paths: set[str] = set()
+        with self._lock:
+            rows = self._db.execute("SELECT path, data, vector_ids FROM units ORDER BY path, ord").fetchall()
+        for path, data, vector_ids in rows:
+            try:
+                out.setdefault(path, []).append(StoredUnit(Unit.from_dict(json.loads(data)), json.loads(vector_ids)))
+            except (ValueError, TypeError, KeyError) as exc:
+                log.warning("unreadable unit row for %s (%s): the file will be indexed again", path, exc)
+                bad_paths.add(path)
+        for path in bad_paths:
+            out.pop(path, None)
+            self.forget_file(path)
+        return out
+
+    def vectors(self) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+        """(ids, matrix, hash -> id) of every stored vector; rows of the wrong size are skipped."""
+        with self._lock:
+            rows = self._db.execute("SELECT id, hash, vec FROM vectors").fetchall()
+        good = [(i, h, v) for i, h, v in rows if v is not None and len(v) == DIM * 4]
+        if len(good) < len(rows):
+            log.warning("%d stored vectors had the wrong size and were ignored", len(rows) - len(good))
+        ids = np.fromiter((i for i, _, _ in good), dtype=np.int64, count=len(good))
+        matrix = (np.frombuffer(b"".join(v for _, _, v in good), dtype=np.float32).reshape(len(good), DIM)
+                  if good else np.zeros((0, DIM), dtype=np.float32))
+        return ids, matrix, {h: i for i, h, _ in good}
+
+    def vector_ids_for(self, hashes: list[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        with self._lock:
+            for start in range(0, len(hashes), 500):
+                part = hashes[start : start + 500]
+                marks = ",".join("?" * len(part))
+                out.update(self._db.execute(f"SELECT hash, id FROM vectors WHERE hash IN ({marks})", part).fetchall())
+        return out
+
+    def meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _set_meta(self, key: str, value: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def graph_file(self) -> Path | None:
+        """The saved graph, if it exists and its checksum matches the one recorded when it was written."""
+        expected = self.meta("graph_blake2b")
+        if not expected or not self.graph_path.is_file():
+            return None
+        if _blake2b(self.graph_path) != expected:
+            log.warning("%s does not match its recorded checksum: rebuilding it from the stored vectors",
+                        self.graph_path)
+            return None
+        return self.graph_path
+
+    # -- writing ----------------------------------------------------------------
+    def add_vectors(self, hashes: list[str], matrix: np.ndarray) -> list[int]:
+        """Store new vectors; returns their ids (existing hashes keep their id)."""
+        with self._lock:
+            ids = []
+            for h, vec in zip(hashes, matrix):
+                row = self._db.execute("INSERT OR IGNORE INTO vectors (hash, vec) VALUES (?, ?) RETURNING id",
+                                       (h, np.asarray(vec, dtype=np.float32).tobytes())).fetchone()
+                if row is None:
+                    row = self._db.execute("SELECT id FROM vectors WHERE hash=?", (h,)).fetchone()
+                ids.append(int(row[0]))
+            return ids
+
+    def commit_files(self, batch: list[tuple[FileRecord, list[StoredUnit]]], removed: list[str] = ()) -> None:
+        """Replace the units of each file in `batch` and drop `removed` files, in one transaction."""
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN")
+            try:
+                for path in removed:
+                    db.execute("DELETE FROM units WHERE path=?", (path,))
+                    db.execute("DELETE FROM files WHERE path=?", (path,))
+                for record, units in batch:
+                    db.execute("DELETE FROM units WHERE path=?", (record.path,))
+                    db.executemany("INSERT INTO units VALUES (?, ?, ?, ?)", [
+                        (record.path, i, json.dumps(su.unit.to_dict()), json.dumps(su.vector_ids))
+                        for i, su in enumerate(units)])
+                    db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
+                               (record.path, record.size, record.mtime_ns, record.sha256))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def forget_file(self, path: str) -> None:
+        self.commit_files([], [path])
+
+    def drop_unused_vectors(self, live: set[int]) -> list[int]:
+        """Delete vectors no unit uses any more; returns their ids."""
+        with self._lock:
+            ids = [r[0] for r in self._db.execute("SELECT id FROM vectors").fetchall()]
+            dead = [i for i in ids if i not in live]
+            for start in range(0, len(dead), 500):
+                part = dead[start : start + 500]
+                self._db.execute(f"DELETE FROM vectors WHERE id IN ({','.join('?' * len(part))})", part)
+            return dead
+
+    def save_graph(self, save) -> None:
+        """Write the hnswlib graph with `save(path)` atomically and record its checksum."""
+        tmp = self.graph_path.with_suffix(".tmp")
+        save(tmp)
+        digest = _blake2b(tmp)
+        os.replace(tmp, self.graph_path)
+        self._set_meta("graph_blake2b", digest)
+
+
+def _blake2b(path: Path) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,62 @@
+"""Words out of code: identifier splitting for embedding text and lexical tokens."""
+
+from __future__ import annotations
+
+import re
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*|[0-9]+")
+# parseHTTPHeaders -> parse, HTTP, Headers; utf8Decode -> utf8, Decode
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+[0-9]*|[A-Z]+[0-9]*|[0-9]+")
+
+STOPWORDS = frozenset("""
+a an and are as at be by for from has have if in into is it its of on or that the this to was
+were will with which when where who whom whose than then there these those their them they
+can could should would may might must shall do does did not no yes so such also any all each
+""".split())
+
+
+def split_identifier(name: str) -> list[str]:
+    """`parseHTTPHeaders` -> ['parse', 'http', 'headers']; `snake_case` -> ['snake', 'case']."""
+    words: list[str] = []
+    for part in _WORD.findall(name):
+        words.extend(piece.lower() for piece in _CAMEL.findall(part))
+    return words
+
+
+def words_of(name: str) -> str:
+    """An identifier as words separated by spaces."""
+    return " ".join(split_identifier(name))
+
+
+def lexical_tokens(text: str) -> list[str]:
+    """Tokens for the lexical index: identifier parts, lowercased, plus whole identifiers."""
+    out: list[str] = []
+    for word in _WORD.findall(text):
+        parts = [piece.lower() for piece in _CAMEL.findall(word)]
+        out.extend(parts)
+        if len(parts) > 1:
+            out.append(word.lower())
+    return out
+
+
+def stem(token: str) -> str:
+    """A light suffix stripper, so 'parses', 'parsed' and 'parsing' meet 'parse'."""
+    if len(token) <= 4:
+        return token
+    for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if token.endswith(suffix) and len(token) - len(suffix) >= 3:
+            base = token[: -len(suffix)] + keep
+            if suffix == "s" and token.endswith("ss"):
+                return token
+            return base
+    return token
+
+
+def query_terms(text: str) -> list[str]:
+    """Stemmed lexical terms of a query, stopwords removed."""
+    return [stem(t) for t in lexical_tokens(text) if t not in STOPWORDS]
+
+
+def document_terms(text: str) -> list[str]:
+    """Stemmed lexical terms of indexed text (stopwords kept out too: they only cost time)."""
+    return [stem(t) for t in lexical_tokens(text) if t not in STOPWORDS]

@@ -1,0 +1,440 @@
+"""One workspace root's index: what is on disk, what is embedded, and search over it.
+
+The flow: `open` loads the store; `plan` compares the disk with the stored fingerprints;
+`index_files` extracts, embeds and commits changed files in batches (each batch one
+SQLite transaction, so an interrupted run resumes where it stopped); `search` and
+`related_to` answer from memory while indexing goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from patina_lsp.index import chunks
+from patina_lsp.index.extract import extract_units
+from patina_lsp.index.languages import language_of
+from patina_lsp.index.lexical import LexicalIndex
+from patina_lsp.index.rwlock import ReadWriteLock
+from patina_lsp.index.scan import DEFAULT_MAX_FILE_BYTES, FileEntry, ScanStats, read_text, walk
+from patina_lsp.index.search import SearchQuery, SearchResult, rank
+from patina_lsp.index.store import FileRecord, Store, StoredUnit, text_hash
+from patina_lsp.index.units import Span, Unit
+from patina_lsp.index.vectors import VectorIndex
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_UNITS = 500_000
+COMMIT_EVERY_FILES = 64
+COMMIT_EVERY_SECONDS = 3.0
+
+
+class EmbedderLike:  # the part of embedding.Embedder the index uses (kept structural for tests and the CLI)
+    variant: str
+
+    def embed(self, texts, cancelled=None) -> np.ndarray: ...
+    def embed_query(self, text: str) -> np.ndarray: ...
+    def count_tokens(self, texts) -> list[int]: ...
+
+
+@dataclass
+class Plan:
+    """What differs between the disk and the store."""
+
+    changed: list[FileEntry] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+
+@dataclass
+class IndexReport:
+    files: int = 0
+    units: int = 0
+    embedded: int = 0
+    reused: int = 0
+    seconds: float = 0.0
+    stopped: str | None = None
+
+
+@dataclass
+class _Entry:
+    unit: Unit
+    vector_ids: list[int]
+
+
+class LimitReached(RuntimeError):
+    """Indexing stopped at the maxUnits limit."""
+
+
+class WorkspaceIndex:
+    """The searchable index of one workspace root."""
+
+    def __init__(self, root: Path, embedder: EmbedderLike, store: Store, exclude: Iterable[str] = (),
+                 max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, max_units: int = DEFAULT_MAX_UNITS):
+        self.root = root.resolve()
+        self.embedder = embedder
+        self.store = store
+        self.exclude = list(exclude)
+        self.max_file_bytes = max_file_bytes
+        self.max_units = max_units
+        self.scan_stats = ScanStats()
+        self._state = ReadWriteLock()
+        self._write_lock = threading.Lock()  # one writer of the index at a time (indexing or live updates)
+        self._entries: dict[int, _Entry] = {}
+        self._by_path: dict[str, list[int]] = {}
+        self._free: list[int] = []
+        self._next_slot = 0
+        self._vector_users: dict[int, set[int]] = {}
+        self._hash_to_vid: dict[str, int] = {}
+        self._lexical = LexicalIndex()
+        self._vectors = VectorIndex()
+        self._files: dict[str, FileRecord] = {}
+        self._overlays: set[str] = set()  # paths whose units come from an unsaved editor buffer
+
+    # -- loading ------------------------------------------------------------------
+    def open(self) -> None:
+        """Load what the store holds (units, vectors, the graph) into memory."""
+        t0 = time.perf_counter()
+        ids, matrix, hash_to_vid = self.store.vectors()
+        self._hash_to_vid = hash_to_vid
+        graph = self.store.graph_file()
+        loaded = False
+        if graph is not None:
+            try:
+                self._vectors = VectorIndex.load(graph, set())
+                loaded = True
+            except Exception as exc:  # hnswlib raises RuntimeError on a bad file
+                log.warning("could not load %s (%s): rebuilding it", graph, exc)
+        if loaded:
+            self._reconcile_graph(ids, matrix)
+        else:
+            self._vectors = VectorIndex(capacity=max(1024, len(ids)))
+            self._vectors.add(ids.tolist(), matrix)
+        known = set(ids.tolist())
+        self._files = self.store.files()
+        for path, stored in self.store.units().items():
+            usable = [su for su in stored if su.vector_ids and all(v in known for v in su.vector_ids)]
+            if len(usable) != len(stored):
+                log.warning("%s: stored units without vectors; it will be indexed again", path)
+                self._files.pop(path, None)
+                continue
+            self._put(path, [_Entry(su.unit, su.vector_ids) for su in stored])
+        log.info("loaded %d units of %d files from %s in %.2fs", len(self._entries), len(self._files),
+                 self.store.directory, time.perf_counter() - t0)
+
+    def _reconcile_graph(self, ids: np.ndarray, matrix: np.ndarray) -> None:
+        """Bring a graph saved earlier in line with the stored vectors (ids are never reused)."""
+        in_graph = self._vectors.ids_in_graph()
+        wanted = set(ids.tolist())
+        missing = [i for i, vid in enumerate(ids.tolist()) if vid not in in_graph]
+        self._vectors.adopt(in_graph & wanted)
+        if missing:
+            self._vectors.add([int(ids[i]) for i in missing], matrix[missing])
+
+    # -- in-memory bookkeeping (callers hold the state write lock) ----------------------
+    def _slot(self) -> int:
+        if self._free:
+            return self._free.pop()
+        self._next_slot += 1
+        return self._next_slot - 1
+
+    def _put(self, path: str, entries: list[_Entry]) -> None:
+        """Replace the units of `path`."""
+        self._drop(path)
+        slots = []
+        for entry in entries:
+            slot = self._slot()
+            self._entries[slot] = entry
+            slots.append(slot)
+            for vid in entry.vector_ids:
+                self._vector_users.setdefault(vid, set()).add(slot)
+            u = entry.unit
+            self._lexical.add(slot, [(u.name, 4.0), (u.qualified_name, 1.0), (u.path, 1.0), (u.signature, 1.0),
+                                     (u.doc, 1.0), (u.code if u.kind != "comment" else "", 0.5)])
+        if slots:
+            self._by_path[path] = slots
+
+    def _drop(self, path: str) -> None:
+        for slot in self._by_path.pop(path, []):
+            entry = self._entries.pop(slot)
+            self._lexical.remove(slot)
+            for vid in entry.vector_ids:
+                users = self._vector_users.get(vid)
+                if users is not None:
+                    users.discard(slot)
+                    if not users:
+                        del self._vector_users[vid]
+            self._free.append(slot)
+
+    # -- planning -------------------------------------------------------------------
+    def plan(self) -> Plan:
+        """Walk the workspace and compare it with the stored fingerprints."""
+        self.scan_stats = ScanStats()
+        plan = Plan()
+        seen: set[str] = set()
+        for entry in walk(self.root, self.exclude, self.max_file_bytes, self.scan_stats):
+            seen.add(entry.path)
+            old = self._files.get(entry.path)
+            if old is not None and old.size == entry.size and old.mtime_ns == entry.mtime_ns:
+                plan.unchanged += 1
+            else:
+                plan.changed.append(entry)
+        plan.removed = sorted(p for p in self._files if p not in seen)
+        return plan
+
+    # -- indexing -------------------------------------------------------------------
+    def index_files(self, entries: list[FileEntry], removed: list[str] = (),
+                    progress: Callable[[int, int, int], None] | None = None,
+                    cancelled: Callable[[], bool] | None = None, force: bool = False) -> IndexReport:
+        """Index `entries` and forget `removed`, committing every few files; resumable at any point."""
+        report = IndexReport()
+        t0 = time.perf_counter()
+        if removed:
+            self._commit([], list(removed))
+        pending: list[tuple[FileRecord, list[_Entry], list[str], dict[str, np.ndarray]]] = []
+        last_commit = time.monotonic()
+        total = len(entries)
+        for n, entry in enumerate(entries, start=1):
+            if cancelled is not None and cancelled():
+                report.stopped = "cancelled"
+                break
+            if len(self._entries) >= self.max_units:
+                report.stopped = (f"stopped at the maxUnits limit ({self.max_units:,} units); raise maxUnits or "
+                                  f"exclude folders to index the rest")
+                break
+            prepared = self._prepare(entry, cancelled, report, force)
+            if prepared is not None:
+                pending.append(prepared)
+            if pending and (len(pending) >= COMMIT_EVERY_FILES or time.monotonic() - last_commit > COMMIT_EVERY_SECONDS):
+                self._commit(pending, [])
+                pending, last_commit = [], time.monotonic()
+            report.files = n
+            if progress is not None:
+                progress(n, total, len(self._entries))
+        if pending:
+            self._commit(pending, [])
+        self.save_graph()
+        report.units = len(self._entries)
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    def _prepare(self, entry: FileEntry, cancelled, report: IndexReport, force: bool = False):
+        """Read, extract and embed one file (outside any lock). None when there is nothing to commit."""
+        text = read_text(self.root, entry.path, self.scan_stats)
+        if text is None:
+            if entry.path in self._files:
+                self._commit([], [entry.path])
+            return None
+        sha = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        record = FileRecord(entry.path, entry.size, entry.mtime_ns, sha)
+        old = self._files.get(entry.path)
+        if old is not None and old.sha256 == sha and not force:
+            # touched, not changed: only the fingerprint moves
+            with self._write_lock:
+                self.store.commit_files([(record, [StoredUnit(e.unit, e.vector_ids) for e in self._units_of(entry.path)])])
+                self._files[entry.path] = record
+            return None
+        entries, hashes, fresh = self._embed_units(entry.path, text, cancelled, report)
+        # the file may have changed while it was being embedded: re-check before committing
+        try:
+            st = (self.root / entry.path).stat()
+            if st.st_size != entry.size or st.st_mtime_ns != entry.mtime_ns:
+                log.info("%s changed while it was indexed: indexing it again", entry.path)
+                return self._prepare(FileEntry(entry.path, st.st_size, st.st_mtime_ns), cancelled, report, force)
+        except OSError:
+            self._commit([], [entry.path])
+            return None
+        return record, entries, hashes, fresh
+
+    def _units_of(self, path: str) -> list[_Entry]:
+        with self._state.read():
+            return [self._entries[s] for s in self._by_path.get(path, [])]
+
+    def _embed_units(self, path: str, text: str, cancelled, report: IndexReport):
+        units = extract_units(path, language_of(path), text)
+        per_unit = [chunks.unit_texts(u, self.embedder.count_tokens) for u in units]
+        variant = self.embedder.variant
+        hashes_per_unit = [[text_hash(t, variant) for t in texts] for texts in per_unit]
+        known = self._hash_to_vid
+        todo: dict[str, str] = {}
+        for texts, hashes in zip(per_unit, hashes_per_unit):
+            for t, h in zip(texts, hashes):
+                if h not in known and h not in todo:
+                    todo[h] = t
+        fresh: dict[str, np.ndarray] = {}
+        if todo:
+            matrix = self.embedder.embed(list(todo.values()), cancelled)
+            fresh = dict(zip(todo.keys(), matrix))
+        report.embedded += len(todo)
+        report.reused += sum(len(h) for h in hashes_per_unit) - len(todo)
+        entries = [_Entry(u, []) for u in units]
+        return entries, hashes_per_unit, fresh
+
+    def _commit(self, pending, removed: list[str]) -> None:
+        """Store vectors and units of prepared files, then publish them to searches."""
+        with self._write_lock:
+            new_hashes = [h for _, _, _, fresh in pending for h in fresh if h not in self._hash_to_vid]
+            new_hashes = list(dict.fromkeys(new_hashes))
+            matrices = {}
+            for _, _, _, fresh in pending:
+                matrices.update(fresh)
+            if new_hashes:
+                ids = self.store.add_vectors(new_hashes, np.stack([matrices[h] for h in new_hashes]))
+                self._vectors.add(ids, np.stack([matrices[h] for h in new_hashes]))
+                self._hash_to_vid.update(zip(new_hashes, ids))
+            batch = []
+            for record, entries, hashes_per_unit, _ in pending:
+                for entry, hashes in zip(entries, hashes_per_unit):
+                    entry.vector_ids = [self._hash_to_vid[h] for h in hashes]
+                batch.append((record, [StoredUnit(e.unit, e.vector_ids) for e in entries]))
+            self.store.commit_files(batch, removed)
+            with self._state.write():
+                for path in removed:
+                    self._files.pop(path, None)
+                    if path not in self._overlays:
+                        self._drop(path)
+                for (record, entries, _, _) in pending:
+                    self._files[record.path] = record
+                    if record.path not in self._overlays:  # an open editor buffer wins over the disk
+                        self._put(record.path, entries)
+        # Vectors no unit uses stay (on disk and in the graph, where searches skip them) until
+        # collect_garbage: a unit moved to another file, or an edit undone, finds its vector again.
+
+    def collect_garbage(self) -> int:
+        """Delete stored vectors no unit uses; returns how many."""
+        with self._write_lock:
+            live = set(self._vector_users)
+            dead = self.store.drop_unused_vectors(live)
+            for h in [h for h, v in self._hash_to_vid.items() if v not in live]:
+                del self._hash_to_vid[h]
+            self._vectors.remove(dead)
+            return len(dead)
+
+    def save_graph(self) -> None:
+        with self._write_lock:
+            self.store.save_graph(self._vectors.save)
+
+    def update(self, progress=None, cancelled=None) -> IndexReport:
+        """Bring the index in line with the disk."""
+        plan = self.plan()
+        report = self.index_files(plan.changed, plan.removed, progress, cancelled)
+        if report.stopped is None:
+            self.collect_garbage()
+            self.save_graph()
+        return report
+
+    # -- live buffers -----------------------------------------------------------------
+    def set_buffer(self, path: str, text: str) -> None:
+        """Index an editor's unsaved text for `path` (in memory; the disk stays the stored truth)."""
+        report = IndexReport()
+        entries, hashes, fresh = self._embed_units(path, text, None, report)
+        with self._write_lock:
+            new = [h for h in fresh if h not in self._hash_to_vid]
+            if new:
+                ids = self.store.add_vectors(new, np.stack([fresh[h] for h in new]))
+                self._vectors.add(ids, np.stack([fresh[h] for h in new]))
+                self._hash_to_vid.update(zip(new, ids))
+            for entry, hs in zip(entries, hashes):
+                entry.vector_ids = [self._hash_to_vid[h] for h in hs]
+            with self._state.write():
+                self._put(path, entries)
+                self._overlays.add(path)
+
+    def reload_from_disk(self, path: str) -> None:
+        """Drop an editor buffer's units and index the file as it is on disk (or forget it if gone)."""
+        abs_path = self.root / path
+        try:
+            st = abs_path.stat()
+        except OSError:
+            with self._state.write():
+                self._overlays.discard(path)
+            self._commit([], [path])
+            return
+        with self._state.write():
+            self._overlays.discard(path)
+        self.index_files([FileEntry(path, st.st_size, st.st_mtime_ns)], force=True)
+
+    def forget(self, path: str) -> None:
+        """Drop a file that is gone from disk (an open buffer of it stays searchable)."""
+        self._commit([], [path])
+
+    def has_buffer(self, path: str) -> bool:
+        return path in self._overlays
+
+    # -- queries ------------------------------------------------------------------------
+    @property
+    def unit_count(self) -> int:
+        return len(self._entries)
+
+    @property
+    def file_count(self) -> int:
+        return len(self._files)
+
+    def entries(self) -> Iterable[tuple[int, Unit]]:
+        with self._state.read():
+            return [(slot, e.unit) for slot, e in self._entries.items()]
+
+    def search(self, query: SearchQuery) -> list[SearchResult]:
+        """Ranked units for a text query."""
+        with self._state.read():
+            return rank(self, query)
+
+    def unit_at(self, path: str, line: int) -> tuple[int, Unit] | None:
+        """The innermost unit of `path` whose range contains `line`."""
+        with self._state.read():
+            best = None
+            for slot in self._by_path.get(path, []):
+                u = self._entries[slot].unit
+                if u.span.contains_line(line) and (best is None or u.span.end_line - u.span.start_line
+                                                   < best[1].span.end_line - best[1].span.start_line):
+                    best = (slot, u)
+            return best
+
+    def related_to(self, path: str, line: int | None = None, span: Span | None = None, text: str | None = None,
+                   limit: int = 20) -> list[SearchResult]:
+        """Units most like the unit at `line` (or like `text`), excluding it and anything overlapping it."""
+        exclude_span: Span | None = span
+        if text is not None and text.strip():
+            vector = self.embedder.embed_query(text)
+        else:
+            found = self.unit_at(path, line if line is not None else (span.start_line if span else 0))
+            if found is None:
+                return []
+            slot, unit = found
+            exclude_span = unit.span
+            with self._state.read():
+                first_vector = self._entries[slot].vector_ids[0]
+            vector = self._vectors.get(first_vector)
+        with self._state.read():
+            hits = self._vectors.search(vector, max(limit * 4, 50))
+            results: dict[int, SearchResult] = {}
+            for vid, score in hits:
+                for slot in self._vector_users.get(vid, ()):
+                    u = self._entries[slot].unit
+                    if u.path == path and exclude_span is not None and u.span.overlaps(exclude_span):
+                        continue
+                    if slot not in results or results[slot].score < score:
+                        results[slot] = SearchResult(u, score)
+        return sorted(results.values(), key=lambda r: -r.score)[:limit]
+
+
+
+
+def open_index(root: Path, embedder: EmbedderLike, cache_dir: str | Path | None = None,
+               exclude: Iterable[str] = (), max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+               max_units: int = DEFAULT_MAX_UNITS) -> WorkspaceIndex:
+    """The index of `root` with its store in the cache directory, loaded and ready to update."""
+    from patina_lsp.index.store import default_cache_dir, store_dir
+
+    root = Path(root).resolve()
+    store = Store(store_dir(default_cache_dir(cache_dir), root, embedder.variant), embedder.variant, root)
+    index = WorkspaceIndex(root, embedder, store, exclude, max_file_bytes, max_units)
+    index.open()
+    return index
