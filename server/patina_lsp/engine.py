@@ -39,6 +39,7 @@ class Status:
     units: int = 0
     pending_files: int = 0
     message: str | None = None
+    embedded: int = 0  # texts embedded by the last indexing run (0 on a warm start)
 
 
 class Engine:
@@ -121,6 +122,7 @@ class Engine:
         self.status.state = "indexing" if total or any(p.removed for p in plans.values()) else "ready"
         self._refresh_counts()
         done_before = 0
+        self.status.embedded = 0
         for root in roots:
             index = self.roots.get(root)
             if index is None:
@@ -135,6 +137,7 @@ class Engine:
 
             result = index.index_files(plan.changed, plan.removed, report, cancelled=self._cancelled)
             done_before += len(plan.changed)
+            self.status.embedded += result.embedded
             if result.stopped == "cancelled":
                 self.status.state = "ready"
                 self.note("indexing paused; run patina.reindex to resume")

@@ -84,7 +84,8 @@ async def run_indexing(ls) -> None:
         progress.end("failed")
         return
     status = engine.status
-    summary = f"{status.units:,} units in {status.files:,} files ({time.monotonic() - started:.1f}s)"
+    summary = (f"{status.units:,} units in {status.files:,} files, {status.embedded:,} texts embedded "
+               f"({time.monotonic() - started:.1f}s)")
     if engine.paused.is_set():
         summary = f"paused at {status.units:,} units; run Patina: Reindex to resume"
     progress.end(summary)

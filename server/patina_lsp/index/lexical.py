@@ -58,13 +58,13 @@ class LexicalIndex:
                 if not posting:
                     del self._postings[term]
 
-    def search(self, query: str, limit: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """The best `limit` (doc, score) pairs for `query`, best first; `allowed` is a boolean mask by doc id."""
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every doc id for `query` (dense, indexed by doc id; 0 where no term matches)."""
+        acc = np.zeros(len(self._length_array), dtype=np.float64)
         n = len(self._lengths)
         if n == 0:
-            return []
+            return acc
         avg = self._total_length / n or 1.0
-        acc = np.zeros(len(self._length_array), dtype=np.float64)
         for term in dict.fromkeys(query_terms(query)):
             posting = self._postings.get(term)
             if not posting:
@@ -74,13 +74,22 @@ class LexicalIndex:
             tfs = np.fromiter(posting.values(), dtype=np.float64, count=len(posting))
             lengths = self._length_array[docs]
             acc[docs] += idf * tfs * (K1 + 1) / (tfs + K1 * (1 - B + B * lengths / avg))
-        if allowed is not None:
-            keep = np.zeros(len(acc), dtype=bool)
-            shared = min(len(allowed), len(acc))
-            keep[:shared] = allowed[:shared]
-            acc[~keep] = 0.0
-        hits = np.flatnonzero(acc > 0)
-        if len(hits) > limit:
-            hits = hits[np.argpartition(-acc[hits], limit - 1)[:limit]]
-        hits = hits[np.argsort(-acc[hits], kind="stable")]
-        return [(int(d), float(acc[d])) for d in hits]
+        return acc
+
+    def search(self, query: str, limit: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """The best `limit` (doc, score) pairs for `query`, best first; `allowed` is a boolean mask by doc id."""
+        return top_k(self.scores(query), limit, allowed)
+
+
+def top_k(acc: np.ndarray, limit: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+    """The `limit` highest positive entries of `acc` as (index, score), best first."""
+    if allowed is not None:
+        keep = np.zeros(len(acc), dtype=bool)
+        shared = min(len(allowed), len(acc))
+        keep[:shared] = allowed[:shared]
+        acc = np.where(keep, acc, 0.0)
+    hits = np.flatnonzero(acc > 0)
+    if len(hits) > limit:
+        hits = hits[np.argpartition(-acc[hits], limit - 1)[:limit]]
+    hits = hits[np.argsort(-acc[hits], kind="stable")]
+    return [(int(d), float(acc[d])) for d in hits]

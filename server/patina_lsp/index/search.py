@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from patina_lsp.index.fusion import reciprocal_rank_fusion
+from patina_lsp.index.fusion import fuse_scores
+from patina_lsp.index.lexical import top_k
 from patina_lsp.index.units import Unit
 
 if TYPE_CHECKING:
@@ -18,6 +19,7 @@ MODES = ("hybrid", "semantic", "lexical")
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 200
 CANDIDATES = 100
+PROSE_KINDS = frozenset({"comment", "text"})
 
 
 @dataclass(frozen=True)
@@ -87,16 +89,43 @@ def semantic_ranking(index: WorkspaceIndex, vector: np.ndarray, k: int,
     return sorted(best.items(), key=lambda kv: -kv[1])[:k]
 
 
+def _allowed_mask(index: WorkspaceIndex, allowed: set[int] | None) -> np.ndarray | None:
+    if allowed is None:
+        return None
+    mask = np.zeros(index._next_slot + 1, dtype=bool)
+    mask[list(allowed)] = True
+    return mask
+
+
 def lexical_ranking(index: WorkspaceIndex, text: str, k: int, allowed: set[int] | None) -> list[tuple[int, float]]:
-    mask = None
-    if allowed is not None:
-        mask = np.zeros(index._next_slot + 1, dtype=bool)
-        mask[list(allowed)] = True
-    return index._lexical.search(text, k, mask)
+    return top_k(index._lexical.scores(text), k, _allowed_mask(index, allowed))
 
 
-def fuse(semantic: list[tuple[int, float]], lexical: list[tuple[int, float]]) -> dict[int, float]:
-    return reciprocal_rank_fusion([[s for s, _ in semantic], [s for s, _ in lexical]])
+def unit_similarity(index: WorkspaceIndex, slot: int, vector: np.ndarray) -> float:
+    """Cosine similarity of the query and a unit's best vector."""
+    return max(float(index._vectors.get(vid) @ vector) for vid in index._entries[slot].vector_ids)
+
+
+def hybrid_scores(index: WorkspaceIndex, query: SearchQuery, vector: np.ndarray, k: int,
+                  allowed: set[int] | None) -> dict[int, float]:
+    """Convex combination of normalised semantic and lexical scores over both candidate lists.
+
+    Every candidate gets both scores (the one missing from a list is computed exactly), so a
+    unit the other ranker also likes is not penalised for falling outside its top k. Semantic
+    scores are min-max normalised over the candidates, BM25 is divided by its best score
+    (fusion.fuse_scores). Comments and plain-text windows carry a small penalty: at equal
+    evidence a user jumps to code.
+    """
+    semantic = dict(semantic_ranking(index, vector, k, allowed))
+    bm25 = index._lexical.scores(query.text)
+    lexical = dict(top_k(bm25, k, _allowed_mask(index, allowed)))
+    candidates = list(semantic.keys() | lexical.keys())
+    if not candidates:
+        return {}
+    sem = np.array([semantic[s] if s in semantic else unit_similarity(index, s, vector) for s in candidates])
+    lex = np.array([bm25[s] if s < len(bm25) else 0.0 for s in candidates])
+    prose = np.array([index._entries[s].unit.kind in PROSE_KINDS for s in candidates])
+    return dict(zip(candidates, fuse_scores(sem, lex, prose).tolist()))
 
 
 def rank(index: WorkspaceIndex, query: SearchQuery) -> list[SearchResult]:
@@ -105,17 +134,11 @@ def rank(index: WorkspaceIndex, query: SearchQuery) -> list[SearchResult]:
     if allowed is not None and not allowed:
         return []
     k = max(CANDIDATES, query.limit)
-    semantic: list[tuple[int, float]] = []
-    lexical: list[tuple[int, float]] = []
-    if query.mode in ("hybrid", "semantic"):
-        semantic = semantic_ranking(index, index.embedder.embed_query(query.text), k, allowed)
-    if query.mode in ("hybrid", "lexical"):
-        lexical = lexical_ranking(index, query.text, k, allowed)
     if query.mode == "semantic":
-        scores = dict(semantic)
+        scores = dict(semantic_ranking(index, index.embedder.embed_query(query.text), k, allowed))
     elif query.mode == "lexical":
-        scores = dict(lexical)
+        scores = dict(lexical_ranking(index, query.text, k, allowed))
     else:
-        scores = fuse(semantic, lexical)
+        scores = hybrid_scores(index, query, index.embedder.embed_query(query.text), k, allowed)
     ordered = sorted(scores.items(), key=lambda kv: -kv[1])[: query.limit]
     return [SearchResult(index._entries[slot].unit, float(score)) for slot, score in ordered]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
+import snowballstemmer
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*|[0-9]+")
-# parseHTTPHeaders -> parse, HTTP, Headers; utf8Decode -> utf8, Decode
-_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+[0-9]*|[A-Z]+[0-9]*|[0-9]+")
+# parseHTTPHeaders -> parse, HTTP, Headers; utf8Decode -> utf8, Decode; allURLs -> all, URLs
+_CAMEL = re.compile(r"[A-Z]+s(?![a-z])|[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+[0-9]*|[A-Z]+[0-9]*|[0-9]+")
 
 STOPWORDS = frozenset("""
 a an and are as at be by for from has have if in into is it its of on or that the this to was
@@ -29,27 +33,27 @@ def words_of(name: str) -> str:
 
 
 def lexical_tokens(text: str) -> list[str]:
-    """Tokens for the lexical index: identifier parts, lowercased, plus whole identifiers."""
+    """Tokens for the lexical index: identifier parts, lowercased, plus each whole multi-part identifier.
+
+    `get_all_permissions` gives get, all, permissions and get_all_permissions: a query naming
+    the identifier matches it exactly (a rare, high-weight term), one describing it matches the parts.
+    """
     out: list[str] = []
-    for word in _WORD.findall(text):
-        parts = [piece.lower() for piece in _CAMEL.findall(word)]
+    for identifier in _IDENTIFIER.findall(text):
+        parts = [piece.lower() for word in _WORD.findall(identifier) for piece in _CAMEL.findall(word)]
         out.extend(parts)
         if len(parts) > 1:
-            out.append(word.lower())
+            out.append(identifier.lower().strip("_"))
     return out
 
 
+_STEMMER = snowballstemmer.stemmer("english")
+
+
+@functools.lru_cache(maxsize=1 << 18)
 def stem(token: str) -> str:
-    """A light suffix stripper, so 'parses', 'parsed' and 'parsing' meet 'parse'."""
-    if len(token) <= 4:
-        return token
-    for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
-        if token.endswith(suffix) and len(token) - len(suffix) >= 3:
-            base = token[: -len(suffix)] + keep
-            if suffix == "s" and token.endswith("ss"):
-                return token
-            return base
-    return token
+    """English (Snowball) stem, so 'parses', 'parsing' and 'parser' meet; cached (code reuses its words)."""
+    return _STEMMER.stemWord(token) if token.isalpha() else token
 
 
 def query_terms(text: str) -> list[str]:

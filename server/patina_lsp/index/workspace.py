@@ -69,8 +69,10 @@ class _Entry:
     vector_ids: list[int]
 
 
-class LimitReached(RuntimeError):
-    """Indexing stopped at the maxUnits limit."""
+def lexical_fields(u: Unit) -> list[tuple[str, float]]:
+    """What the lexical index sees of a unit, with weights: the name most, prose docs above code."""
+    return [(u.name, 4.0), (u.qualified_name, 1.0), (u.path, 1.0), (u.signature, 1.0), (u.doc, 2.0),
+            (u.code if u.kind != "comment" else "", 0.5)]
 
 
 class WorkspaceIndex:
@@ -156,8 +158,7 @@ class WorkspaceIndex:
             for vid in entry.vector_ids:
                 self._vector_users.setdefault(vid, set()).add(slot)
             u = entry.unit
-            self._lexical.add(slot, [(u.name, 4.0), (u.qualified_name, 1.0), (u.path, 1.0), (u.signature, 1.0),
-                                     (u.doc, 1.0), (u.code if u.kind != "comment" else "", 0.5)])
+            self._lexical.add(slot, lexical_fields(u))
         if slots:
             self._by_path[path] = slots
 

@@ -1,0 +1,107 @@
+"""Symbol, comment, section and window extraction on small real files, one per language."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from patina_lsp.index.extract import extract_units, extract_windows
+from patina_lsp.index.languages import language_of
+
+LANGS = Path(__file__).parent / "fixtures" / "langs"
+
+
+def units_of(name: str):
+    return extract_units(name, language_of(name), (LANGS / name).read_text())
+
+
+def table(name: str) -> set[tuple]:
+    return {(u.kind, u.name, u.container) for u in units_of(name)}
+
+
+def find(units, name):
+    matches = [u for u in units if u.name == name]
+    assert matches, f"{name} not extracted: {[u.name for u in units]}"
+    return matches[0]
+
+
+def test_python_symbols_docstrings_ranges():
+    units = units_of("sample.py")
+    assert {("function", "parse_http_headers", None), ("class", "TemplateRenderer", None),
+            ("method", "render", "TemplateRenderer"), ("method", "render_async", "TemplateRenderer")} <= \
+        {(u.kind, u.name, u.container) for u in units}
+    parse = find(units, "parse_http_headers")
+    assert parse.doc == "Parse raw HTTP response headers into a dict."
+    assert parse.signature == "def parse_http_headers(raw: bytes) -> dict"
+    assert parse.span.start_line == 9  # the decorator line (0-based)
+    assert parse.name_span.start_line == 10 and parse.name_span.start_col == 4
+    assert find(units, "render").doc == "Render one template by name."  # leading comment as doc
+    assert find(units, "render_async").doc == "Render without blocking the event loop."
+
+
+def test_standalone_comment_becomes_a_unit_and_doc_comments_do_not():
+    comments = [u for u in units_of("sample.py") if u.kind == "comment"]
+    assert len(comments) == 1
+    assert comments[0].doc.startswith("The cache keeps parsed headers")
+    assert comments[0].span.start_line == 4 and comments[0].span.end_line == 5
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("a.js", {("function", "parseHeaders", None), ("function", "fetchJson", None), ("class", "Client", None),
+              ("method", "send", "Client")}),
+    ("a.ts", {("interface", "Options", None), ("enum", "Color", None), ("class", "Api", None),
+              ("method", "get", "Api")}),
+    ("a.go", {("struct", "Server", None), ("interface", "Handler", None), ("method", "Start", "Server"),
+              ("function", "main", None)}),
+    ("a.rs", {("struct", "Point", None), ("enum", "Shape", None), ("trait", "Area", None),
+              ("method", "area", "Point"), ("function", "free", None)}),
+    ("A.java", {("class", "A", None), ("method", "add", "A"), ("constructor", "A", "A"),
+                ("interface", "I", "A"), ("enum", "E", "A")}),
+    ("a.c", {("function", "checksum", None), ("struct", "node", None), ("enum", "color", None)}),
+    ("a.cpp", {("namespace", "net", None), ("class", "Socket", "net"), ("function", "max_of", None)}),
+    ("a.rb", {("module", "Util", None), ("class", "Helper", "Util"), ("method", "greet", "Util.Helper")}),
+])
+def test_languages(name, expected):
+    assert expected <= table(name)
+
+
+@pytest.mark.parametrize("name, symbol, doc", [
+    ("a.js", "parseHeaders", "Parses the headers of an HTTP response."),
+    ("a.js", "send", "Send a request."),
+    ("a.go", "Start", "Start starts the server."),
+    ("a.rs", "Point", "A point in space."),
+    ("A.java", "add", "Adds."),
+    ("a.c", "checksum", "Compute the checksum of a buffer."),
+    ("a.rb", "greet", "Greet someone."),
+])
+def test_leading_doc_comments(name, symbol, doc):
+    assert find(units_of(name), symbol).doc == doc
+
+
+def test_markdown_sections_by_heading():
+    sections = units_of("notes.md")
+    assert [(s.name, s.container) for s in sections] == [
+        ("Patina notes", None), ("Installing", "Patina notes"), ("Usage", "Patina notes")]
+    assert all(s.kind == "section" for s in sections)
+    assert "# not a heading" in sections[1].code  # a fenced line is not a heading
+
+
+def test_text_windows_cover_every_line():
+    text = "\n".join(f"line {i}" for i in range(100))
+    windows = extract_windows("log.txt", "text", text)
+    covered = set()
+    for w in windows:
+        covered.update(range(w.span.start_line, w.span.end_line + 1))
+        assert w.span.end_line - w.span.start_line < 40
+    assert covered == set(range(100))
+
+
+def test_unknown_language_falls_back_to_windows():
+    units = extract_units("config.toml", "text", "[tool]\nname = 'x'\n")
+    assert [u.kind for u in units] == ["text"]
+
+
+def test_syntax_errors_do_not_stop_extraction():
+    units = extract_units("broken.py", "python", "def ok():\n    pass\n\ndef broken(:\n")
+    assert "ok" in {u.name for u in units}

@@ -1,0 +1,191 @@
+"""The workspace index with the real INT8 model: incremental updates, persistence, recovery, filters, related."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from patina_lsp.index.search import SearchQuery
+from patina_lsp.index.workspace import open_index
+
+LANGS = Path(__file__).parent / "fixtures" / "langs"
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    root = tmp_path / "ws"
+    shutil.copytree(LANGS, root)
+    return root
+
+
+@pytest.fixture
+def cache(tmp_path):
+    return tmp_path / "cache"
+
+
+def names(results):
+    return [r.unit.name for r in results]
+
+
+def build(root, embedder, cache, **kw):
+    index = open_index(root, embedder, cache, **kw)
+    index.update()
+    return index
+
+
+def test_semantic_search_finds_the_described_symbol(workspace, int8_embedder, cache):
+    index = build(workspace, int8_embedder, cache)
+    # two fixtures parse HTTP headers (Python and JavaScript): both, before anything else
+    assert set(names(index.search(SearchQuery("parse the http response headers", 2)))) == {
+        "parse_http_headers", "parseHeaders"}
+    assert names(index.search(SearchQuery("render templates with a context", 3, "semantic")))[0] in (
+        "TemplateRenderer", "render")
+    assert names(index.search(SearchQuery("checksum of a buffer", 3, "lexical")))[0] == "checksum"
+
+
+def test_results_are_per_unit_never_duplicates(workspace, int8_embedder, cache):
+    long_body = "\n".join(f"    total += compute_value_{i}(item, factor={i})" for i in range(120))
+    (workspace / "long.py").write_text(f"def accumulate(items):\n    \"\"\"Sum the values.\"\"\"\n"
+                                       f"    total = 0\n{long_body}\n    return total\n")
+    index = build(workspace, int8_embedder, cache)
+    [(slot, unit)] = [(s, u) for s, u in index.entries() if u.name == "accumulate"]
+    assert len(index._entries[slot].vector_ids) > 2  # summary + several windows
+    results = index.search(SearchQuery("compute value total", 50))
+    keys = [(r.unit.path, r.unit.span.start_line, r.unit.name) for r in results]
+    assert len(keys) == len(set(keys))
+
+
+def test_filters(workspace, int8_embedder, cache):
+    index = build(workspace, int8_embedder, cache)
+    only_rust = index.search(SearchQuery("area", 20, languages=("rust",)))
+    assert only_rust and {r.unit.language for r in only_rust} == {"rust"}
+    classes = index.search(SearchQuery("render", 20, kinds=("class",)))
+    assert classes and {r.unit.kind for r in classes} == {"class"}
+    by_path = index.search(SearchQuery("server", 20, paths=("*.go",)))
+    assert by_path and {r.unit.path for r in by_path} == {"a.go"}
+    assert index.search(SearchQuery("server", 20, paths=("nothing/**",))) == []
+
+
+def test_related_excludes_itself_and_overlaps(workspace, int8_embedder, cache):
+    index = build(workspace, int8_embedder, cache)
+    render = next(u for _, u in index.entries() if u.name == "render")
+    results = index.related_to("sample.py", line=render.span.start_line + 1, limit=5)
+    assert results
+    for r in results:
+        assert not (r.unit.path == "sample.py" and r.unit.span.overlaps(render.span))
+    assert "render_async" in names(results)
+    by_text = index.related_to("sample.py", text="def area(self): return 0.0", limit=3)
+    assert "area" in names(by_text)
+
+
+def test_incremental_edit_add_delete_rename(workspace, int8_embedder, cache):
+    index = build(workspace, int8_embedder, cache)
+    (workspace / "sample.py").write_text("def download_file(url):\n    \"\"\"Fetch a URL to disk.\"\"\"\n")
+    (workspace / "new.go").write_text("package x\n// Compress bytes with gzip.\nfunc Compress(b []byte) []byte { return b }\n")
+    (workspace / "a.c").unlink()
+    os.rename(workspace / "a.rb", workspace / "renamed.rb")
+    report = index.update()
+    assert report.files == 3  # sample.py, new.go, renamed.rb
+    all_names = {u.name for _, u in index.entries()}
+    assert {"download_file", "Compress", "greet"} <= all_names
+    assert not {"parse_http_headers", "checksum"} & all_names
+    assert {u.path for _, u in index.entries() if u.name == "greet"} == {"renamed.rb"}
+    assert names(index.search(SearchQuery("gzip compression", 1)))[0] == "Compress"
+
+
+def test_persistence_round_trip_is_warm(workspace, int8_embedder, cache):
+    first = build(workspace, int8_embedder, cache)
+    before = names(first.search(SearchQuery("parse http headers", 10)))
+    first.store.close()
+    second = open_index(workspace, int8_embedder, cache)
+    assert second.unit_count == first.unit_count
+    plan = second.plan()
+    assert plan.changed == [] and plan.removed == []
+    assert names(second.search(SearchQuery("parse http headers", 10))) == before
+    os.utime(workspace / "a.go")  # touched, not changed: no embedding
+    report = second.update()
+    assert report.embedded == 0
+
+
+def test_moved_function_is_not_embedded_again(workspace, int8_embedder, cache):
+    index = build(workspace, int8_embedder, cache)
+    text = (workspace / "sample.py").read_text()
+    (workspace / "sample.py").write_text("\n\n\n# spacer comment that is long enough to be a comment unit\n" + text)
+    report = index.update()
+    assert report.embedded <= 2  # the new comment, and the module window at most
+
+
+def test_corrupt_store_is_moved_aside_and_rebuilt(workspace, int8_embedder, cache):
+    index = build(workspace, int8_embedder, cache)
+    db_path = index.store.db_path
+    index.store.close()
+    db_path.write_bytes(b"this is not a database" * 100)
+    for extra in (db_path.with_name("index.sqlite-wal"), db_path.with_name("index.sqlite-shm")):
+        extra.unlink(missing_ok=True)
+    again = open_index(workspace, int8_embedder, cache)
+    assert again.store.message and "moved aside" in again.store.message
+    aside = [p for p in again.store.directory.parent.iterdir() if ".damaged-" in p.name]
+    assert len(aside) == 1 and (aside[0] / "REASON.txt").is_file()
+    again.update()
+    assert names(again.search(SearchQuery("parse raw http headers into a dict", 1))) == ["parse_http_headers"]
+
+
+def test_store_of_other_variant_or_format_is_refused(workspace, int8_embedder, cache):
+    index = build(workspace, int8_embedder, cache)
+    db_path = index.store.db_path
+    index.store.close()
+    with sqlite3.connect(db_path) as db:
+        db.execute("UPDATE meta SET value='fp32' WHERE key='variant'")
+    again = open_index(workspace, int8_embedder, cache)
+    assert "fp32" in again.store.message
+    assert again.unit_count == 0
+
+
+def test_damaged_graph_file_is_rebuilt_from_vectors(workspace, int8_embedder, cache):
+    index = build(workspace, int8_embedder, cache)
+    count = index.unit_count
+    index.store.close()
+    graph = index.store.graph_path
+    graph.write_bytes(graph.read_bytes()[: graph.stat().st_size // 2])
+    again = open_index(workspace, int8_embedder, cache)
+    assert again.unit_count == count
+    assert names(again.search(SearchQuery("parse raw http headers into a dict", 1, "semantic"))) == ["parse_http_headers"]
+
+
+def test_hnsw_recall_against_brute_force():
+    from patina_lsp.index.vectors import VectorIndex
+
+    rng = np.random.default_rng(7)
+    # clustered data, like embeddings: harder for HNSW than uniform noise
+    centers = rng.normal(size=(50, 384))
+    data = centers[rng.integers(0, 50, 20_000)] + 0.6 * rng.normal(size=(20_000, 384))
+    data = (data / np.linalg.norm(data, axis=1, keepdims=True)).astype(np.float32)
+    index = VectorIndex(capacity=1000)  # forces resize_index along the way
+    for start in range(0, len(data), 5000):
+        index.add(list(range(start, start + 5000)), data[start : start + 5000])
+    queries = data[rng.integers(0, len(data), 200)] + 0.1 * rng.normal(size=(200, 384)).astype(np.float32)
+    hits = 0
+    for q in queries:
+        q = q / np.linalg.norm(q)
+        truth = set(np.argsort(-(data @ q))[:10].tolist())
+        hits += len(truth & {label for label, _ in index.search(q, 10)})
+    recall = hits / (10 * len(queries))
+    assert recall >= 0.98, recall
+
+
+def test_vector_replace_and_delete():
+    from patina_lsp.index.vectors import VectorIndex
+
+    index = VectorIndex()
+    a, b = np.eye(384, dtype=np.float32)[:2]
+    index.add([1, 2], np.stack([a, b]))
+    index.add([1], np.stack([b]))  # replace
+    assert index.search(b, 2)[0][1] == pytest.approx(1.0)
+    assert {label for label, _ in index.search(b, 2)} == {1, 2}
+    index.remove([2])
+    assert [label for label, _ in index.search(b, 5)] == [1]
