@@ -18,7 +18,7 @@ from patina_lsp.embedding import Embedder, ModelError, model_files
 from patina_lsp.embedding.build import ensure_models
 from patina_lsp.index.results import result_to_item
 from patina_lsp.index.scan import FileEntry
-from patina_lsp.index.search import SearchQuery, SearchResult
+from patina_lsp.index.search import SearchQuery, rank
 from patina_lsp.index.store import default_cache_dir
 from patina_lsp.index.units import Span
 from patina_lsp.index.workspace import WorkspaceIndex, open_index
@@ -211,12 +211,13 @@ class Engine:
 
     # -- queries (run on the server's query threads) -------------------------------------------
     def search(self, query: SearchQuery) -> list[dict]:
-        results: list[tuple[SearchResult, Path]] = []
-        for root, index in list(self.roots.items()):
-            if index is not None and self.embedder is not None:
-                results.extend((r, root) for r in index.search(query))
-        results.sort(key=lambda pair: -pair[0].score)
-        return [result_to_item(r, root) for r, root in results[: query.limit]]
+        """Results from every root, ranked together."""
+        indexes = [(root, index) for root, index in list(self.roots.items()) if index is not None]
+        if not indexes or self.embedder is None:
+            return []
+        vector = self.embedder.embed_query(query.text) if query.mode != "lexical" else None
+        groups = [(root, index.candidates(query, vector)) for root, index in indexes]
+        return [result_to_item(result, root) for root, result in rank(groups, query)]
 
     def related(self, path: Path, line: int | None, span: Span | None, text: str | None,
                 limit: int) -> list[dict]:

@@ -13,6 +13,15 @@ K1 = 1.2
 B = 0.75
 
 
+def term_counts(fields: list[tuple[str, float]]) -> dict[str, float]:
+    """Weighted counts of the stemmed terms of (text, weight) fields."""
+    counts: Counter[str] = Counter()
+    for text, weight in fields:
+        for term in document_terms(text):
+            counts[term] += weight
+    return dict(counts)
+
+
 class LexicalIndex:
     """Documents are integer ids with weighted term counts; `search` scores them with BM25."""
 
@@ -28,12 +37,12 @@ class LexicalIndex:
 
     def add(self, doc: int, fields: list[tuple[str, float]]) -> None:
         """Index `doc` from (text, weight) fields; a name field weighs more than code."""
+        self.add_counts(doc, term_counts(fields))
+
+    def add_counts(self, doc: int, counts: dict[str, float]) -> None:
+        """Index `doc` from weighted term counts (as `term_counts` makes them, e.g. from the store)."""
         if doc in self._lengths:
             self.remove(doc)
-        counts: Counter[str] = Counter()
-        for text, weight in fields:
-            for term in document_terms(text):
-                counts[term] += weight
         length = float(sum(counts.values()))
         for term, tf in counts.items():
             self._postings.setdefault(term, {})[doc] = tf

@@ -101,44 +101,77 @@ def lexical_ranking(index: WorkspaceIndex, text: str, k: int, allowed: set[int] 
     return top_k(index._lexical.scores(text), k, _allowed_mask(index, allowed))
 
 
-def unit_similarity(index: WorkspaceIndex, slot: int, vector: np.ndarray) -> float:
-    """Cosine similarity of the query and a unit's best vector."""
-    return max(float(index._vectors.get(vid) @ vector) for vid in index._entries[slot].vector_ids)
+def unit_similarities(index: WorkspaceIndex, slots: list[int], vector: np.ndarray) -> dict[int, float]:
+    """Cosine similarity of the query and each unit's best vector."""
+    owners = [(slot, vid) for slot in slots for vid in index._entries[slot].vector_ids]
+    if not owners:
+        return {}
+    sims = index._vectors.get_many([vid for _, vid in owners]) @ vector
+    best: dict[int, float] = {}
+    for (slot, _), sim in zip(owners, sims.tolist()):
+        if sim > best.get(slot, -2.0):
+            best[slot] = sim
+    return best
 
 
-def hybrid_scores(index: WorkspaceIndex, query: SearchQuery, vector: np.ndarray, k: int,
-                  allowed: set[int] | None) -> dict[int, float]:
-    """Convex combination of normalised semantic and lexical scores over both candidate lists.
+@dataclass
+class Candidates:
+    """One index's candidates for a query, with raw scores (fused later, possibly with other roots')."""
+
+    units: list[Unit]
+    semantic: np.ndarray  # cosine similarity of the unit's best vector
+    lexical: np.ndarray  # BM25
+    prose: np.ndarray  # comment or plain-text window
+
+
+def gather(index: WorkspaceIndex, query: SearchQuery, vector: np.ndarray | None) -> Candidates:
+    """The union of the semantic and lexical top candidates, each with both scores.
 
     Every candidate gets both scores (the one missing from a list is computed exactly), so a
-    unit the other ranker also likes is not penalised for falling outside its top k. Semantic
-    scores are min-max normalised over the candidates, BM25 is divided by its best score
-    (fusion.fuse_scores). Comments and plain-text windows carry a small penalty: at equal
-    evidence a user jumps to code.
+    unit one ranker likes is not penalised for falling just outside the other's top k.
+    Callers hold the index's read lock.
     """
-    semantic = dict(semantic_ranking(index, vector, k, allowed))
-    bm25 = index._lexical.scores(query.text)
-    lexical = dict(top_k(bm25, k, _allowed_mask(index, allowed)))
-    candidates = list(semantic.keys() | lexical.keys())
-    if not candidates:
-        return {}
-    sem = np.array([semantic[s] if s in semantic else unit_similarity(index, s, vector) for s in candidates])
-    lex = np.array([bm25[s] if s < len(bm25) else 0.0 for s in candidates])
-    prose = np.array([index._entries[s].unit.kind in PROSE_KINDS for s in candidates])
-    return dict(zip(candidates, fuse_scores(sem, lex, prose).tolist()))
-
-
-def rank(index: WorkspaceIndex, query: SearchQuery) -> list[SearchResult]:
-    """The ranked results of `query` (callers hold the index's read lock)."""
+    empty = Candidates([], np.zeros(0), np.zeros(0), np.zeros(0, dtype=bool))
     allowed = _allowed_slots(index, query)
     if allowed is not None and not allowed:
-        return []
+        return empty
     k = max(CANDIDATES, query.limit)
+    semantic = dict(semantic_ranking(index, vector, k, allowed)) if query.mode != "lexical" else {}
+    bm25 = index._lexical.scores(query.text) if query.mode != "semantic" else np.zeros(0)
+    lexical = dict(top_k(bm25, k, _allowed_mask(index, allowed))) if query.mode != "semantic" else {}
+    slots = list(semantic.keys() | lexical.keys())
+    if not slots:
+        return empty
+    if vector is not None:
+        semantic.update(unit_similarities(index, [s for s in slots if s not in semantic], vector))
+    units = [index._entries[s].unit for s in slots]
+    return Candidates(
+        units=units,
+        semantic=np.array([semantic.get(s, 0.0) for s in slots]),
+        lexical=np.array([bm25[s] if s < len(bm25) else 0.0 for s in slots]),
+        prose=np.array([u.kind in PROSE_KINDS for u in units]))
+
+
+def rank(groups: list[tuple[object, Candidates]], query: SearchQuery) -> list[tuple[object, SearchResult]]:
+    """Rank the candidates of one or more roots together: (root tag, result), best first.
+
+    Hybrid scores are normalised over all roots' candidates at once (fusion.fuse_scores), so
+    results from different workspace folders compare fairly. Comments and plain-text windows
+    carry a small penalty: at equal evidence a user jumps to code.
+    """
+    tags = [tag for tag, c in groups for _ in c.units]
+    units = [u for _, c in groups for u in c.units]
+    if not units:
+        return []
+    semantic = np.concatenate([c.semantic for _, c in groups])
+    lexical = np.concatenate([c.lexical for _, c in groups])
     if query.mode == "semantic":
-        scores = dict(semantic_ranking(index, index.embedder.embed_query(query.text), k, allowed))
+        scores = semantic
     elif query.mode == "lexical":
-        scores = dict(lexical_ranking(index, query.text, k, allowed))
+        scores = lexical
     else:
-        scores = hybrid_scores(index, query, index.embedder.embed_query(query.text), k, allowed)
-    ordered = sorted(scores.items(), key=lambda kv: -kv[1])[: query.limit]
-    return [SearchResult(index._entries[slot].unit, float(score)) for slot, score in ordered]
+        scores = fuse_scores(semantic, lexical, np.concatenate([c.prose for _, c in groups]))
+    order = np.argsort(-scores, kind="stable")
+    if query.mode == "lexical":
+        order = [i for i in order if scores[i] > 0]
+    return [(tags[i], SearchResult(units[i], float(scores[i]))) for i in order[: query.limit]]

@@ -27,7 +27,7 @@ from patina_lsp.index.units import Unit
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 DIM = 384
 
 
@@ -67,13 +67,14 @@ class FileRecord:
 class StoredUnit:
     unit: Unit
     vector_ids: list[int]
+    terms: dict[str, float]
 
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, sha256 TEXT);
 CREATE TABLE IF NOT EXISTS units (path TEXT NOT NULL, ord INTEGER NOT NULL, data TEXT NOT NULL,
-                                  vector_ids TEXT NOT NULL, PRIMARY KEY (path, ord));
+                                  vector_ids TEXT NOT NULL, terms TEXT NOT NULL, PRIMARY KEY (path, ord));
 CREATE TABLE IF NOT EXISTS vectors (id INTEGER PRIMARY KEY AUTOINCREMENT, hash TEXT UNIQUE NOT NULL, vec BLOB NOT NULL);
 """
 
@@ -150,10 +151,11 @@ class Store:
         out: dict[str, list[StoredUnit]] = {}
         bad_paths: set[str] = set()
         with self._lock:
-            rows = self._db.execute("SELECT path, data, vector_ids FROM units ORDER BY path, ord").fetchall()
-        for path, data, vector_ids in rows:
+            rows = self._db.execute("SELECT path, data, vector_ids, terms FROM units ORDER BY path, ord").fetchall()
+        for path, data, vector_ids, terms in rows:
             try:
-                out.setdefault(path, []).append(StoredUnit(Unit.from_dict(json.loads(data)), json.loads(vector_ids)))
+                out.setdefault(path, []).append(StoredUnit(Unit.from_dict(json.loads(data)), json.loads(vector_ids),
+                                                           json.loads(terms)))
             except (ValueError, TypeError, KeyError) as exc:
                 log.warning("unreadable unit row for %s (%s): the file will be indexed again", path, exc)
                 bad_paths.add(path)
@@ -227,8 +229,9 @@ class Store:
                     db.execute("DELETE FROM files WHERE path=?", (path,))
                 for record, units in batch:
                     db.execute("DELETE FROM units WHERE path=?", (record.path,))
-                    db.executemany("INSERT INTO units VALUES (?, ?, ?, ?)", [
-                        (record.path, i, json.dumps(su.unit.to_dict()), json.dumps(su.vector_ids))
+                    db.executemany("INSERT INTO units VALUES (?, ?, ?, ?, ?)", [
+                        (record.path, i, json.dumps(su.unit.to_dict()), json.dumps(su.vector_ids),
+                         json.dumps(su.terms, separators=(",", ":")))
                         for i, su in enumerate(units)])
                     db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
                                (record.path, record.size, record.mtime_ns, record.sha256))

@@ -88,8 +88,14 @@ class VectorIndex:
         return [(int(label), 1.0 - float(d)) for label, d in zip(labels[0], distances[0])]
 
     def get(self, label: int) -> np.ndarray:
+        return self.get_many([label])[0]
+
+    def get_many(self, labels: list[int]) -> np.ndarray:
+        """The stored vectors of `labels`, one row each (one call into hnswlib)."""
+        if not labels:
+            return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock.read():
-            return np.asarray(self._index.get_items([label])[0], dtype=np.float32)
+            return np.asarray(self._index.get_items(labels), dtype=np.float32)
 
     def ids_in_graph(self) -> set[int]:
         """Every label the graph holds, including ones marked deleted."""

@@ -21,10 +21,10 @@ import numpy as np
 from patina_lsp.index import chunks
 from patina_lsp.index.extract import extract_units
 from patina_lsp.index.languages import language_of
-from patina_lsp.index.lexical import LexicalIndex
+from patina_lsp.index.lexical import LexicalIndex, term_counts
 from patina_lsp.index.rwlock import ReadWriteLock
 from patina_lsp.index.scan import DEFAULT_MAX_FILE_BYTES, FileEntry, ScanStats, read_text, walk
-from patina_lsp.index.search import SearchQuery, SearchResult, rank
+from patina_lsp.index.search import Candidates, SearchQuery, SearchResult, gather, rank
 from patina_lsp.index.store import FileRecord, Store, StoredUnit, text_hash
 from patina_lsp.index.units import Span, Unit
 from patina_lsp.index.vectors import VectorIndex
@@ -67,6 +67,7 @@ class IndexReport:
 class _Entry:
     unit: Unit
     vector_ids: list[int]
+    terms: dict[str, float]  # weighted lexical terms (kept so a warm start need not re-tokenise)
 
 
 def lexical_fields(u: Unit) -> list[tuple[str, float]]:
@@ -127,7 +128,7 @@ class WorkspaceIndex:
                 log.warning("%s: stored units without vectors; it will be indexed again", path)
                 self._files.pop(path, None)
                 continue
-            self._put(path, [_Entry(su.unit, su.vector_ids) for su in stored])
+            self._put(path, [_Entry(su.unit, su.vector_ids, su.terms) for su in stored])
         log.info("loaded %d units of %d files from %s in %.2fs", len(self._entries), len(self._files),
                  self.store.directory, time.perf_counter() - t0)
 
@@ -157,8 +158,7 @@ class WorkspaceIndex:
             slots.append(slot)
             for vid in entry.vector_ids:
                 self._vector_users.setdefault(vid, set()).add(slot)
-            u = entry.unit
-            self._lexical.add(slot, lexical_fields(u))
+            self._lexical.add_counts(slot, entry.terms)
         if slots:
             self._by_path[path] = slots
 
@@ -239,7 +239,8 @@ class WorkspaceIndex:
         if old is not None and old.sha256 == sha and not force:
             # touched, not changed: only the fingerprint moves
             with self._write_lock:
-                self.store.commit_files([(record, [StoredUnit(e.unit, e.vector_ids) for e in self._units_of(entry.path)])])
+                self.store.commit_files([(record, [StoredUnit(e.unit, e.vector_ids, e.terms)
+                                                   for e in self._units_of(entry.path)])])
                 self._files[entry.path] = record
             return None
         entries, hashes, fresh = self._embed_units(entry.path, text, cancelled, report)
@@ -275,7 +276,7 @@ class WorkspaceIndex:
             fresh = dict(zip(todo.keys(), matrix))
         report.embedded += len(todo)
         report.reused += sum(len(h) for h in hashes_per_unit) - len(todo)
-        entries = [_Entry(u, []) for u in units]
+        entries = [_Entry(u, [], term_counts(lexical_fields(u))) for u in units]
         return entries, hashes_per_unit, fresh
 
     def _commit(self, pending, removed: list[str]) -> None:
@@ -294,7 +295,7 @@ class WorkspaceIndex:
             for record, entries, hashes_per_unit, _ in pending:
                 for entry, hashes in zip(entries, hashes_per_unit):
                     entry.vector_ids = [self._hash_to_vid[h] for h in hashes]
-                batch.append((record, [StoredUnit(e.unit, e.vector_ids) for e in entries]))
+                batch.append((record, [StoredUnit(e.unit, e.vector_ids, e.terms) for e in entries]))
             self.store.commit_files(batch, removed)
             with self._state.write():
                 for path in removed:
@@ -382,10 +383,15 @@ class WorkspaceIndex:
         with self._state.read():
             return [(slot, e.unit) for slot, e in self._entries.items()]
 
+    def candidates(self, query: SearchQuery, vector: np.ndarray | None) -> Candidates:
+        """Scored candidates for a query (to be ranked with other roots' by search.rank)."""
+        with self._state.read():
+            return gather(self, query, vector)
+
     def search(self, query: SearchQuery) -> list[SearchResult]:
         """Ranked units for a text query."""
-        with self._state.read():
-            return rank(self, query)
+        vector = self.embedder.embed_query(query.text) if query.mode != "lexical" else None
+        return [r for _, r in rank([(None, self.candidates(query, vector))], query)]
 
     def unit_at(self, path: str, line: int) -> tuple[int, Unit] | None:
         """The innermost unit of `path` whose range contains `line`."""
