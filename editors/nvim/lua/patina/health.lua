@@ -1,0 +1,51 @@
+-- :checkhealth patina
+local M = {}
+
+local health = vim.health or require("health")
+local ok = health.ok or health.report_ok
+local warn = health.warn or health.report_warn
+local error = health.error or health.report_error
+local start = health.start or health.report_start
+local info = health.info or health.report_info
+
+function M.check()
+  start("Patina")
+  local v = vim.version()
+  info(("Neovim %d.%d.%d (%s API)"):format(v.major, v.minor, v.patch, vim.lsp.start and "vim.lsp.start" or "vim.lsp.start_client"))
+  local config = require("patina").config
+  local exe = config.cmd[1]
+  if vim.fn.executable(exe) == 0 then
+    error(("server command %q not found"):format(exe), { "pip install patina-lsp", "or set cmd in require('patina').setup{}" })
+    return
+  end
+  ok(("server command: %s"):format(table.concat(config.cmd, " ")))
+  local base = vim.deepcopy(config.cmd)
+  -- `patina lsp` -> `patina --version` / `patina models info --json`
+  if base[#base] == "lsp" then
+    table.remove(base)
+  end
+  local version = vim.fn.system(vim.list_extend(vim.deepcopy(base), { "--version" }))
+  if vim.v.shell_error == 0 then
+    ok(vim.trim(version))
+  else
+    error("the server does not start: " .. vim.trim(version))
+    return
+  end
+  local out = vim.fn.system(vim.list_extend(vim.deepcopy(base), { "models", "info", "--json" }))
+  local okjson, files = pcall(vim.json.decode, out)
+  if vim.v.shell_error ~= 0 or not okjson then
+    warn("could not read the model locations: " .. vim.trim(out))
+    return
+  end
+  local model = config.model or (vim.env.PATINA_MODEL or "int8")
+  for _, key in ipairs({ model, "tokenizer" }) do
+    if files[key] and vim.loop.fs_stat(files[key]) then
+      ok(("%s model file: %s"):format(key, files[key]))
+    else
+      warn(("%s model file missing: %s"):format(key, tostring(files[key])),
+        { "it is built on first use, or run `patina models fetch`" })
+    end
+  end
+end
+
+return M

@@ -1,0 +1,374 @@
+-- Patina for Neovim: semantic search and related code from the Patina language server.
+-- Works on Neovim 0.7 (vim.lsp.start_client) and uses vim.lsp.start where it exists.
+local protocol = require("patina.protocol")
+
+local M = {}
+
+local defaults = {
+  cmd = { "patina", "lsp" },
+  root_markers = { ".git", "pyproject.toml", "package.json", "go.mod", "Cargo.toml", "pom.xml",
+    "build.gradle", "Gemfile", "Makefile", ".hg" },
+  model = nil, -- "int8" (server default) or "fp32"
+  exclude = nil, -- list of gitignore-style globs
+  init_options = {}, -- passed through to the server
+  limit = 50,
+  keys = false, -- true: <leader>ps search, <leader>pr related
+}
+
+M.config = vim.deepcopy(defaults)
+local clients = {} -- root -> client id
+local progress = {} -- client id -> { percentage, message, done }
+local notified = {}
+
+local function notify(msg, level, once_key)
+  if once_key then
+    if notified[once_key] then
+      return
+    end
+    notified[once_key] = true
+  end
+  vim.notify("Patina: " .. msg, level or vim.log.levels.INFO)
+end
+
+local function is_dir(path)
+  local stat = vim.loop.fs_stat(path)
+  return stat ~= nil and stat.type == "directory"
+end
+
+local function exists(path)
+  return vim.loop.fs_stat(path) ~= nil
+end
+
+--- The workspace root of a file: the nearest folder upwards holding a root marker, else its folder.
+function M.find_root(path)
+  local dir = is_dir(path) and path or vim.fn.fnamemodify(path, ":h")
+  local current = dir
+  while current and current ~= "" do
+    for _, marker in ipairs(M.config.root_markers) do
+      if exists(current .. "/" .. marker) then
+        return current
+      end
+    end
+    local parent = vim.fn.fnamemodify(current, ":h")
+    if parent == current then
+      break
+    end
+    current = parent
+  end
+  return dir
+end
+
+local function init_options()
+  local opts = vim.deepcopy(M.config.init_options or {})
+  if M.config.model then
+    opts.model = M.config.model
+  end
+  if M.config.exclude then
+    opts.exclude = M.config.exclude
+  end
+  if next(opts) == nil then
+    return vim.empty_dict()
+  end
+  return opts
+end
+
+local function progress_handler(err, result, ctx, config)
+  local value = result and result.value
+  if type(value) == "table" and type(result.token) == "string" and result.token:match("^patina%-index") then
+    local state = progress[ctx.client_id] or {}
+    if value.kind == "begin" or value.kind == "report" then
+      state.percentage = value.percentage or state.percentage
+      state.message = value.message or state.message
+      state.done = false
+    elseif value.kind == "end" then
+      state.done = true
+      state.message = value.message
+      vim.schedule(function()
+        local client = vim.lsp.get_client_by_id(ctx.client_id)
+        if client then
+          client.request(protocol.STATUS, vim.empty_dict(), function(e, s)
+            if not e and s then
+              M._last_status = s
+            end
+          end)
+        end
+      end)
+    end
+    progress[ctx.client_id] = state
+  end
+end
+
+local function wrap_progress()
+  local default = vim.lsp.handlers["$/progress"]
+  if M._progress_wrapped then
+    return
+  end
+  M._progress_wrapped = true
+  vim.lsp.handlers["$/progress"] = function(err, result, ctx, config)
+    pcall(progress_handler, err, result, ctx, config)
+    if default then
+      return default(err, result, ctx, config)
+    end
+  end
+end
+
+local function client_config(root)
+  return {
+    name = "patina",
+    cmd = M.config.cmd,
+    root_dir = root,
+    workspace_folders = { { uri = vim.uri_from_fname(root), name = vim.fn.fnamemodify(root, ":t") } },
+    init_options = init_options(),
+    on_exit = function(code, signal, client_id)
+      for r, id in pairs(clients) do
+        if id == client_id then
+          clients[r] = nil
+        end
+      end
+      if code ~= 0 then
+        vim.schedule(function()
+          notify(("the server exited with code %d (signal %d); run :PatinaStatus after reopening a file, "
+            .. "or :LspLog for details"):format(code, signal or 0), vim.log.levels.ERROR)
+        end)
+      end
+    end,
+  }
+end
+
+local function server_missing()
+  local exe = M.config.cmd and M.config.cmd[1]
+  if type(exe) ~= "string" or vim.fn.executable(exe) == 0 then
+    notify(("server command %q not found. Install Patina (pip install patina-lsp) or set `cmd` in "
+      .. "require('patina').setup{}"):format(tostring(exe)), vim.log.levels.ERROR, "missing")
+    return true
+  end
+  return false
+end
+
+--- Start (or reuse) the server for the root of `bufnr` and attach it. Returns the client id or nil.
+function M.attach(bufnr)
+  bufnr = bufnr or vim.api.nvim_get_current_buf()
+  local name = vim.api.nvim_buf_get_name(bufnr)
+  if name == "" or vim.bo[bufnr].buftype ~= "" then
+    return nil
+  end
+  local root = M.find_root(name)
+  local id = clients[root]
+  if id and vim.lsp.get_client_by_id(id) then
+    vim.lsp.buf_attach_client(bufnr, id)
+    return id
+  end
+  if server_missing() then
+    return nil
+  end
+  wrap_progress()
+  if vim.lsp.start then
+    id = vim.lsp.start(client_config(root), { bufnr = bufnr })
+  else
+    id = vim.lsp.start_client(client_config(root))
+    if id then
+      vim.lsp.buf_attach_client(bufnr, id)
+    end
+  end
+  if not id then
+    notify(("could not start %s"):format(table.concat(M.config.cmd, " ")), vim.log.levels.ERROR, "start")
+    return nil
+  end
+  clients[root] = id
+  return id
+end
+
+--- The Patina client for a buffer (attaching if needed).
+function M.client(bufnr)
+  bufnr = bufnr or vim.api.nvim_get_current_buf()
+  local name = vim.api.nvim_buf_get_name(bufnr)
+  local root = name ~= "" and M.find_root(name) or vim.loop.cwd()
+  local id = clients[root]
+  if not id or not vim.lsp.get_client_by_id(id) then
+    id = M.attach(bufnr)
+  end
+  if not id then
+    -- fall back to any running Patina client (e.g. from a scratch buffer)
+    for _, cid in pairs(clients) do
+      id = cid
+      break
+    end
+  end
+  return id and vim.lsp.get_client_by_id(id) or nil
+end
+
+--- Send a request; `callback(result)` runs only on success, errors become readable messages.
+function M.request(method, params, callback, bufnr)
+  local client = M.client(bufnr)
+  if not client then
+    notify("no server for this buffer (see :checkhealth patina)", vim.log.levels.WARN)
+    return false
+  end
+  return client.request(method, params, function(err, result)
+    if err then
+      notify(("%s failed: %s"):format(method, err.message or tostring(err)), vim.log.levels.ERROR)
+      return
+    end
+    callback(result)
+  end, bufnr or vim.api.nvim_get_current_buf())
+end
+
+local function item_text(item)
+  local path = vim.fn.fnamemodify(vim.uri_to_fname(item.uri), ":~:.")
+  local name = item.container and (item.container .. "." .. item.name) or item.name
+  local preview = (item.preview or ""):gsub("\n.*", "")
+  return ("%s [%s] %s:%d  %s"):format(name, item.kind, path, item.range.start.line + 1, preview)
+end
+
+--- A result item as a quickfix entry.
+function M.to_qf(item)
+  return {
+    filename = vim.uri_to_fname(item.uri),
+    lnum = item.selectionRange.start.line + 1,
+    col = item.selectionRange.start.character + 1,
+    text = ("%s [%s] %s"):format(item.container and (item.container .. "." .. item.name) or item.name,
+      item.kind, ((item.preview or ""):gsub("\n.*", ""))),
+  }
+end
+
+function M.jump(item)
+  vim.cmd("normal! m'")
+  vim.cmd("edit " .. vim.fn.fnameescape(vim.uri_to_fname(item.uri)))
+  local pos = item.selectionRange.start
+  pcall(vim.api.nvim_win_set_cursor, 0, { pos.line + 1, pos.character })
+end
+
+--- Search; opts: { limit, mode, languages, kinds, paths, qf = true (quickfix), on_result = fn(items) }.
+function M.search(query, opts)
+  opts = opts or {}
+  if type(query) ~= "string" or query:match("^%s*$") then
+    notify("say what the code does, e.g. :PatinaSearch parse http headers", vim.log.levels.WARN)
+    return
+  end
+  local params = { query = query, limit = opts.limit or M.config.limit }
+  for _, key in ipairs({ "mode", "languages", "kinds", "paths" }) do
+    params[key] = opts[key]
+  end
+  M.request(protocol.SEARCH, params, function(result)
+    local items = result.items or {}
+    if opts.on_result then
+      return opts.on_result(items, result)
+    end
+    if #items == 0 then
+      notify(("nothing found for %q%s"):format(query, result.indexing and " (still indexing)" or ""),
+        vim.log.levels.WARN)
+      return
+    end
+    if opts.qf then
+      vim.fn.setqflist({}, " ", { title = "Patina: " .. query, items = vim.tbl_map(M.to_qf, items) })
+      vim.cmd("copen")
+      return
+    end
+    vim.ui.select(items, { prompt = "Patina: " .. query, format_item = item_text }, function(choice)
+      if choice then
+        M.jump(choice)
+      end
+    end)
+  end)
+end
+
+function M.search_command(args, bang)
+  if args == nil or args:match("^%s*$") then
+    vim.ui.input({ prompt = "Patina search: " }, function(input)
+      if input and not input:match("^%s*$") then
+        M.search(input, { qf = bang })
+      end
+    end)
+    return
+  end
+  M.search(args, { qf = bang })
+end
+
+--- Related code for the symbol under the cursor, or lines { first, last } of a selection, into the location list.
+function M.related(opts)
+  opts = opts or {}
+  local bufnr = vim.api.nvim_get_current_buf()
+  local params = { textDocument = { uri = vim.uri_from_bufnr(bufnr) }, limit = opts.limit or M.config.limit }
+  if opts.range then
+    local first, last = opts.range[1], opts.range[2]
+    local last_line = vim.api.nvim_buf_get_lines(bufnr, last - 1, last, false)[1] or ""
+    params.range = { start = { line = first - 1, character = 0 }, ["end"] = { line = last - 1, character = #last_line } }
+  else
+    local cursor = vim.api.nvim_win_get_cursor(0)
+    params.position = { line = cursor[1] - 1, character = cursor[2] }
+  end
+  local win = vim.api.nvim_get_current_win()
+  M.request(protocol.RELATED, params, function(result)
+    local items = result.items or {}
+    if opts.on_result then
+      return opts.on_result(items, result)
+    end
+    if #items == 0 then
+      notify("no related code found" .. (result.indexing and " (still indexing)" or ""), vim.log.levels.WARN)
+      return
+    end
+    vim.fn.setloclist(win, {}, " ", { title = "Patina: related", items = vim.tbl_map(M.to_qf, items) })
+    vim.cmd("lopen")
+  end, bufnr)
+end
+
+--- A short status for statuslines: "indexing 41%", "ready 12,345 units", or "".
+function M.status()
+  for _, id in pairs(clients) do
+    local state = progress[id]
+    if state and not state.done and state.percentage then
+      return ("indexing %d%%"):format(state.percentage)
+    end
+    if M._last_status and M._last_status.state == "ready" then
+      local units = tostring(M._last_status.units):reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^,", "")
+      return ("ready %s units"):format(units)
+    end
+    return state and state.done and "ready" or "starting"
+  end
+  return ""
+end
+
+function M.show_status()
+  M.request(protocol.STATUS, vim.empty_dict(), function(s)
+    M._last_status = s
+    local lines = {
+      ("Patina: %s — %d files, %d units, %d pending"):format(s.state, s.files, s.units, s.pendingFiles),
+      ("model %s (%s)"):format(s.model, s.modelPath),
+      ("cache %s"):format(s.cacheDir),
+    }
+    if s.message then
+      table.insert(lines, s.message)
+    end
+    notify(table.concat(lines, "\n"), s.state == "error" and vim.log.levels.ERROR or vim.log.levels.INFO)
+  end)
+end
+
+function M.reindex()
+  M.request("workspace/executeCommand", { command = protocol.CMD_REINDEX, arguments = {} }, function()
+    notify("reindexing")
+  end)
+end
+
+function M.setup(opts)
+  M.config = vim.tbl_deep_extend("force", vim.deepcopy(defaults), opts or {})
+  local group = vim.api.nvim_create_augroup("patina", { clear = true })
+  vim.api.nvim_create_autocmd({ "BufReadPost", "BufNewFile" }, {
+    group = group,
+    callback = function(args)
+      M.attach(args.buf)
+    end,
+  })
+  -- buffers already open when setup runs
+  for _, bufnr in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_is_loaded(bufnr) and vim.api.nvim_buf_get_name(bufnr) ~= "" then
+      M.attach(bufnr)
+    end
+  end
+  if M.config.keys then
+    vim.keymap.set("n", "<leader>ps", function() M.search_command("", false) end, { desc = "Patina search" })
+    vim.keymap.set("n", "<leader>pr", function() M.related() end, { desc = "Patina related" })
+    vim.keymap.set("x", "<leader>pr", ":PatinaRelated<CR>", { desc = "Patina related (selection)" })
+  end
+end
+
+return M

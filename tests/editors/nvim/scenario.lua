@@ -1,0 +1,114 @@
+-- A headless Neovim session against the real Patina server; results go to $PATINA_RESULT as JSON.
+local results = { notifications = {}, steps = {} }
+local function record(key, value)
+  results[key] = value
+  table.insert(results.steps, key)
+end
+
+local original_notify = vim.notify
+vim.notify = function(msg, level)
+  table.insert(results.notifications, { msg = msg, level = level })
+end
+
+local function write_results()
+  local f = assert(io.open(vim.env.PATINA_RESULT, "w"))
+  f:write(vim.json.encode(results))
+  f:close()
+end
+
+local function wait_for(what, timeout, check)
+  local ok = vim.wait(timeout, check, 50)
+  if not ok then
+    error("timed out waiting for " .. what)
+  end
+end
+
+local function qf_names(list)
+  return vim.tbl_map(function(e) return e.text end, list)
+end
+
+local function run()
+  local patina = require("patina")
+  local cmd = vim.json.decode(vim.env.PATINA_CMD)
+  local root = vim.env.PATINA_WORKSPACE
+
+  if vim.env.PATINA_SCENARIO == "missing" then
+    patina.setup({ cmd = { "patina-not-installed-anywhere", "lsp" } })
+    vim.cmd("edit " .. root .. "/sample.py")
+    vim.cmd("PatinaSearch! anything")
+    record("done", true)
+    return
+  end
+
+  patina.setup({ cmd = cmd, init_options = { cacheDir = vim.env.PATINA_CACHE } })
+  vim.cmd("edit " .. root .. "/sample.py")
+  local bufnr = vim.api.nvim_get_current_buf()
+  wait_for("the client to attach", 20000, function()
+    return next(vim.lsp.buf_get_clients(bufnr)) ~= nil
+  end)
+  record("attached", true)
+
+  local status
+  wait_for("status ready", 120000, function()
+    local client = patina.client(bufnr)
+    local response = client and client.request_sync("patina/status", vim.empty_dict(), 5000, bufnr)
+    status = response and response.result
+    return status ~= nil and status.state == "ready"
+  end)
+  record("status", status)
+  vim.wait(5000, function() return patina.status():match("^ready [%d,]+ units") ~= nil end, 50)
+  record("statusline", patina.status())
+
+  -- :PatinaSearch! fills the quickfix list
+  vim.fn.setqflist({}, "r")
+  vim.cmd("PatinaSearch! compute a checksum of a buffer")
+  wait_for("quickfix results", 20000, function() return #vim.fn.getqflist() > 0 end)
+  local qf = vim.fn.getqflist()
+  record("search_qf", qf_names(qf))
+  record("search_first_file", vim.api.nvim_buf_get_name(qf[1].bufnr))
+
+  -- :PatinaRelated on TemplateRenderer.render (line 21, 1-based)
+  vim.cmd("edit " .. root .. "/sample.py")
+  vim.api.nvim_win_set_cursor(0, { 21, 8 })
+  local win = vim.api.nvim_get_current_win()
+  vim.fn.setloclist(win, {}, "r")
+  vim.cmd("PatinaRelated")
+  wait_for("location list results", 20000, function() return #vim.fn.getloclist(win) > 0 end)
+  record("related_loclist", qf_names(vim.fn.getloclist(win)))
+
+  -- workspace/symbol through the standard LSP request
+  local responses = vim.lsp.buf_request_sync(bufnr, "workspace/symbol", { query = "greeting someone by name" }, 20000)
+  local names = {}
+  for _, response in pairs(responses or {}) do
+    for _, symbol in ipairs(response.result or {}) do
+      table.insert(names, symbol.name)
+    end
+  end
+  record("workspace_symbol", names)
+
+  -- an unsaved edit is found by search
+  vim.api.nvim_buf_set_lines(bufnr, -1, -1, false, {
+    "", "", "def reticulate_splines(count):",
+    '    """Reticulate splines for the terrain generator."""', "    return count * 3" })
+  local found = {}
+  wait_for("the unsaved edit to be searchable", 30000, function()
+    local done = false
+    patina.search("reticulate splines for terrain", { limit = 5, on_result = function(items)
+      found = vim.tbl_map(function(i) return i.name end, items)
+      done = true
+    end })
+    vim.wait(3000, function() return done end, 20)
+    return vim.tbl_contains(found, "reticulate_splines")
+  end)
+  record("unsaved_search", found)
+  record("modified", vim.bo[bufnr].modified)
+  record("done", true)
+end
+
+local ok, err = xpcall(run, debug.traceback)
+if not ok then
+  results.error = tostring(err)
+end
+vim.notify = original_notify
+write_results()
+vim.cmd(ok and "qa!" or "cq!")

@@ -1,0 +1,72 @@
+"""The Neovim plugin in a real headless Neovim against the real Patina server."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).parent / "nvim"
+LANGS = REPO / "tests" / "fixtures" / "langs"
+
+pytestmark = pytest.mark.skipif(shutil.which("nvim") is None, reason="nvim not installed (.ci/run installs it)")
+
+
+def run_nvim(tmp_path, scenario: str, timeout: int = 240) -> dict:
+    workspace = tmp_path / "ws"
+    shutil.copytree(LANGS, workspace)
+    (workspace / ".git").mkdir()  # a root marker
+    result = tmp_path / "result.json"
+    env = {**os.environ, "PATINA_PLUGIN": str(REPO / "editors" / "nvim"), "PATINA_RESULT": str(result),
+           "PATINA_WORKSPACE": str(workspace), "PATINA_CACHE": str(tmp_path / "cache"),
+           "PATINA_SCENARIO": scenario,
+           "PATINA_CMD": json.dumps([sys.executable, "-m", "patina_lsp", "lsp"]),
+           "XDG_STATE_HOME": str(tmp_path / "state"), "XDG_DATA_HOME": str(tmp_path / "data")}
+    done = subprocess.run(["nvim", "--headless", "-n", "-u", str(HERE / "minimal_init.lua"),
+                           "-c", f"luafile {HERE / 'scenario.lua'}"],
+                          env=env, capture_output=True, text=True, timeout=timeout, cwd=workspace)
+    assert result.is_file(), f"nvim wrote no results (exit {done.returncode}): {done.stderr[-2000:]}"
+    data = json.loads(result.read_text())
+    assert "error" not in data, data["error"]
+    assert done.returncode == 0, done.stderr[-2000:]
+    return data
+
+
+def test_semantic_search_related_symbols_and_live_edits(tmp_path, model_files):
+    data = run_nvim(tmp_path, "full")
+    assert data["attached"] is True
+    assert data["status"]["state"] == "ready" and data["status"]["units"] > 20
+    assert data["statusline"] == f"ready {data['status']['units']:,} units"
+    assert data["search_qf"][0].startswith("checksum [function]")
+    assert data["search_first_file"].endswith("/a.c")
+    related = data["related_loclist"]
+    assert any(text.startswith("TemplateRenderer.render_async") for text in related), related
+    assert not any(text.startswith("TemplateRenderer.render [") for text in related)  # not itself
+    assert "greet" in data["workspace_symbol"][:5]
+    assert "reticulate_splines" in data["unsaved_search"]
+    assert data["modified"] is True  # searched without saving
+
+
+def test_missing_server_gives_a_clear_message(tmp_path, model_files):
+    data = run_nvim(tmp_path, "missing", timeout=60)
+    messages = [n["msg"] for n in data["notifications"]]
+    assert any("patina-not-installed-anywhere" in m and "not found" in m and "pip install" in m for m in messages), messages
+    assert not any("stack traceback" in m or "E5108" in m for m in messages)
+
+
+def test_checkhealth(tmp_path, model_files):
+    report = tmp_path / "health.txt"
+    subprocess.run(["nvim", "--headless", "-n", "-u", "NONE", "-c", f"set rtp+={REPO / 'editors' / 'nvim'}",
+                    "-c", "lua require('patina').setup({ cmd = { 'patina', 'lsp' } })", "-c", "checkhealth patina",
+                    "-c", f"w! {report}", "-c", "qa!"], timeout=60, capture_output=True, cwd=tmp_path,
+                   env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"})
+    text = report.read_text()
+    assert "OK: server command: patina lsp" in text
+    assert "OK: patina " in text
+    assert "OK: int8 model file" in text and "ERROR" not in text
