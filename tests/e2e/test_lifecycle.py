@@ -8,7 +8,7 @@ import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
-from e2e.conftest import LANGS, initialize, request, search, wait_ready
+from e2e.conftest import LANGS, initialize, search, wait_ready
 
 
 async def test_progress_begin_report_end(client, workspace, cache_dir):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from lsprotocol import types
 
 from patina_lsp import protocol
 from patina_lsp.features import progress

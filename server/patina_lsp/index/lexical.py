@@ -43,16 +43,21 @@ class LexicalIndex:
         """Index `doc` from weighted term counts (as `term_counts` makes them, e.g. from the store)."""
         if doc in self._lengths:
             self.remove(doc)
-        length = float(sum(counts.values()))
+        postings = self._postings
         for term, tf in counts.items():
-            self._postings.setdefault(term, {})[doc] = tf
+            posting = postings.get(term)
+            if posting is None:
+                postings[term] = {doc: tf}
+            else:
+                posting[doc] = tf
+        length = float(sum(counts.values()))
         self._lengths[doc] = length
         if doc >= len(self._length_array):
             grown = np.zeros(max(doc + 1, 2 * len(self._length_array)), dtype=np.float64)
             grown[: len(self._length_array)] = self._length_array
             self._length_array = grown
         self._length_array[doc] = length
-        self._terms[doc] = tuple(counts)
+        self._terms[doc] = counts.keys()
         self._total_length += length
 
     def remove(self, doc: int) -> None:

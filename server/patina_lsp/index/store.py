@@ -11,7 +11,6 @@ never reused (AUTOINCREMENT), so a graph older than the database can be reconcil
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import sqlite3
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import orjson
 import platformdirs
 
 from patina_lsp.index.units import Unit
@@ -154,8 +154,8 @@ class Store:
             rows = self._db.execute("SELECT path, data, vector_ids, terms FROM units ORDER BY path, ord").fetchall()
         for path, data, vector_ids, terms in rows:
             try:
-                out.setdefault(path, []).append(StoredUnit(Unit.from_dict(json.loads(data)), json.loads(vector_ids),
-                                                           json.loads(terms)))
+                out.setdefault(path, []).append(StoredUnit(Unit.from_dict(orjson.loads(data)), orjson.loads(vector_ids),
+                                                           orjson.loads(terms)))
             except (ValueError, TypeError, KeyError) as exc:
                 log.warning("unreadable unit row for %s (%s): the file will be indexed again", path, exc)
                 bad_paths.add(path)
@@ -164,10 +164,22 @@ class Store:
             self.forget_file(path)
         return out
 
-    def vectors(self) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
-        """(ids, matrix, hash -> id) of every stored vector; rows of the wrong size are skipped."""
+    def vector_hashes(self) -> dict[str, int]:
+        """hash -> id of every stored vector (without reading the vectors)."""
         with self._lock:
-            rows = self._db.execute("SELECT id, hash, vec FROM vectors").fetchall()
+            return dict(self._db.execute("SELECT hash, id FROM vectors").fetchall())
+
+    def vectors(self, ids: list[int] | None = None) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+        """(ids, matrix, hash -> id) of the stored vectors (all, or those of `ids`); bad rows are skipped."""
+        with self._lock:
+            if ids is None:
+                rows = self._db.execute("SELECT id, hash, vec FROM vectors").fetchall()
+            else:
+                rows = []
+                for start in range(0, len(ids), 500):
+                    part = ids[start : start + 500]
+                    rows += self._db.execute(f"SELECT id, hash, vec FROM vectors WHERE id IN "
+                                             f"({','.join('?' * len(part))})", part).fetchall()
         good = [(i, h, v) for i, h, v in rows if v is not None and len(v) == DIM * 4]
         if len(good) < len(rows):
             log.warning("%d stored vectors had the wrong size and were ignored", len(rows) - len(good))
@@ -230,8 +242,8 @@ class Store:
                 for record, units in batch:
                     db.execute("DELETE FROM units WHERE path=?", (record.path,))
                     db.executemany("INSERT INTO units VALUES (?, ?, ?, ?, ?)", [
-                        (record.path, i, json.dumps(su.unit.to_dict()), json.dumps(su.vector_ids),
-                         json.dumps(su.terms, separators=(",", ":")))
+                        (record.path, i, orjson.dumps(su.unit.to_dict()).decode(), orjson.dumps(su.vector_ids).decode(),
+                         orjson.dumps(su.terms).decode())
                         for i, su in enumerate(units)])
                     db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
                                (record.path, record.size, record.mtime_ns, record.sha256))

@@ -103,10 +103,10 @@ class WorkspaceIndex:
 
     # -- loading ------------------------------------------------------------------
     def open(self) -> None:
-        """Load what the store holds (units, vectors, the graph) into memory."""
+        """Load what the store holds (units, the graph, vector ids) into memory."""
         t0 = time.perf_counter()
-        ids, matrix, hash_to_vid = self.store.vectors()
-        self._hash_to_vid = hash_to_vid
+        self._hash_to_vid = self.store.vector_hashes()
+        known = set(self._hash_to_vid.values())
         graph = self.store.graph_file()
         loaded = False
         if graph is not None:
@@ -116,11 +116,12 @@ class WorkspaceIndex:
             except Exception as exc:  # hnswlib raises RuntimeError on a bad file
                 log.warning("could not load %s (%s): rebuilding it", graph, exc)
         if loaded:
-            self._reconcile_graph(ids, matrix)
+            self._reconcile_graph(known)
         else:
+            ids, matrix, _ = self.store.vectors()
             self._vectors = VectorIndex(capacity=max(1024, len(ids)))
             self._vectors.add(ids.tolist(), matrix)
-        known = set(ids.tolist())
+            known = set(ids.tolist())
         self._files = self.store.files()
         for path, stored in self.store.units().items():
             usable = [su for su in stored if su.vector_ids and all(v in known for v in su.vector_ids)]
@@ -132,14 +133,14 @@ class WorkspaceIndex:
         log.info("loaded %d units of %d files from %s in %.2fs", len(self._entries), len(self._files),
                  self.store.directory, time.perf_counter() - t0)
 
-    def _reconcile_graph(self, ids: np.ndarray, matrix: np.ndarray) -> None:
+    def _reconcile_graph(self, wanted: set[int]) -> None:
         """Bring a graph saved earlier in line with the stored vectors (ids are never reused)."""
         in_graph = self._vectors.ids_in_graph()
-        wanted = set(ids.tolist())
-        missing = [i for i, vid in enumerate(ids.tolist()) if vid not in in_graph]
         self._vectors.adopt(in_graph & wanted)
+        missing = sorted(wanted - in_graph)
         if missing:
-            self._vectors.add([int(ids[i]) for i in missing], matrix[missing])
+            ids, matrix, _ = self.store.vectors(missing)
+            self._vectors.add(ids.tolist(), matrix)
 
     # -- in-memory bookkeeping (callers hold the state write lock) ----------------------
     def _slot(self) -> int:

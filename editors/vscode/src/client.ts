@@ -1,0 +1,174 @@
+// Starting, stopping and restarting the Patina language server.
+import * as fs from "fs";
+import * as path from "path";
+import * as vscode from "vscode";
+import {
+  LanguageClient, LanguageClientOptions, RevealOutputChannelOn, ServerOptions, State, Trace,
+  WorkDoneProgress, WorkDoneProgressCreateRequest,
+} from "vscode-languageclient/node";
+import { readSettings, resolveServerCommand, Settings, toInitializationOptions } from "./settings";
+import { StatusBar } from "./statusBar";
+
+export class PatinaClient implements vscode.Disposable {
+  client: LanguageClient | undefined;
+  settings: Settings;
+  private readonly output: vscode.OutputChannel;
+  private readonly trace: vscode.OutputChannel;
+  private starting: Promise<LanguageClient | undefined> | undefined;
+
+  constructor(readonly statusBar: StatusBar) {
+    this.output = vscode.window.createOutputChannel("Patina");
+    this.trace = vscode.window.createOutputChannel("Patina Trace");
+    this.settings = readSettings(vscode.workspace.getConfiguration("patina"));
+  }
+
+  showOutput(): void {
+    this.output.show(true);
+  }
+
+  log(message: string): void {
+    this.output.appendLine(`[${new Date().toISOString()}] ${message}`);
+  }
+
+  /** The running client, starting it if needed; undefined when the server cannot start. */
+  async get(): Promise<LanguageClient | undefined> {
+    if (this.client && this.client.state === State.Running) {
+      return this.client;
+    }
+    if (!this.starting) {
+      this.starting = this.start().finally(() => { this.starting = undefined; });
+    }
+    return this.starting;
+  }
+
+  private async pythonFromExtension(): Promise<string | undefined> {
+    const python = vscode.extensions.getExtension("ms-python.python");
+    try {
+      if (python) {
+        const api = python.isActive ? python.exports : await python.activate();
+        const env = api?.environments?.getActiveEnvironmentPath?.();
+        if (env?.path) {
+          return env.path as string;
+        }
+      }
+    } catch (err) {
+      this.log(`could not ask the Python extension for its interpreter: ${String(err)}`);
+    }
+    return undefined;
+  }
+
+  async start(): Promise<LanguageClient | undefined> {
+    this.settings = readSettings(vscode.workspace.getConfiguration("patina"));
+    const resolved = resolveServerCommand({
+      configured: this.settings.serverCommand,
+      python: this.settings.serverPython,
+      pythonFromExtension: await this.pythonFromExtension(),
+      findOnPath: findOnPath,
+    });
+    if ("error" in resolved) {
+      this.fail(resolved.error, `PATH=${process.env.PATH ?? ""}`);
+      return undefined;
+    }
+    this.log(`starting ${resolved.command} ${resolved.args.join(" ")} (from ${resolved.source})`);
+    const serverOptions: ServerOptions = {
+      command: resolved.command, args: resolved.args, options: { env: { ...process.env } },
+    };
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: [{ scheme: "file" }],
+      initializationOptions: toInitializationOptions(this.settings),
+      outputChannel: this.output,
+      traceOutputChannel: this.trace,
+      revealOutputChannelOn: RevealOutputChannelOn.Never,
+      synchronize: { configurationSection: "patina" },
+      initializationFailedHandler: (error) => {
+        this.fail(`the Patina server failed to initialize: ${String(error)}`);
+        return false;
+      },
+    };
+    const client = new LanguageClient("patina", "Patina", serverOptions, clientOptions);
+    try {
+      await client.start();
+    } catch (err) {
+      this.fail(`the Patina server could not be started with ${resolved.command} ${resolved.args.join(" ")}: ` +
+        `${String(err)}`);
+      await client.dispose().catch(() => undefined);
+      return undefined;
+    }
+    await client.setTrace(Trace.fromString(this.settings.trace));
+    this.watchProgress(client);
+    client.onDidChangeState((e) => {
+      if (e.newState === State.Stopped) {
+        this.statusBar.stopped();
+      }
+    });
+    this.client = client;
+    this.statusBar.started(client);
+    return client;
+  }
+
+  /** Feed the status bar from $/progress: we take over the progress tokens the server creates. */
+  private watchProgress(client: LanguageClient): void {
+    client.onRequest(WorkDoneProgressCreateRequest.type, ({ token }) => {
+      const sub = client.onProgress(WorkDoneProgress.type, token, (value) => {
+        this.statusBar.progress(value);
+        if (value.kind === "end") {
+          sub.dispose();
+        }
+      });
+      return null;
+    });
+  }
+
+  private fail(message: string, details?: string): void {
+    this.log(message);
+    if (details) {
+      this.log(details);
+    }
+    this.statusBar.failed(message);
+    void vscode.window.showErrorMessage(message, "Open Settings", "Show Output").then((choice) => {
+      if (choice === "Open Settings") {
+        void vscode.commands.executeCommand("workbench.action.openSettings", "patina.server");
+      } else if (choice === "Show Output") {
+        this.output.show(true);
+      }
+    });
+  }
+
+  async stop(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (client) {
+      await client.stop().catch((err) => this.log(`stopping the server: ${String(err)}`));
+    }
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.get();
+  }
+
+  dispose(): void {
+    void this.stop();
+    this.output.dispose();
+    this.trace.dispose();
+  }
+}
+
+/** An executable named `name` in one of PATH's folders. */
+export function findOnPath(name: string): string | undefined {
+  const exts = process.platform === "win32" ? (process.env.PATHEXT ?? ".EXE;.CMD").split(";") : [""];
+  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
+    for (const ext of exts) {
+      const candidate = path.join(dir, name + ext);
+      try {
+        fs.accessSync(candidate, fs.constants.X_OK);
+        if (fs.statSync(candidate).isFile()) {
+          return candidate;
+        }
+      } catch {
+        // not here
+      }
+    }
+  }
+  return undefined;
+}
