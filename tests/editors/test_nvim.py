@@ -11,11 +11,17 @@ from pathlib import Path
 
 import pytest
 
+from editors.conftest import require
+
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).parent / "nvim"
 LANGS = REPO / "tests" / "fixtures" / "langs"
 
-pytestmark = pytest.mark.skipif(shutil.which("nvim") is None, reason="nvim not installed (.ci/run installs it)")
+
+
+@pytest.fixture(autouse=True)
+def nvim_installed():
+    require(shutil.which("nvim") is not None, "nvim")
 
 
 def run_nvim(tmp_path, scenario: str, timeout: int = 240) -> dict:

@@ -13,4 +13,4 @@ if [ ! -f "$cache/ripgrep-v13.0.0-10-x86_64-unknown-linux-musl.tar.gz" ]; then
   rm -rf "$work"
 fi
 export npm_config_unsafe_perm=true npm_config_yes=true npm_config_nodedir=/usr
-npm install --no-audit --no-fund --loglevel=error
+npm ci --no-audit --no-fund --loglevel=error
