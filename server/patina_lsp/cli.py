@@ -180,7 +180,7 @@ def _cmd_related(args: argparse.Namespace) -> int:
     target = Path(file_part)
     absolute = target if target.is_absolute() else (Path(args.path) / target)
     try:
-        rel = absolute.resolve().relative_to(index.root).as_posix()
+        rel = Path(os.path.abspath(absolute)).relative_to(index.root).as_posix()
     except ValueError:
         raise CliError(f"{file_part} is not inside {index.root}") from None
     if index.unit_at(rel, int(line_text) - 1) is None:

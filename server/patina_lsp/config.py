@@ -45,6 +45,11 @@ def default_options() -> tuple[Options, list[str]]:
     return Options(model=model), problems
 
 
+def _show(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _path(value: Any, name: str, problems: list[str]) -> str | None:
     if value is None or value == "":
         return None
@@ -57,7 +62,7 @@ def _path(value: Any, name: str, problems: list[str]) -> str | None:
 def _int(value: Any, name: str, low: int, high: int, default: int, problems: list[str]) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value \
             or not low <= value <= high:
-        problems.append(f"patina.{name} must be an integer from {low:,} to {high:,}, got {value!r}; "
+        problems.append(f"patina.{name} must be an integer from {low:,} to {high:,}, got {_show(value)}; "
                         f"using {default:,}")
         return default
     return int(value)
@@ -81,7 +86,7 @@ def parse_options(raw: Any, base: Options | None = None) -> tuple[Options, list[
         if isinstance(value, str) and value.strip().lower() in MODELS:
             changes["model"] = value.strip().lower()
         else:
-            problems.append(f"patina.model must be \"int8\" or \"fp32\", got {value!r}; using {options.model}")
+            problems.append(f"patina.model must be \"int8\" or \"fp32\", got {_show(value)}; using {options.model}")
     if "modelDir" in raw:
         changes["model_dir"] = _path(raw["modelDir"], "modelDir", problems)
     if "cacheDir" in raw:
@@ -94,7 +99,7 @@ def parse_options(raw: Any, base: Options | None = None) -> tuple[Options, list[
                 problems.append(f"patina.exclude patterns may not contain '..': {bad}; ignoring them")
             changes["exclude"] = tuple(v for v in value if v and v not in bad)
         else:
-            problems.append(f"patina.exclude must be a list of glob strings, got {value!r}; using none")
+            problems.append(f"patina.exclude must be a list of glob strings, got {_show(value)}; using none")
     if "maxFileBytes" in raw and raw["maxFileBytes"] is not None:
         changes["max_file_bytes"] = _int(raw["maxFileBytes"], "maxFileBytes", 1, 1 << 31,
                                          DEFAULT_MAX_FILE_BYTES, problems)
@@ -107,5 +112,5 @@ def parse_options(raw: Any, base: Options | None = None) -> tuple[Options, list[
         if isinstance(raw["indexOnStartup"], bool):
             changes["index_on_startup"] = raw["indexOnStartup"]
         else:
-            problems.append(f"patina.indexOnStartup must be true or false, got {raw['indexOnStartup']!r}; using true")
+            problems.append(f"patina.indexOnStartup must be true or false, got {_show(raw['indexOnStartup'])}; using true")
     return replace(options, **changes), problems

@@ -7,6 +7,7 @@ its answers into LSP messages; tests and benchmarks can drive it directly.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -69,7 +70,8 @@ class Engine:
 
     def set_roots(self, roots: list[Path]) -> None:
         with self._lock:
-            wanted = [r.resolve() for r in roots]
+            # as the client names them (not symlink-resolved): result URIs must match its buffers
+            wanted = [Path(os.path.abspath(r)) for r in roots]
             for root in list(self.roots):
                 if root not in wanted:
                     index = self.roots.pop(root)

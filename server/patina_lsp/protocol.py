@@ -53,6 +53,12 @@ def _object(value: Any, what: str) -> dict:
     return value
 
 
+def _show(value: Any, limit: int = 60) -> str:
+    """A short repr of a bad value, for error messages (a client may send anything)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _type(value: Any) -> str:
     return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null",
             int: "an integer", float: "a number"}.get(type(value), type(value).__name__)
@@ -95,11 +101,11 @@ def parse_search(raw: Any) -> SearchQuery:
     if mode is None:
         mode = "hybrid"
     if mode not in MODES:
-        raise InvalidParams(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        raise InvalidParams(f"mode must be one of {', '.join(MODES)}, got {_show(mode)}")
     paths = _strings(params, "paths")
     for pattern in paths:
         if ".." in pattern.replace("\\", "/").split("/"):
-            raise InvalidParams(f"paths globs may not contain '..': {pattern!r}")
+            raise InvalidParams(f"paths globs may not contain '..': {_show(pattern)}")
     return SearchQuery(text=query, limit=_limit(params), mode=mode, languages=_strings(params, "languages"),
                        kinds=_strings(params, "kinds"), paths=paths)
 
@@ -110,7 +116,7 @@ def parse_position(value: Any, what: str = "position") -> Position:
     line, character = value.get("line"), value.get("character", 0)
     for name, v in (("line", line), ("character", character)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 0 or v > 2**31 - 1:
-            raise InvalidParams(f"{what}.{name} must be a non-negative integer, got {v!r}")
+            raise InvalidParams(f"{what}.{name} must be a non-negative integer, got {_show(v)}")
     return Position(line, character)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from pathlib import Path
 
 from lsprotocol import types
@@ -102,7 +103,7 @@ def register(ls) -> None:
         """Multi-root: one store per folder; index added folders."""
         roots = list(ls.engine.roots)
         for removed in params.event.removed or []:
-            path = ls.path_of(removed.uri).resolve()
+            path = Path(os.path.abspath(ls.path_of(removed.uri)))
             roots = [r for r in roots if r != path]
         for added in params.event.added or []:
             path = ls.path_of(added.uri)

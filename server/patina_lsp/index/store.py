@@ -10,6 +10,7 @@ never reused (AUTOINCREMENT), so a graph older than the database can be reconcil
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import os
@@ -51,6 +52,41 @@ def store_dir(cache_dir: Path, root: Path, variant: str) -> Path:
     return cache_dir / f"{root.name or 'root'}-{digest}" / variant
 
 
+MAX_STORES_PER_WORKSPACE = 8
+
+
+def _claim(directory: Path):
+    """Lock a store folder for this process: (folder, open lock file, message or None).
+
+    A second server on the same workspace and cache (two editor windows) must not write the
+    same store: it takes the next free folder `<variant>-2`, `-3`, ... and says so.
+    """
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    for n in range(1, MAX_STORES_PER_WORKSPACE + 1):
+        candidate = directory if n == 1 else directory.with_name(f"{directory.name}-{n}")
+        lock_path = candidate.with_name(candidate.name + ".lock")
+        handle = open(lock_path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "?"
+            handle.close()
+            log.info("store %s is in use by pid %s", candidate, holder)
+            continue
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        if n == 1:
+            return candidate, handle, None
+        message = (f"another Patina server is using the index store {directory} (two windows on one "
+                   f"workspace?); this one uses its own store {candidate}")
+        log.warning(message)
+        return candidate, handle, message
+    raise StoreError(f"{MAX_STORES_PER_WORKSPACE} Patina servers already use stores of this workspace in {directory.parent}")
+
+
 def text_hash(text: str, variant: str) -> str:
     return hashlib.blake2b(f"{variant}\0{text}".encode(), digest_size=16).hexdigest()
 
@@ -83,20 +119,22 @@ class Store:
     """One workspace's persisted index. Methods are safe to call from several threads."""
 
     def __init__(self, directory: Path, variant: str, root: Path):
-        self.directory = directory
         self.variant = variant
         self.root = root
-        self.message: str | None = None  # what happened to a damaged store, for the user
+        self.message: str | None = None  # what happened to the store, for the user (status message)
         self._lock = threading.RLock()
-        directory.mkdir(parents=True, exist_ok=True)
-        self.db_path = directory / "index.sqlite"
-        self.graph_path = directory / "vectors.hnsw"
+        self.directory, self._lock_file, self.message = _claim(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.db_path = self.directory / "index.sqlite"
+        self.graph_path = self.directory / "vectors.hnsw"
         try:
             self._db = self._open()
-        except (sqlite3.DatabaseError, StoreError) as exc:
+        except (sqlite3.DatabaseError, StoreError, OSError) as exc:
             moved = self._move_aside(str(exc))
-            self.message = f"the index store was damaged ({exc}); moved aside to {moved} and rebuilt"
-            log.warning(self.message)
+            damaged = (f"the index store could not be used ({exc}); it was moved aside to {moved} "
+                       f"and is being rebuilt")
+            self.message = f"{self.message}; {damaged}" if self.message else damaged
+            log.warning(damaged)
             self._db = self._open()
 
     # -- opening, checking ------------------------------------------------------
@@ -139,6 +177,9 @@ class Store:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            if self._lock_file is not None:
+                self._lock_file.close()  # releases the flock
+                self._lock_file = None
 
     # -- reading ----------------------------------------------------------------
     def files(self) -> dict[str, FileRecord]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -81,7 +82,7 @@ class WorkspaceIndex:
 
     def __init__(self, root: Path, embedder: EmbedderLike, store: Store, exclude: Iterable[str] = (),
                  max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, max_units: int = DEFAULT_MAX_UNITS):
-        self.root = root.resolve()
+        self.root = Path(os.path.abspath(root))  # as given: result paths must match the client's
         self.embedder = embedder
         self.store = store
         self.exclude = list(exclude)
@@ -207,7 +208,7 @@ class WorkspaceIndex:
             if cancelled is not None and cancelled():
                 report.stopped = "cancelled"
                 break
-            if len(self._entries) >= self.max_units:
+            if len(self._entries) + sum(len(p[1]) for p in pending) >= self.max_units:
                 report.stopped = (f"stopped at the maxUnits limit ({self.max_units:,} units); raise maxUnits or "
                                   f"exclude folders to index the rest")
                 break
@@ -441,7 +442,7 @@ def open_index(root: Path, embedder: EmbedderLike, cache_dir: str | Path | None 
     """The index of `root` with its store in the cache directory, loaded and ready to update."""
     from patina_lsp.index.store import default_cache_dir, store_dir
 
-    root = Path(root).resolve()
+    root = Path(os.path.abspath(root))
     store = Store(store_dir(default_cache_dir(cache_dir), root, embedder.variant), embedder.variant, root)
     index = WorkspaceIndex(root, embedder, store, exclude, max_file_bytes, max_units)
     index.open()
