@@ -10,6 +10,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,8 +98,9 @@ class Engine:
     def _open(self, root: Path) -> WorkspaceIndex:
         index = self.roots.get(root)
         if index is None:
+            # the embedder may still be loading: index_all hands it over before any embedding
             index = open_index(root, self.embedder, self.options.cache_dir, self.options.exclude,
-                               self.options.max_file_bytes, self.options.max_units)
+                               self.options.max_file_bytes, self.options.max_units, variant=self.options.model)
             if index.store.message:
                 self.note(index.store.message)
             self.roots[root] = index
@@ -107,17 +109,24 @@ class Engine:
     def index_all(self, progress: Progress | None = None) -> None:
         """Load the model, open every root and bring it in line with the disk; sets `status`."""
         self.paused.clear()
-        try:
-            self.load_model()
-        except ModelError as exc:
-            self.status.state = "error"
-            self.note(str(exc))
-            raise
+        # the model loads while the stores are read and the folders walked (both mostly outside the GIL)
         roots = list(self.roots)
         plans = {}
+        with ThreadPoolExecutor(1, thread_name_prefix="patina-model") as pool:
+            loading = pool.submit(self.load_model)
+            try:
+                for root in roots:
+                    plans[root] = self._open(root).plan()
+            finally:
+                try:
+                    embedder = loading.result()
+                except ModelError as exc:
+                    self.status.state = "error"
+                    self.note(str(exc))
+                    raise
         for root in roots:
-            index = self._open(root)
-            plans[root] = index.plan()
+            if self.roots.get(root) is not None:
+                self.roots[root].embedder = embedder
         total = sum(len(p.changed) for p in plans.values())
         self.status.pending_files = total
         self.status.state = "indexing" if total or any(p.removed for p in plans.values()) else "ready"
@@ -223,7 +232,7 @@ class Engine:
     def related(self, path: Path, line: int | None, span: Span | None, text: str | None,
                 limit: int) -> list[dict]:
         index, rel = self.locate(path)
-        if self.embedder is None:
+        if self.embedder is None or index.embedder is None:
             return []
         results = index.related_to(rel, line=line, span=span, text=text, limit=limit)
         return [result_to_item(r, index.root) for r in results]

@@ -31,6 +31,7 @@ class LexicalIndex:
         self._terms: dict[int, tuple[str, ...]] = {}
         self._total_length = 0.0
         self._length_array = np.zeros(1024, dtype=np.float64)  # dense by doc id, for vectorised scoring
+        self._arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # queried terms' postings as arrays
 
     def __len__(self) -> int:
         return len(self._lengths)
@@ -44,7 +45,10 @@ class LexicalIndex:
         if doc in self._lengths:
             self.remove(doc)
         postings = self._postings
+        arrays = self._arrays
         for term, tf in counts.items():
+            if arrays:
+                arrays.pop(term, None)
             posting = postings.get(term)
             if posting is None:
                 postings[term] = {doc: tf}
@@ -66,6 +70,7 @@ class LexicalIndex:
             return
         self._total_length -= self._lengths.pop(doc)
         for term in terms:
+            self._arrays.pop(term, None)
             posting = self._postings.get(term)
             if posting is not None:
                 posting.pop(doc, None)
@@ -84,8 +89,12 @@ class LexicalIndex:
             if not posting:
                 continue
             idf = math.log(1 + (n - len(posting) + 0.5) / (len(posting) + 0.5))
-            docs = np.fromiter(posting.keys(), dtype=np.int64, count=len(posting))
-            tfs = np.fromiter(posting.values(), dtype=np.float64, count=len(posting))
+            cached = self._arrays.get(term)
+            if cached is None:
+                cached = (np.fromiter(posting.keys(), dtype=np.int64, count=len(posting)),
+                          np.fromiter(posting.values(), dtype=np.float64, count=len(posting)))
+                self._arrays[term] = cached
+            docs, tfs = cached
             lengths = self._length_array[docs]
             acc[docs] += idf * tfs * (K1 + 1) / (tfs + K1 * (1 - B + B * lengths / avg))
         return acc

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 MODES = ("hybrid", "semantic", "lexical")
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 200
-CANDIDATES = 100
+CANDIDATES = 100  # semantic candidates
+LEXICAL_CANDIDATES = 50  # fewer: each lexical-only candidate's vectors are fetched to score it exactly
 PROSE_KINDS = frozenset({"comment", "text"})
 
 
@@ -138,7 +139,8 @@ def gather(index: WorkspaceIndex, query: SearchQuery, vector: np.ndarray | None)
     k = max(CANDIDATES, query.limit)
     semantic = dict(semantic_ranking(index, vector, k, allowed)) if query.mode != "lexical" else {}
     bm25 = index._lexical.scores(query.text) if query.mode != "semantic" else np.zeros(0)
-    lexical = dict(top_k(bm25, k, _allowed_mask(index, allowed))) if query.mode != "semantic" else {}
+    lexical = (dict(top_k(bm25, max(LEXICAL_CANDIDATES, query.limit), _allowed_mask(index, allowed)))
+               if query.mode != "semantic" else {})
     slots = list(semantic.keys() | lexical.keys())
     if not slots:
         return empty

@@ -436,14 +436,15 @@ class WorkspaceIndex:
 
 
 
-def open_index(root: Path, embedder: EmbedderLike, cache_dir: str | Path | None = None,
+def open_index(root: Path, embedder: EmbedderLike | None, cache_dir: str | Path | None = None,
                exclude: Iterable[str] = (), max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
-               max_units: int = DEFAULT_MAX_UNITS) -> WorkspaceIndex:
+               max_units: int = DEFAULT_MAX_UNITS, variant: str | None = None) -> WorkspaceIndex:
     """The index of `root` with its store in the cache directory, loaded and ready to update."""
     from patina_lsp.index.store import default_cache_dir, store_dir
 
     root = Path(os.path.abspath(root))
-    store = Store(store_dir(default_cache_dir(cache_dir), root, embedder.variant), embedder.variant, root)
+    variant = variant or embedder.variant
+    store = Store(store_dir(default_cache_dir(cache_dir), root, variant), variant, root)
     index = WorkspaceIndex(root, embedder, store, exclude, max_file_bytes, max_units)
     index.open()
     return index
