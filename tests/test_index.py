@@ -189,3 +189,62 @@ def test_vector_replace_and_delete():
     assert {label for label, _ in index.search(b, 2)} == {1, 2}
     index.remove([2])
     assert [label for label, _ in index.search(b, 5)] == [1]
+
+
+def test_store_of_an_older_format_is_moved_aside(workspace, int8_embedder, cache):
+    index = build(workspace, int8_embedder, cache)
+    db_path = index.store.db_path
+    index.store.close()
+    with sqlite3.connect(db_path) as db:
+        db.execute("UPDATE meta SET value='0' WHERE key='format'")
+    again = open_index(workspace, int8_embedder, cache)
+    assert "format version 0" in again.store.message and "moved aside" in again.store.message
+    again.update()
+    assert again.unit_count == index.unit_count
+
+
+def test_second_open_of_a_locked_store_uses_its_own(workspace, int8_embedder, cache):
+    first = build(workspace, int8_embedder, cache)
+    second = open_index(workspace, int8_embedder, cache)
+    assert second.store.directory != first.store.directory
+    assert "uses its own store" in second.store.message
+    second.store.close()
+    first.store.close()
+    third = open_index(workspace, int8_embedder, cache)
+    assert third.store.directory == first.store.directory and third.store.message is None
+
+
+def test_workspace_moving_under_the_walk(workspace, int8_embedder, cache, monkeypatch):
+    """Files deleted, replaced by a folder, made unreadable or growing while indexing: no crash, final = disk."""
+    import patina_lsp.index.workspace as ws
+
+    log = workspace / "app.log"
+    log.write_text("start\n")
+    (workspace / "doomed.py").write_text("def doomed():\n    pass\n")
+    (workspace / "becomes_dir.py").write_text("def soon_a_folder():\n    pass\n")
+    real_embed = ws.WorkspaceIndex._embed_units
+    calls = {"n": 0}
+
+    def meddling_embed(self, path, text, cancelled, report):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            (workspace / "doomed.py").unlink()
+            (workspace / "becomes_dir.py").unlink()
+            (workspace / "becomes_dir.py").mkdir()
+        if path == "app.log":
+            with open(log, "a") as fh:  # grows on every read
+                fh.write("more\n" * 10)
+        return real_embed(self, path, text, cancelled, report)
+
+    monkeypatch.setattr(ws.WorkspaceIndex, "_embed_units", meddling_embed)
+    index = open_index(workspace, int8_embedder, cache)
+    report = index.update()
+    assert report.stopped is None
+    paths = {u.path for _, u in index.entries()}
+    assert "doomed.py" not in paths and "becomes_dir.py" not in paths
+    assert "app.log" in paths  # committed as last read, despite growing
+    monkeypatch.setattr(ws.WorkspaceIndex, "_embed_units", real_embed)
+    index.update()
+    on_disk = {p.relative_to(workspace).as_posix() for p in workspace.rglob("*") if p.is_file()}
+    assert {u.path for _, u in index.entries()} <= on_disk
+    assert set(index._files) == on_disk

@@ -77,7 +77,8 @@ def parse_options(raw: Any, base: Options | None = None) -> tuple[Options, list[
         return options, problems + [f"patina settings must be an object, got {type(raw).__name__}; using defaults"]
     known = {"model", "modelDir", "cacheDir", "exclude", "maxFileBytes", "indexOnStartup", "maxUnits",
              "indexThreads"}
-    unknown = sorted(k for k in raw if k not in known)
+    client_side = {"server", "trace"}  # editor settings in the same section (how to start the server, tracing)
+    unknown = sorted(k for k in raw if k not in known and k not in client_side)
     if unknown:
         problems.append(f"unknown patina setting(s) ignored: {', '.join(unknown)}")
     changes: dict[str, Any] = {}

@@ -154,9 +154,9 @@ class Store:
                     ("created", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))])
             else:
                 if meta.get("format") != str(FORMAT_VERSION):
-                    raise StoreError(f"format version {meta.get('format')!r}, expected {FORMAT_VERSION}")
+                    raise StoreError(f"it has format version {meta.get('format')}, this Patina reads {FORMAT_VERSION}")
                 if meta.get("variant") != self.variant:
-                    raise StoreError(f"built with the {meta.get('variant')!r} model, not {self.variant!r}")
+                    raise StoreError(f"it was built with the {meta.get('variant')} model, not {self.variant}")
         except Exception:
             db.close()
             raise

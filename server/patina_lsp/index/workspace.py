@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_UNITS = 500_000
 COMMIT_EVERY_FILES = 64
 COMMIT_EVERY_SECONDS = 3.0
+MAX_READS = 3
 
 
 class EmbedderLike:  # the part of embedding.Embedder the index uses (kept structural for tests and the CLI)
@@ -229,33 +230,40 @@ class WorkspaceIndex:
         return report
 
     def _prepare(self, entry: FileEntry, cancelled, report: IndexReport, force: bool = False):
-        """Read, extract and embed one file (outside any lock). None when there is nothing to commit."""
-        text = read_text(self.root, entry.path, self.scan_stats)
-        if text is None:
-            if entry.path in self._files:
-                self._commit([], [entry.path])
-            return None
-        sha = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-        record = FileRecord(entry.path, entry.size, entry.mtime_ns, sha)
-        old = self._files.get(entry.path)
-        if old is not None and old.sha256 == sha and not force:
-            # touched, not changed: only the fingerprint moves
-            with self._write_lock:
-                self.store.commit_files([(record, [StoredUnit(e.unit, e.vector_ids, e.terms)
-                                                   for e in self._units_of(entry.path)])])
-                self._files[entry.path] = record
-            return None
-        entries, hashes, fresh = self._embed_units(entry.path, text, cancelled, report)
-        # the file may have changed while it was being embedded: re-check before committing
-        try:
-            st = (self.root / entry.path).stat()
-            if st.st_size != entry.size or st.st_mtime_ns != entry.mtime_ns:
-                log.info("%s changed while it was indexed: indexing it again", entry.path)
-                return self._prepare(FileEntry(entry.path, st.st_size, st.st_mtime_ns), cancelled, report, force)
-        except OSError:
-            self._commit([], [entry.path])
-            return None
-        return record, entries, hashes, fresh
+        """Read, extract and embed one file (outside any lock). None when there is nothing to commit.
+
+        A file that changes while it is embedded is read again (up to MAX_READS times); one that
+        keeps changing (a growing log) is committed as last read, under the fingerprint taken
+        before that read, so the next pass looks at it again.
+        """
+        for attempt in range(1, MAX_READS + 1):
+            text = read_text(self.root, entry.path, self.scan_stats)
+            if text is None:
+                if entry.path in self._files:
+                    self._commit([], [entry.path])
+                return None
+            sha = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+            record = FileRecord(entry.path, entry.size, entry.mtime_ns, sha)
+            old = self._files.get(entry.path)
+            if old is not None and old.sha256 == sha and not force:
+                if entry.path not in self._overlays:  # touched, not changed: only the fingerprint moves
+                    with self._write_lock:
+                        self.store.commit_files([(record, [StoredUnit(e.unit, e.vector_ids, e.terms)
+                                                           for e in self._units_of(entry.path)])])
+                        self._files[entry.path] = record
+                return None
+            entries, hashes, fresh = self._embed_units(entry.path, text, cancelled, report)
+            try:
+                st = (self.root / entry.path).stat()
+            except OSError:  # deleted meanwhile
+                if entry.path in self._files:
+                    self._commit([], [entry.path])
+                return None
+            if (st.st_size, st.st_mtime_ns) == (entry.size, entry.mtime_ns) or attempt == MAX_READS:
+                return record, entries, hashes, fresh
+            log.info("%s changed while it was indexed: reading it again", entry.path)
+            entry = FileEntry(entry.path, st.st_size, st.st_mtime_ns)
+        return None
 
     def _units_of(self, path: str) -> list[_Entry]:
         with self._state.read():

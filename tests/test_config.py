@@ -1,0 +1,37 @@
+"""Option parsing: valid values are taken, invalid ones reported with the default used."""
+
+from __future__ import annotations
+
+from patina_lsp.config import Options, parse_options
+
+
+def test_valid_options():
+    options, problems = parse_options({"model": "FP32", "exclude": ["vendor/"], "maxFileBytes": 5000,
+                                       "indexOnStartup": False, "maxUnits": 10, "indexThreads": 1,
+                                       "cacheDir": "~/c"})
+    assert problems == []
+    assert options.model == "fp32" and options.exclude == ("vendor/",) and options.max_file_bytes == 5000
+    assert options.index_on_startup is False and options.max_units == 10 and options.index_threads == 1
+    assert not options.cache_dir.startswith("~")
+
+
+def test_invalid_values_fall_back_to_defaults_with_a_message():
+    options, problems = parse_options({"model": "fp64", "maxFileBytes": -1, "exclude": "vendor", "bogus": 1,
+                                       "indexOnStartup": "yes"})
+    defaults = Options()
+    assert options.model == defaults.model and options.max_file_bytes == defaults.max_file_bytes
+    assert options.exclude == () and options.index_on_startup is True
+    text = " | ".join(problems)
+    for fragment in ("patina.model", "patina.maxFileBytes", "patina.exclude", "bogus", "patina.indexOnStartup"):
+        assert fragment in text
+
+
+def test_editor_side_settings_are_not_reported():
+    # VS Code sends its whole `patina` section, including how it starts the server
+    _, problems = parse_options({"server": {"command": []}, "trace": {"server": "off"}, "model": "int8"})
+    assert problems == []
+
+
+def test_dotdot_in_exclude_is_refused():
+    options, problems = parse_options({"exclude": ["../secret", "build/"]})
+    assert options.exclude == ("build/",) and "'..'" in problems[0]
