@@ -12,6 +12,7 @@ from typing import Any
 
 from patina_lsp.index.scan import DEFAULT_MAX_FILE_BYTES
 from patina_lsp.index.workspace import DEFAULT_MAX_UNITS
+from patina_lsp.protocol import short_repr
 
 MODELS = ("int8", "fp32")
 
@@ -45,11 +46,6 @@ def default_options() -> tuple[Options, list[str]]:
     return Options(model=model), problems
 
 
-def _show(value: Any, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _path(value: Any, name: str, problems: list[str]) -> str | None:
     if value is None or value == "":
         return None
@@ -62,7 +58,7 @@ def _path(value: Any, name: str, problems: list[str]) -> str | None:
 def _int(value: Any, name: str, low: int, high: int, default: int, problems: list[str]) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value \
             or not low <= value <= high:
-        problems.append(f"patina.{name} must be an integer from {low:,} to {high:,}, got {_show(value)}; "
+        problems.append(f"patina.{name} must be an integer from {low:,} to {high:,}, got {short_repr(value)}; "
                         f"using {default:,}")
         return default
     return int(value)
@@ -87,7 +83,7 @@ def parse_options(raw: Any, base: Options | None = None) -> tuple[Options, list[
         if isinstance(value, str) and value.strip().lower() in MODELS:
             changes["model"] = value.strip().lower()
         else:
-            problems.append(f"patina.model must be \"int8\" or \"fp32\", got {_show(value)}; using {options.model}")
+            problems.append(f"patina.model must be \"int8\" or \"fp32\", got {short_repr(value)}; using {options.model}")
     if "modelDir" in raw:
         changes["model_dir"] = _path(raw["modelDir"], "modelDir", problems)
     if "cacheDir" in raw:
@@ -100,7 +96,7 @@ def parse_options(raw: Any, base: Options | None = None) -> tuple[Options, list[
                 problems.append(f"patina.exclude patterns may not contain '..': {bad}; ignoring them")
             changes["exclude"] = tuple(v for v in value if v and v not in bad)
         else:
-            problems.append(f"patina.exclude must be a list of glob strings, got {_show(value)}; using none")
+            problems.append(f"patina.exclude must be a list of glob strings, got {short_repr(value)}; using none")
     if "maxFileBytes" in raw and raw["maxFileBytes"] is not None:
         changes["max_file_bytes"] = _int(raw["maxFileBytes"], "maxFileBytes", 1, 1 << 31,
                                          DEFAULT_MAX_FILE_BYTES, problems)
@@ -113,5 +109,5 @@ def parse_options(raw: Any, base: Options | None = None) -> tuple[Options, list[
         if isinstance(raw["indexOnStartup"], bool):
             changes["index_on_startup"] = raw["indexOnStartup"]
         else:
-            problems.append(f"patina.indexOnStartup must be true or false, got {_show(raw['indexOnStartup'])}; using true")
+            problems.append(f"patina.indexOnStartup must be true or false, got {short_repr(raw['indexOnStartup'])}; using true")
     return replace(options, **changes), problems

@@ -53,7 +53,7 @@ def _object(value: Any, what: str) -> dict:
     return value
 
 
-def _show(value: Any, limit: int = 60) -> str:
+def short_repr(value: Any, limit: int = 60) -> str:
     """A short repr of a bad value, for error messages (a client may send anything)."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -101,11 +101,11 @@ def parse_search(raw: Any) -> SearchQuery:
     if mode is None:
         mode = "hybrid"
     if mode not in MODES:
-        raise InvalidParams(f"mode must be one of {', '.join(MODES)}, got {_show(mode)}")
+        raise InvalidParams(f"mode must be one of {', '.join(MODES)}, got {short_repr(mode)}")
     paths = _strings(params, "paths")
     for pattern in paths:
         if ".." in pattern.replace("\\", "/").split("/"):
-            raise InvalidParams(f"paths globs may not contain '..': {_show(pattern)}")
+            raise InvalidParams(f"paths globs may not contain '..': {short_repr(pattern)}")
     return SearchQuery(text=query, limit=_limit(params), mode=mode, languages=_strings(params, "languages"),
                        kinds=_strings(params, "kinds"), paths=paths)
 
@@ -116,7 +116,7 @@ def parse_position(value: Any, what: str = "position") -> Position:
     line, character = value.get("line"), value.get("character", 0)
     for name, v in (("line", line), ("character", character)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 0 or v > 2**31 - 1:
-            raise InvalidParams(f"{what}.{name} must be a non-negative integer, got {_show(v)}")
+            raise InvalidParams(f"{what}.{name} must be a non-negative integer, got {short_repr(v)}")
     return Position(line, character)
 
 

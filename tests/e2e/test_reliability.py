@@ -176,3 +176,19 @@ def test_exit_leaves_nothing_running(tmp_path, corpus):
     wait(client, lambda s: s["state"] == "indexing" or s["state"] == "ready")
     assert client.shutdown() == 0
     assert client.proc.poll() is not None
+
+
+def test_embedding_runs_at_low_priority(tmp_path, corpus):
+    client = start(corpus, tmp_path / "cache", tmp_path / "nice.err")
+    wait(client, lambda s: s["state"] == "indexing" and s["units"] > 0)
+    niceness = {}
+    for stat in Path(f"/proc/{client.proc.pid}/task").glob("*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        niceness[int(stat.parent.name)] = int(fields[16])  # field 19 of the stat line, counted after "(comm)"
+    assert niceness[client.proc.pid] == 0, niceness  # the event loop (main thread) keeps its priority
+    assert sum(1 for nice in niceness.values() if nice == 10) >= 1, niceness  # embedding lanes yield
+    wait(client, lambda s: s["state"] == "ready")
+    client.shutdown()

@@ -13,9 +13,10 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -38,12 +39,14 @@ COMMIT_EVERY_SECONDS = 3.0
 MAX_READS = 3
 
 
-class EmbedderLike:  # the part of embedding.Embedder the index uses (kept structural for tests and the CLI)
+class EmbedderLike(Protocol):
+    """What the index needs of embedding.Embedder."""
+
     variant: str
 
-    def embed(self, texts, cancelled=None) -> np.ndarray: ...
+    def embed(self, texts: Sequence[str], cancelled: Callable[[], bool] | None = None) -> np.ndarray: ...
     def embed_query(self, text: str) -> np.ndarray: ...
-    def count_tokens(self, texts) -> list[int]: ...
+    def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
 
 
 @dataclass
@@ -57,6 +60,8 @@ class Plan:
 
 @dataclass
 class IndexReport:
+    """What one indexing pass did."""
+
     files: int = 0
     units: int = 0
     embedded: int = 0

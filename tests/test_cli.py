@@ -1,0 +1,60 @@
+"""The `patina` command on a small real workspace: index, search (text and --json), related, errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+LANGS = Path(__file__).parent / "fixtures" / "langs"
+
+
+def patina(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "patina_lsp", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=300)
+
+
+@pytest.fixture
+def ws(tmp_path, model_files):
+    root = tmp_path / "ws"
+    shutil.copytree(LANGS, root)
+    return root
+
+
+def test_index_then_search_and_related(ws, tmp_path):
+    cache = str(tmp_path / "cache")
+    done = patina("index", "--cache-dir", cache, str(ws))
+    assert done.returncode == 0, done.stderr
+    assert "indexed 10 files" in done.stderr and "units" in done.stderr
+    again = patina("embeddings", "generate", "--cache-dir", cache, str(ws))
+    assert "0 texts embedded" in again.stderr
+
+    text = patina("search", "--cache-dir", cache, "--limit", "3", str(ws), "compute a checksum of a buffer")
+    assert text.returncode == 0, text.stderr
+    first = text.stdout.splitlines()[0]
+    assert first.startswith("a.c:2  function checksum")
+
+    as_json = json.loads(patina("search", "--json", "--cache-dir", cache, str(ws), "greet someone").stdout)
+    item = as_json["items"][0]
+    assert item["name"] == "greet" and item["uri"] == (ws / "a.rb").as_uri() and item["kind"] == "method"
+    assert {"range", "selectionRange", "symbolKind", "language", "score", "preview"} <= set(item)
+
+    related = json.loads(patina("related", "--json", "--cache-dir", cache, str(ws), "sample.py:21").stdout)
+    assert "render_async" in [i["name"] for i in related["items"]]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["search", "NOWHERE", "x"], "is not a folder"),
+    (["search", "--limit", "0", ".", "x"], "--limit must be between 1 and 200"),
+    (["search", ".", "   "], "the query is empty"),
+    (["related", ".", "sample.py:zero"], "expected FILE:LINE"),
+    (["related", ".", "sample.py:999"], "nothing indexed at sample.py:999"),
+])
+def test_bad_input_is_a_message_not_a_traceback(ws, tmp_path, args, message):
+    done = patina(*args[:1], "--cache-dir", str(tmp_path / "cache"), *args[1:], cwd=ws)
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
