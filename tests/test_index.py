@@ -248,3 +248,20 @@ def test_workspace_moving_under_the_walk(workspace, int8_embedder, cache, monkey
     on_disk = {p.relative_to(workspace).as_posix() for p in workspace.rglob("*") if p.is_file()}
     assert {u.path for _, u in index.entries()} <= on_disk
     assert set(index._files) == on_disk
+
+
+def test_buffer_edits_do_not_leave_stale_vectors(workspace, int8_embedder, cache):
+    import patina_lsp.index.workspace as ws
+
+    index = build(workspace, int8_embedder, cache)
+    stored = len(index.store.vector_hashes())
+    text = (workspace / "sample.py").read_text()
+    for i in range(ws.GC_EVERY_BUFFER_UPDATES):
+        index.set_buffer("sample.py", text + f"\n\ndef edit_{i}():\n    \"\"\"Edit {i}.\"\"\"\n")
+    # collected on the last update: what is left is the disk's vectors plus the current buffer's
+    assert len(index.store.vector_hashes()) <= stored + 3
+    index.reload_from_disk("sample.py")
+    assert names(index.search(SearchQuery("parse raw http headers into a dict", 1))) == ["parse_http_headers"]
+    index.store.close()
+    again = open_index(workspace, int8_embedder, cache)
+    assert again.plan().changed == [] and again.unit_count == index.unit_count

@@ -297,10 +297,13 @@ class Store:
         self.commit_files([], [path])
 
     def drop_unused_vectors(self, live: set[int]) -> list[int]:
-        """Delete vectors no unit uses any more; returns their ids."""
+        """Delete vectors used neither by a stored unit nor by `live` (in-memory units); returns their ids."""
         with self._lock:
+            used = set(live)
+            for (vector_ids,) in self._db.execute("SELECT vector_ids FROM units"):
+                used.update(orjson.loads(vector_ids))
             ids = [r[0] for r in self._db.execute("SELECT id FROM vectors").fetchall()]
-            dead = [i for i in ids if i not in live]
+            dead = [i for i in ids if i not in used]
             for start in range(0, len(dead), 500):
                 part = dead[start : start + 500]
                 self._db.execute(f"DELETE FROM vectors WHERE id IN ({','.join('?' * len(part))})", part)

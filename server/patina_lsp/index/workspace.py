@@ -37,6 +37,7 @@ DEFAULT_MAX_UNITS = 500_000
 COMMIT_EVERY_FILES = 64
 COMMIT_EVERY_SECONDS = 3.0
 MAX_READS = 3
+GC_EVERY_BUFFER_UPDATES = 200
 
 
 class EmbedderLike(Protocol):
@@ -107,6 +108,7 @@ class WorkspaceIndex:
         self._vectors = VectorIndex()
         self._files: dict[str, FileRecord] = {}
         self._overlays: set[str] = set()  # paths whose units come from an unsaved editor buffer
+        self._buffer_updates = 0  # since the last garbage collection
 
     # -- loading ------------------------------------------------------------------
     def open(self) -> None:
@@ -325,13 +327,13 @@ class WorkspaceIndex:
         # collect_garbage: a unit moved to another file, or an edit undone, finds its vector again.
 
     def collect_garbage(self) -> int:
-        """Delete stored vectors no unit uses; returns how many."""
+        """Delete vectors no unit uses, in memory or in the store (edits leave old ones); returns how many."""
         with self._write_lock:
-            live = set(self._vector_users)
-            dead = self.store.drop_unused_vectors(live)
-            for h in [h for h, v in self._hash_to_vid.items() if v not in live]:
+            dead = set(self.store.drop_unused_vectors(set(self._vector_users)))
+            for h in [h for h, v in self._hash_to_vid.items() if v in dead]:
                 del self._hash_to_vid[h]
-            self._vectors.remove(dead)
+            self._vectors.remove(list(dead))
+            self._buffer_updates = 0
             return len(dead)
 
     def save_graph(self) -> None:
@@ -363,6 +365,9 @@ class WorkspaceIndex:
             with self._state.write():
                 self._put(path, entries)
                 self._overlays.add(path)
+        self._buffer_updates += 1
+        if self._buffer_updates >= GC_EVERY_BUFFER_UPDATES:
+            self.collect_garbage()  # a long editing session must not accumulate stale vectors
 
     def reload_from_disk(self, path: str) -> None:
         """Drop an editor buffer's units and index the file as it is on disk (or forget it if gone)."""
