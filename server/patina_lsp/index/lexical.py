@@ -61,7 +61,7 @@ class LexicalIndex:
             grown[: len(self._length_array)] = self._length_array
             self._length_array = grown
         self._length_array[doc] = length
-        self._terms[doc] = counts.keys()
+        self._terms[doc] = tuple(counts)
         self._total_length += length
 
     def remove(self, doc: int) -> None:

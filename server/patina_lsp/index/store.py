@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import itertools
 import logging
 import os
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -187,23 +189,25 @@ class Store:
             rows = self._db.execute("SELECT path, size, mtime_ns, sha256 FROM files").fetchall()
         return {r[0]: FileRecord(*r) for r in rows}
 
-    def units(self) -> dict[str, list[StoredUnit]]:
-        """Units by path, in file order; a row that does not parse is dropped (and its file re-indexed)."""
-        out: dict[str, list[StoredUnit]] = {}
-        bad_paths: set[str] = set()
+    def units(self) -> Iterator[tuple[str, list[StoredUnit]]]:
+        """(path, units in file order) for every stored file, parsed one file at a time (bounded memory).
+
+        A file with a row that does not parse is skipped and forgotten, so it is indexed again.
+        """
         with self._lock:
             rows = self._db.execute("SELECT path, data, vector_ids, terms FROM units ORDER BY path, ord").fetchall()
-        for path, data, vector_ids, terms in rows:
+        bad_paths: set[str] = set()
+        for path, group in itertools.groupby(rows, key=lambda row: row[0]):
             try:
-                out.setdefault(path, []).append(StoredUnit(Unit.from_dict(orjson.loads(data)), orjson.loads(vector_ids),
-                                                           orjson.loads(terms)))
+                units = [StoredUnit(Unit.from_dict(orjson.loads(data)), orjson.loads(vector_ids), orjson.loads(terms))
+                         for _, data, vector_ids, terms in group]
             except (ValueError, TypeError, KeyError) as exc:
                 log.warning("unreadable unit row for %s (%s): the file will be indexed again", path, exc)
                 bad_paths.add(path)
+                continue
+            yield path, units
         for path in bad_paths:
-            out.pop(path, None)
             self.forget_file(path)
-        return out
 
     def vector_hashes(self) -> dict[str, int]:
         """hash -> id of every stored vector (without reading the vectors)."""
@@ -292,6 +296,12 @@ class Store:
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+
+    def update_fingerprint(self, record: FileRecord) -> None:
+        """A file whose content did not change (touched, or saved unchanged): only its fingerprint moves."""
+        with self._lock:
+            self._db.execute("UPDATE files SET size=?, mtime_ns=? WHERE path=?",
+                             (record.size, record.mtime_ns, record.path))
 
     def forget_file(self, path: str) -> None:
         self.commit_files([], [path])

@@ -75,7 +75,8 @@ class IndexReport:
 class _Entry:
     unit: Unit
     vector_ids: list[int]
-    terms: dict[str, float]  # weighted lexical terms (kept so a warm start need not re-tokenise)
+    terms: dict[str, float] | None  # weighted lexical terms, stored so a warm start need not re-tokenise;
+    # dropped once the lexical index holds them (they are its largest part of memory)
 
 
 def lexical_fields(u: Unit) -> list[tuple[str, float]]:
@@ -132,7 +133,7 @@ class WorkspaceIndex:
             self._vectors.add(ids.tolist(), matrix)
             known = set(ids.tolist())
         self._files = self.store.files()
-        for path, stored in self.store.units().items():
+        for path, stored in self.store.units():
             usable = [su for su in stored if su.vector_ids and all(v in known for v in su.vector_ids)]
             if len(usable) != len(stored):
                 log.warning("%s: stored units without vectors; it will be indexed again", path)
@@ -168,7 +169,9 @@ class WorkspaceIndex:
             slots.append(slot)
             for vid in entry.vector_ids:
                 self._vector_users.setdefault(vid, set()).add(slot)
-            self._lexical.add_counts(slot, entry.terms)
+            if entry.terms is not None:
+                self._lexical.add_counts(slot, entry.terms)
+                entry.terms = None
         if slots:
             self._by_path[path] = slots
 
@@ -253,11 +256,9 @@ class WorkspaceIndex:
             record = FileRecord(entry.path, entry.size, entry.mtime_ns, sha)
             old = self._files.get(entry.path)
             if old is not None and old.sha256 == sha and not force:
-                if entry.path not in self._overlays:  # touched, not changed: only the fingerprint moves
-                    with self._write_lock:
-                        self.store.commit_files([(record, [StoredUnit(e.unit, e.vector_ids, e.terms)
-                                                           for e in self._units_of(entry.path)])])
-                        self._files[entry.path] = record
+                with self._write_lock:  # touched, not changed: only the fingerprint moves
+                    self.store.update_fingerprint(record)
+                    self._files[entry.path] = record
                 return None
             entries, hashes, fresh = self._embed_units(entry.path, text, cancelled, report)
             try:
@@ -271,10 +272,6 @@ class WorkspaceIndex:
             log.info("%s changed while it was indexed: reading it again", entry.path)
             entry = FileEntry(entry.path, st.st_size, st.st_mtime_ns)
         return None
-
-    def _units_of(self, path: str) -> list[_Entry]:
-        with self._state.read():
-            return [self._entries[s] for s in self._by_path.get(path, [])]
 
     def _embed_units(self, path: str, text: str, cancelled, report: IndexReport):
         units = extract_units(path, language_of(path), text)
