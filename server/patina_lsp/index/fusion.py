@@ -14,8 +14,9 @@ def fuse_scores(semantic: np.ndarray, lexical: np.ndarray, prose: np.ndarray,
 
     Both arrays score the same candidates. Min-max suits cosine similarities (they crowd into a
     narrow band whose position varies by query); BM25 is divided by its best score so that
-    "no lexical match" stays 0. Measured on the two dev sets (tests/benchmarks/quality.py), this
-    beat reciprocal rank fusion by 3-5 points of MRR@10.
+    "no lexical match" stays 0. On the two dev sets of ../shared/eval, over the same candidates,
+    this raised MRR@10 over reciprocal rank fusion (k=60) from 0.904 to 0.937 (pallets) and from
+    0.647 to 0.678 (django), before the lexical changes that brought django to 0.704.
     """
     sem = np.asarray(semantic, dtype=np.float64)
     lex = np.asarray(lexical, dtype=np.float64)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -25,6 +25,8 @@ PROSE_KINDS = frozenset({"comment", "text"})
 
 @dataclass(frozen=True)
 class SearchQuery:
+    """A validated search request (see protocol.parse_search)."""
+
     text: str
     limit: int = DEFAULT_LIMIT
     mode: str = "hybrid"
@@ -35,9 +37,10 @@ class SearchQuery:
 
 @dataclass
 class SearchResult:
+    """A unit and its score (fused, cosine or BM25 depending on the mode)."""
+
     unit: Unit
     score: float
-    details: dict = field(default_factory=dict)
 
 
 def path_matches(path: str, patterns: tuple[str, ...]) -> bool:

@@ -1,0 +1,37 @@
+"""Pure ranking pieces: score fusion, path globs, identifier words."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from patina_lsp.index.fusion import fuse_scores
+from patina_lsp.index.search import path_matches
+from patina_lsp.index.text import lexical_tokens, query_terms, split_identifier
+
+
+def test_fusion_normalises_each_side_and_penalises_prose():
+    sem = np.array([0.80, 0.60, 0.40])
+    lex = np.array([0.0, 10.0, 5.0])
+    prose = np.array([False, False, True])
+    fused = fuse_scores(sem, lex, prose, weight=0.5, penalty=0.1)
+    assert np.allclose(fused, [0.5 * 1.0, 0.5 * 0.5 + 0.5 * 1.0, 0.5 * 0.0 + 0.5 * 0.5 - 0.1])
+
+
+def test_fusion_degenerate_inputs():
+    assert np.allclose(fuse_scores(np.array([0.3, 0.3]), np.array([0.0, 0.0]), np.array([False, False])), [0, 0])
+    assert fuse_scores(np.array([]), np.array([]), np.array([], dtype=bool)).shape == (0,)
+
+
+def test_path_globs():
+    assert path_matches("src/http/parse.py", ("*.py",))
+    assert path_matches("src/http/parse.py", ("src/**",))
+    assert path_matches("src/http/parse.py", ("src/http/",))
+    assert path_matches("src/http/parse.py", ("**/parse.py",))
+    assert not path_matches("src/http/parse.py", ("tests/**", "*.go"))
+
+
+def test_identifier_words_and_terms():
+    assert split_identifier("parseHTTPHeaders") == ["parse", "http", "headers"]
+    assert split_identifier("get_all_URLs") == ["get", "all", "urls"]
+    assert "get_all_permissions" in lexical_tokens("def get_all_permissions(self):")
+    assert query_terms("Returns the parsed headers") == ["return", "pars", "header"]
