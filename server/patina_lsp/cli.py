@@ -148,7 +148,8 @@ def _print_results(results, root, as_json: bool) -> None:
     for r in results:
         u = r.unit
         where = f"{u.path}:{u.span.start_line + 1}"
-        name = f"{u.container}.{u.name}" if u.container else u.name
+        joiner = " > " if u.kind == "section" else "."
+        name = f"{u.container}{joiner}{u.name}" if u.container else u.name
         print(f"{where}  {u.kind} {name}  ({r.score:.3f})")
         for line in u.preview().splitlines()[:2]:
             print(f"    {line}")
