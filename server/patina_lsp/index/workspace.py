@@ -311,12 +311,14 @@ class WorkspaceIndex:
                     entry.vector_ids = [self._hash_to_vid[h] for h in hashes]
                 batch.append((record, [StoredUnit(e.unit, e.vector_ids, e.terms) for e in entries]))
             self.store.commit_files(batch, removed)
-            with self._state.write():
-                for path in removed:
+            # one file per hold of the lock, so searches slip in between files of a large batch
+            for path in removed:
+                with self._state.write():
                     self._files.pop(path, None)
                     if path not in self._overlays:
                         self._drop(path)
-                for (record, entries, _, _) in pending:
+            for (record, entries, _, _) in pending:
+                with self._state.write():
                     self._files[record.path] = record
                     if record.path not in self._overlays:  # an open editor buffer wins over the disk
                         self._put(record.path, entries)
