@@ -265,3 +265,48 @@ def test_buffer_edits_do_not_leave_stale_vectors(workspace, int8_embedder, cache
     index.store.close()
     again = open_index(workspace, int8_embedder, cache)
     assert again.plan().changed == [] and again.unit_count == index.unit_count
+
+
+def lexical_top(index, query="parse the http response headers", n=8):
+    return [(r.unit.path, r.unit.name, round(r.score, 6)) for r in index.search(SearchQuery(query, n, "lexical"))]
+
+
+def test_warm_start_reads_saved_postings_and_ranks_the_same(workspace, int8_embedder, cache):
+    index = build(workspace, int8_embedder, cache)
+    before = [lexical_top(index, q) for q in ("parse the http response headers", "checksum buffer", "render")]
+    index.store.close()
+    assert index.store.lexical_path.is_file()
+    again = open_index(workspace, int8_embedder, cache)
+    assert again._lexical._segment is not None and not again.unsaved  # nothing rebuilt from stored terms
+    assert [lexical_top(again, q) for q in ("parse the http response headers", "checksum buffer", "render")] == before
+
+
+def test_postings_older_than_the_database_are_completed_file_by_file(workspace, int8_embedder, cache):
+    index = build(workspace, int8_embedder, cache)
+    (workspace / "sample.py").write_text((workspace / "sample.py").read_text()
+                                         + "\n\ndef frobnicate_widgets(count):\n    \"\"\"Frobnicate widgets.\"\"\"\n")
+    index.index_files(index.plan().changed)  # committed to the database; postings not saved (few changes)
+    assert index.unsaved
+    expected = lexical_top(index, "frobnicate widgets")
+    assert expected and expected[0][1] == "frobnicate_widgets"
+    index.store.close()
+    again = open_index(workspace, int8_embedder, cache)
+    assert again.unsaved  # sample.py's terms came from the database
+    assert lexical_top(again, "frobnicate widgets") == expected
+    assert lexical_top(again) == lexical_top(index)
+
+
+def test_damaged_postings_file_is_set_aside_and_rebuilt(workspace, int8_embedder, cache):
+    index = build(workspace, int8_embedder, cache)
+    expected = lexical_top(index)
+    index.store.close()
+    path = index.store.lexical_path
+    path.write_bytes(path.read_bytes()[:-100])
+    again = open_index(workspace, int8_embedder, cache)
+    assert "lexical.postings was damaged" in again.store.message
+    assert list(path.parent.glob("lexical.postings.damaged-*"))
+    assert lexical_top(again) == expected
+    again.save()
+    again.store.close()
+    third = open_index(workspace, int8_embedder, cache)
+    assert third.store.message is None and lexical_top(third) == expected

@@ -154,15 +154,16 @@ class Engine:
                 return
             if result.stopped:
                 self.note(result.stopped)
-            else:
-                index.collect_garbage()
-                index.save_graph()
             skipped = index.scan_stats.skipped
             if skipped:
                 log.info("%s: skipped %s", root, dict(skipped))
         self.status.pending_files = 0
         self._refresh_counts()
         self.status.state = "ready"
+        for index in [i for i in self.roots.values() if i is not None]:
+            if index.unsaved and not self._stop.is_set():
+                index.collect_garbage()
+                index.save()  # searches go on meanwhile; the next start loads instead of rebuilding
 
     def _cancelled(self) -> bool:
         return self.paused.is_set() or self._stop.is_set()
@@ -263,7 +264,7 @@ class Engine:
             for index in self.roots.values():
                 if index is not None:
                     try:
-                        index.save_graph()
+                        index.save()
                     except Exception:  # noqa: BLE001 - shutting down: log and go on
                         log.exception("could not save the index of %s", index.root)
 

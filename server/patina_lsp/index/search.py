@@ -85,7 +85,7 @@ def semantic_ranking(index: WorkspaceIndex, vector: np.ndarray, k: int,
         labels = {vid for slot in allowed for vid in index._entries[slot].vector_ids}
     best: dict[int, float] = {}
     for vid, score in index._vectors.search(vector, k * 2, labels):
-        for slot in index._vector_users.get(vid, ()):
+        for slot in index.vector_owners(vid):
             if allowed is not None and slot not in allowed:
                 continue
             if score > best.get(slot, -2.0):

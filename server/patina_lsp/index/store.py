@@ -4,15 +4,16 @@ Layout of a store folder:
   index.sqlite   files (fingerprints), units, vectors keyed by the hash of their embedded text
   vectors.hnsw   the hnswlib graph of those vectors; its checksum is recorded in the database when it
                  is written, and it is only loaded if it matches (else it is rebuilt from the vectors)
-Writes are SQLite transactions; the graph is written to a temporary file and renamed. Vector ids are
-never reused (AUTOINCREMENT), so a graph older than the database can be reconciled by id.
+  lexical.postings  the lexical index as arrays (postings.py), checked by its own digest; it names
+                 the files (and their content hashes) it covers, so a stale one is used file by file
+Writes are SQLite transactions; the graph and postings are written to temporary files and renamed.
+Vector ids are never reused (AUTOINCREMENT), so a graph older than the database can be reconciled by id.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
-import itertools
 import logging
 import os
 import sqlite3
@@ -26,11 +27,12 @@ import numpy as np
 import orjson
 import platformdirs
 
-from patina_lsp.index.units import Unit
+from patina_lsp.index.postings import PostingsError, Segment, read_segment, write_segment
+from patina_lsp.index.units import ROW_FIELDS, Unit
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 DIM = 384
 
 
@@ -111,10 +113,12 @@ class StoredUnit:
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, sha256 TEXT);
-CREATE TABLE IF NOT EXISTS units (path TEXT NOT NULL, ord INTEGER NOT NULL, data TEXT NOT NULL,
+CREATE TABLE IF NOT EXISTS units (path TEXT NOT NULL, ord INTEGER NOT NULL, {unit_columns},
                                   vector_ids TEXT NOT NULL, terms TEXT NOT NULL, PRIMARY KEY (path, ord));
 CREATE TABLE IF NOT EXISTS vectors (id INTEGER PRIMARY KEY AUTOINCREMENT, hash TEXT UNIQUE NOT NULL, vec BLOB NOT NULL);
-"""
+""".format(unit_columns=", ".join(ROW_FIELDS))
+_UNIT_COLUMNS = ", ".join(ROW_FIELDS)
+UNIT_START = 3  # where a unit's fields start in the rows `Store.units` gives
 
 
 class Store:
@@ -129,25 +133,48 @@ class Store:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.db_path = self.directory / "index.sqlite"
         self.graph_path = self.directory / "vectors.hnsw"
+        self.lexical_path = self.directory / "lexical.postings"
         try:
             self._db = self._open()
         except (sqlite3.DatabaseError, StoreError, OSError) as exc:
-            moved = self._move_aside(str(exc))
-            damaged = (f"the index store could not be used ({exc}); it was moved aside to {moved} "
-                       f"and is being rebuilt")
-            self.message = f"{self.message}; {damaged}" if self.message else damaged
-            log.warning(damaged)
-            self._db = self._open()
+            self._start_over(str(exc))
 
     # -- opening, checking ------------------------------------------------------
+    def _start_over(self, reason: str) -> None:
+        """Move the store aside (never delete it), say so, and open an empty one."""
+        moved = self._move_aside(reason)
+        damaged = f"the index store could not be used ({reason}); it was moved aside to {moved} and is being rebuilt"
+        self.message = f"{self.message}; {damaged}" if self.message else damaged
+        log.warning(damaged)
+        self._db = self._open()
+
+    def verify(self) -> str | None:
+        """SQLite's quick_check of the whole database: None if it passes, else what is wrong.
+
+        It reads every page, so it runs on a connection of its own (beside the loading, outside the GIL).
+        """
+        try:
+            db = sqlite3.connect(self.db_path, check_same_thread=False)
+            try:
+                rows = db.execute("PRAGMA quick_check").fetchall()
+            finally:
+                db.close()
+        except sqlite3.DatabaseError as exc:
+            return str(exc)
+        result = "; ".join(str(r[0]) for r in rows[:3]) if rows else "no result"
+        return None if result == "ok" else f"integrity check failed: {result}"
+
+    def recover(self, reason: str) -> None:
+        """For a store found damaged after it was opened: close it, move it aside, start an empty one."""
+        with self._lock:
+            self._db.close()
+            self._start_over(reason)
+
     def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.db_path, check_same_thread=False, isolation_level=None)
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-            check = db.execute("PRAGMA quick_check").fetchone()[0]
-            if check != "ok":
-                raise StoreError(f"integrity check failed: {check}")
             db.executescript(_SCHEMA)
             meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
             if not meta:
@@ -189,30 +216,67 @@ class Store:
             rows = self._db.execute("SELECT path, size, mtime_ns, sha256 FROM files").fetchall()
         return {r[0]: FileRecord(*r) for r in rows}
 
-    def units(self) -> Iterator[tuple[str, list[StoredUnit]]]:
-        """(path, units in file order) for every stored file, parsed one file at a time (bounded memory).
+    def units(self) -> Iterator[tuple[str, list[tuple[tuple, list[int]]]]]:
+        """(path, [(row, vector ids)] in file order) for every stored file, where `Unit.from_row(path,
+        row, UNIT_START)` is the unit (built when needed: a warm start need not build them all).
 
         A file with a row that does not parse is skipped and forgotten, so it is indexed again.
         """
         with self._lock:
-            rows = self._db.execute("SELECT path, data, vector_ids, terms FROM units ORDER BY path, ord").fetchall()
-        bad_paths: set[str] = set()
-        for path, group in itertools.groupby(rows, key=lambda row: row[0]):
+            rows = self._db.execute(f"SELECT path, ord, vector_ids, {_UNIT_COLUMNS} FROM units ORDER BY rowid").fetchall()
+        by_path: dict[str, list[tuple]] = {}
+        for row in rows:
+            group = by_path.get(row[0])
+            if group is None:
+                by_path[row[0]] = [row]
+            else:
+                group.append(row)
+        del rows
+        bad_paths: list[str] = []
+        width = UNIT_START + len(ROW_FIELDS)
+        for path, group in by_path.items():
+            if any(a[1] >= b[1] for a, b in zip(group, group[1:])):
+                group.sort(key=lambda row: row[1])
             try:
-                units = [StoredUnit(Unit.from_dict(orjson.loads(data)), orjson.loads(vector_ids), orjson.loads(terms))
-                         for _, data, vector_ids, terms in group]
-            except (ValueError, TypeError, KeyError) as exc:
+                units = [(row, _parse_ids(row[2])) for row in group if len(row) == width]
+            except (ValueError, TypeError, AttributeError) as exc:
                 log.warning("unreadable unit row for %s (%s): the file will be indexed again", path, exc)
-                bad_paths.add(path)
+                bad_paths.append(path)
                 continue
             yield path, units
         for path in bad_paths:
             self.forget_file(path)
 
+    def terms(self, paths: list[str] | None = None) -> dict[str, list[dict[str, float]]]:
+        """path -> the weighted lexical terms of its units, in file order (all files, or `paths`)."""
+        with self._lock:
+            if paths is None:
+                rows = self._db.execute("SELECT path, ord, terms FROM units").fetchall()
+            else:
+                rows = []
+                for start in range(0, len(paths), 500):
+                    part = paths[start : start + 500]
+                    rows += self._db.execute(f"SELECT path, ord, terms FROM units WHERE path IN "
+                                             f"({','.join('?' * len(part))})", part).fetchall()
+        rows.sort(key=lambda row: (row[0], row[1]))
+        out: dict[str, list[dict[str, float]]] = {}
+        for path, _, terms in rows:
+            try:
+                counts = orjson.loads(terms)
+            except ValueError:
+                counts = {}
+            out.setdefault(path, []).append(counts if isinstance(counts, dict) else {})
+        return out
+
     def vector_hashes(self) -> dict[str, int]:
         """hash -> id of every stored vector (without reading the vectors)."""
         with self._lock:
             return dict(self._db.execute("SELECT hash, id FROM vectors").fetchall())
+
+    def vector_ids(self) -> list[int]:
+        """The id of every stored vector."""
+        with self._lock:
+            return [row[0] for row in self._db.execute("SELECT id FROM vectors").fetchall()]
 
     def vectors(self, ids: list[int] | None = None) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
         """(ids, matrix, hash -> id) of the stored vectors (all, or those of `ids`); bad rows are skipped."""
@@ -257,10 +321,35 @@ class Store:
         if not expected or not self.graph_path.is_file():
             return None
         if _blake2b(self.graph_path) != expected:
-            log.warning("%s does not match its recorded checksum: rebuilding it from the stored vectors",
-                        self.graph_path)
+            self._set_aside(self.graph_path, "it does not match its recorded checksum; it is rebuilt from the "
+                                             "stored vectors")
             return None
         return self.graph_path
+
+    def lexical_segment(self) -> tuple[Segment, dict] | None:
+        """The saved lexical postings and their metadata, if the file exists and is intact."""
+        if not self.lexical_path.is_file():
+            return None
+        try:
+            return read_segment(self.lexical_path)
+        except (PostingsError, OSError, ValueError) as exc:
+            self._set_aside(self.lexical_path, f"it is unusable ({exc}); it is rebuilt from the stored terms")
+            return None
+
+    def save_lexical(self, segment: Segment, meta: dict) -> None:
+        write_segment(self.lexical_path, segment, meta)
+
+    def _set_aside(self, path: Path, why: str) -> None:
+        """Keep a damaged derived file next to the store under another name, and say so."""
+        aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        try:
+            os.replace(path, aside)
+        except OSError:
+            aside = path
+        note = f"{path.name} was damaged: {why} (kept as {aside.name})"
+        log.warning("%s: %s", self.directory, note)
+        with self._lock:
+            self.message = f"{self.message}; {note}" if self.message else note
 
     # -- writing ----------------------------------------------------------------
     def add_vectors(self, hashes: list[str], matrix: np.ndarray) -> list[int]:
@@ -286,8 +375,8 @@ class Store:
                     db.execute("DELETE FROM files WHERE path=?", (path,))
                 for record, units in batch:
                     db.execute("DELETE FROM units WHERE path=?", (record.path,))
-                    db.executemany("INSERT INTO units VALUES (?, ?, ?, ?, ?)", [
-                        (record.path, i, orjson.dumps(su.unit.to_dict()).decode(), orjson.dumps(su.vector_ids).decode(),
+                    db.executemany(f"INSERT INTO units VALUES (?, ?, {', '.join('?' * len(ROW_FIELDS))}, ?, ?)", [
+                        (record.path, i, *su.unit.to_row(), " ".join(map(str, su.vector_ids)),
                          orjson.dumps(su.terms).decode())
                         for i, su in enumerate(units)])
                     db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
@@ -311,7 +400,7 @@ class Store:
         with self._lock:
             used = set(live)
             for (vector_ids,) in self._db.execute("SELECT vector_ids FROM units"):
-                used.update(orjson.loads(vector_ids))
+                used.update(_parse_ids(vector_ids))
             ids = [r[0] for r in self._db.execute("SELECT id FROM vectors").fetchall()]
             dead = [i for i in ids if i not in used]
             for start in range(0, len(dead), 500):
@@ -326,6 +415,10 @@ class Store:
         digest = _blake2b(tmp)
         os.replace(tmp, self.graph_path)
         self._set_meta("graph_blake2b", digest)
+
+
+def _parse_ids(text: str) -> list[int]:
+    return list(map(int, text.split()))
 
 
 def _blake2b(path: Path) -> str:

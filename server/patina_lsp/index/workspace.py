@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import sqlite3
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +29,7 @@ from patina_lsp.index.lexical import LexicalIndex, term_counts
 from patina_lsp.index.rwlock import ReadWriteLock
 from patina_lsp.index.scan import DEFAULT_MAX_FILE_BYTES, FileEntry, ScanStats, read_text, walk
 from patina_lsp.index.search import Candidates, SearchQuery, SearchResult, gather, rank
-from patina_lsp.index.store import FileRecord, Store, StoredUnit, text_hash
+from patina_lsp.index.store import UNIT_START, FileRecord, Store, StoredUnit, text_hash
 from patina_lsp.index.units import Span, Unit
 from patina_lsp.index.vectors import VectorIndex
 
@@ -38,6 +40,7 @@ COMMIT_EVERY_FILES = 64
 COMMIT_EVERY_SECONDS = 3.0
 MAX_READS = 3
 GC_EVERY_BUFFER_UPDATES = 200
+SAVE_EVERY_CHANGES = 25_000  # units changed: during a long indexing run, save graph and postings this often
 
 
 class EmbedderLike(Protocol):
@@ -71,12 +74,29 @@ class IndexReport:
     stopped: str | None = None
 
 
-@dataclass
 class _Entry:
-    unit: Unit
-    vector_ids: list[int]
-    terms: dict[str, float] | None  # weighted lexical terms, stored so a warm start need not re-tokenise;
-    # dropped once the lexical index holds them (they are its largest part of memory)
+    """A unit in memory, with its vector ids. A unit read from the store is built on first use."""
+
+    __slots__ = ("_unit", "_path", "_row", "vector_ids", "terms")
+
+    def __init__(self, unit: Unit | None, vector_ids: list[int], terms: dict[str, float] | None,
+                 path: str = "", row: tuple | None = None):
+        self._unit, self._path, self._row = unit, path, row
+        self.vector_ids = vector_ids
+        # weighted lexical terms, kept until the lexical index holds them (then dropped: they are large)
+        self.terms = terms
+
+    @property
+    def unit(self) -> Unit:
+        unit = self._unit
+        if unit is not None:
+            return unit
+        row = self._row
+        if row is None:  # another thread built it meanwhile
+            return self._unit
+        unit = self._unit = Unit.from_row(self._path, row, UNIT_START)
+        self._row = None
+        return unit
 
 
 def lexical_fields(u: Unit) -> list[tuple[str, float]]:
@@ -103,21 +123,36 @@ class WorkspaceIndex:
         self._by_path: dict[str, list[int]] = {}
         self._free: list[int] = []
         self._next_slot = 0
-        self._vector_users: dict[int, set[int]] = {}
-        self._hash_to_vid: dict[str, int] = {}
+        self._vector_users: dict[int, int | set[int]] = {}  # vector id -> the slot using it (a set if several)
+        self._hash_ids: dict[str, int] | None = None  # text hash -> vector id; read when first needed
+        self._hash_ids_lock = threading.Lock()
         self._lexical = LexicalIndex()
         self._vectors = VectorIndex()
         self._files: dict[str, FileRecord] = {}
         self._overlays: set[str] = set()  # paths whose units come from an unsaved editor buffer
         self._buffer_updates = 0  # since the last garbage collection
+        self._changes_since_save = 0  # units and vectors changed since the graph and postings were saved
 
     # -- loading ------------------------------------------------------------------
     def open(self) -> None:
-        """Load what the store holds (units, the graph, vector ids) into memory."""
+        """Load what the store holds (units, the graph, vector ids, lexical postings) into memory."""
         t0 = time.perf_counter()
-        self._hash_to_vid = self.store.vector_hashes()
-        known = set(self._hash_to_vid.values())
-        graph = self.store.graph_file()
+        # the integrity check and the graph's checksum read whole files: they run beside the loading
+        with ThreadPoolExecutor(2, thread_name_prefix="patina-check") as pool:
+            integrity = pool.submit(self.store.verify)
+            graph_check = pool.submit(self.store.graph_file)
+            try:
+                known = set(self.store.vector_ids())
+                self._files = self.store.files()
+                stored = list(self.store.units())
+            except sqlite3.DatabaseError as exc:
+                problem = str(exc)
+            else:
+                problem = integrity.result()
+            graph = graph_check.result()
+        if problem:  # nothing loaded so far is used: the store starts over, empty
+            self.store.recover(problem)
+            known, self._files, stored, graph = set(), {}, [], None
         loaded = False
         if graph is not None:
             try:
@@ -132,16 +167,71 @@ class WorkspaceIndex:
             self._vectors = VectorIndex(capacity=max(1024, len(ids)))
             self._vectors.add(ids.tolist(), matrix)
             known = set(ids.tolist())
-        self._files = self.store.files()
-        for path, stored in self.store.units():
-            usable = [su for su in stored if su.vector_ids and all(v in known for v in su.vector_ids)]
-            if len(usable) != len(stored):
-                log.warning("%s: stored units without vectors; it will be indexed again", path)
-                self._files.pop(path, None)
-                continue
-            self._put(path, [_Entry(su.unit, su.vector_ids, su.terms) for su in stored])
+            self._changes_since_save += len(ids)
+        self._load_entries(stored, known)
+        del stored
+        self._load_lexical()
         log.info("loaded %d units of %d files from %s in %.2fs", len(self._entries), len(self._files),
                  self.store.directory, time.perf_counter() - t0)
+
+    def _load_entries(self, stored: list[tuple[str, list[tuple[tuple, list[int]]]]], known: set[int]) -> None:
+        """`_put` for every stored file into an empty index, in one pass (a warm start's inner loop)."""
+        entries, by_path, users, files = self._entries, self._by_path, self._vector_users, self._files
+        slot = self._next_slot
+        for path, units in stored:
+            if not all(vids and known.issuperset(vids) for _, vids in units):
+                log.warning("%s: stored units without vectors; it will be indexed again", path)
+                files.pop(path, None)
+                continue
+            first = slot
+            for row, vids in units:
+                entries[slot] = _Entry(None, vids, None, path, row)
+                for vid in vids:
+                    owners = users.get(vid)
+                    if owners is None:
+                        users[vid] = slot
+                    elif type(owners) is int:
+                        if owners != slot:
+                            users[vid] = {owners, slot}
+                    else:
+                        owners.add(slot)
+                slot += 1
+            by_path[path] = list(range(first, slot))
+        self._next_slot = slot
+
+    def _load_lexical(self) -> None:
+        """The lexical index from the saved postings, completed from stored terms where those are stale."""
+        saved = self.store.lexical_segment()
+        stale = list(self._by_path)
+        if saved is not None:
+            segment, meta = saved
+            ids = np.full(segment.doc_count, -1, dtype=np.int64)
+            first = 0
+            stale = []
+            covered = {}
+            for path, sha, count in meta.get("files", []):
+                covered[path] = (sha, first, count)
+                first += count
+            for path, slots in self._by_path.items():
+                record, cover = self._files.get(path), covered.get(path)
+                if record is not None and cover is not None and cover[0] == record.sha256 and cover[2] == len(slots):
+                    ids[cover[1] : cover[1] + cover[2]] = slots
+                else:
+                    stale.append(path)
+            self._lexical.adopt(segment, ids)
+        if stale:
+            terms = self.store.terms(stale if len(stale) < 2000 else None)
+            added = 0
+            for path in stale:
+                counts = terms.pop(path, [])
+                for i, slot in enumerate(self._by_path[path]):
+                    c = counts[i] if i < len(counts) and counts[i] else term_counts(lexical_fields(self._entries[slot].unit))
+                    self._lexical.add_counts(slot, c)
+                added += len(counts)
+                if added >= SAVE_EVERY_CHANGES:  # keep the dict postings small
+                    self._lexical, added = self._lexical.compacted(), 0
+                self._changes_since_save += 1
+            log.info("lexical terms of %d files read from the database", len(stale))
 
     def _reconcile_graph(self, wanted: set[int]) -> None:
         """Bring a graph saved earlier in line with the stored vectors (ids are never reused)."""
@@ -151,6 +241,25 @@ class WorkspaceIndex:
         if missing:
             ids, matrix, _ = self.store.vectors(missing)
             self._vectors.add(ids.tolist(), matrix)
+            self._changes_since_save += len(ids)
+
+    @property
+    def _hash_to_vid(self) -> dict[str, int]:
+        """Text hash -> vector id of every stored vector (for reuse when embedding); loaded on first use."""
+        table = self._hash_ids
+        if table is None:
+            with self._hash_ids_lock:
+                if self._hash_ids is None:
+                    self._hash_ids = self.store.vector_hashes()
+                table = self._hash_ids
+        return table
+
+    def vector_owners(self, vid: int) -> tuple[int, ...] | set[int]:
+        """The slots of the units that use vector `vid`."""
+        owners = self._vector_users.get(vid)
+        if owners is None:
+            return ()
+        return (owners,) if type(owners) is int else owners
 
     # -- in-memory bookkeeping (callers hold the state write lock) ----------------------
     def _slot(self) -> int:
@@ -168,7 +277,14 @@ class WorkspaceIndex:
             self._entries[slot] = entry
             slots.append(slot)
             for vid in entry.vector_ids:
-                self._vector_users.setdefault(vid, set()).add(slot)
+                owners = self._vector_users.get(vid)
+                if owners is None:
+                    self._vector_users[vid] = slot
+                elif type(owners) is int:
+                    if owners != slot:
+                        self._vector_users[vid] = {owners, slot}
+                else:
+                    owners.add(slot)
             if entry.terms is not None:
                 self._lexical.add_counts(slot, entry.terms)
                 entry.terms = None
@@ -180,11 +296,16 @@ class WorkspaceIndex:
             entry = self._entries.pop(slot)
             self._lexical.remove(slot)
             for vid in entry.vector_ids:
-                users = self._vector_users.get(vid)
-                if users is not None:
-                    users.discard(slot)
-                    if not users:
+                owners = self._vector_users.get(vid)
+                if owners is None:
+                    continue
+                if type(owners) is int:
+                    if owners == slot:
                         del self._vector_users[vid]
+                else:
+                    owners.discard(slot)
+                    if len(owners) == 1:
+                        self._vector_users[vid] = next(iter(owners))
             self._free.append(slot)
 
     # -- planning -------------------------------------------------------------------
@@ -206,8 +327,13 @@ class WorkspaceIndex:
     # -- indexing -------------------------------------------------------------------
     def index_files(self, entries: list[FileEntry], removed: list[str] = (),
                     progress: Callable[[int, int, int], None] | None = None,
-                    cancelled: Callable[[], bool] | None = None, force: bool = False) -> IndexReport:
-        """Index `entries` and forget `removed`, committing every few files; resumable at any point."""
+                    cancelled: Callable[[], bool] | None = None, force: bool = False,
+                    replace_buffers: bool = False) -> IndexReport:
+        """Index `entries` and forget `removed`, committing every few files; resumable at any point.
+
+        `force` re-indexes files whose content did not change; `replace_buffers` lets the disk's
+        version replace an editor buffer's units of the same file (when the buffer is closed).
+        """
         report = IndexReport()
         t0 = time.perf_counter()
         if removed:
@@ -227,14 +353,17 @@ class WorkspaceIndex:
             if prepared is not None:
                 pending.append(prepared)
             if pending and (len(pending) >= COMMIT_EVERY_FILES or time.monotonic() - last_commit > COMMIT_EVERY_SECONDS):
-                self._commit(pending, [])
+                self._commit(pending, [], replace_buffers)
                 pending, last_commit = [], time.monotonic()
+                if self._changes_since_save >= SAVE_EVERY_CHANGES:
+                    self.save()  # a restart after a crash loads this much instead of rebuilding it
             report.files = n
             if progress is not None:
                 progress(n, total, len(self._entries))
         if pending:
-            self._commit(pending, [])
-        self.save_graph()
+            self._commit(pending, [], replace_buffers)
+        if self._changes_since_save >= SAVE_EVERY_CHANGES:
+            self.save()
         report.units = len(self._entries)
         report.seconds = time.perf_counter() - t0
         return report
@@ -293,7 +422,7 @@ class WorkspaceIndex:
         entries = [_Entry(u, [], term_counts(lexical_fields(u))) for u in units]
         return entries, hashes_per_unit, fresh
 
-    def _commit(self, pending, removed: list[str]) -> None:
+    def _commit(self, pending, removed: list[str], replace_buffers: bool = False) -> None:
         """Store vectors and units of prepared files, then publish them to searches."""
         with self._write_lock:
             new_hashes = [h for _, _, _, fresh in pending for h in fresh if h not in self._hash_to_vid]
@@ -305,6 +434,7 @@ class WorkspaceIndex:
                 ids = self.store.add_vectors(new_hashes, np.stack([matrices[h] for h in new_hashes]))
                 self._vectors.add(ids, np.stack([matrices[h] for h in new_hashes]))
                 self._hash_to_vid.update(zip(new_hashes, ids))
+                self._changes_since_save += 1
             batch = []
             for record, entries, hashes_per_unit, _ in pending:
                 for entry, hashes in zip(entries, hashes_per_unit):
@@ -315,13 +445,19 @@ class WorkspaceIndex:
             for path in removed:
                 with self._state.write():
                     self._files.pop(path, None)
+                    if replace_buffers:
+                        self._overlays.discard(path)
                     if path not in self._overlays:
                         self._drop(path)
+                        self._changes_since_save += 1
             for (record, entries, _, _) in pending:
                 with self._state.write():
                     self._files[record.path] = record
+                    if replace_buffers:
+                        self._overlays.discard(record.path)
                     if record.path not in self._overlays:  # an open editor buffer wins over the disk
                         self._put(record.path, entries)
+                        self._changes_since_save += len(entries) + 1
         # Vectors no unit uses stay (on disk and in the graph, where searches skip them) until
         # collect_garbage: a unit moved to another file, or an edit undone, finds its vector again.
 
@@ -333,11 +469,34 @@ class WorkspaceIndex:
                 del self._hash_to_vid[h]
             self._vectors.remove(list(dead))
             self._buffer_updates = 0
+            self._changes_since_save += len(dead)
             return len(dead)
 
-    def save_graph(self) -> None:
+    @property
+    def unsaved(self) -> bool:
+        """Whether the graph or the postings on disk lag behind memory."""
+        return self._changes_since_save > 0
+
+    def save(self) -> None:
+        """Write the graph and the lexical postings (if changed), so the next start loads, not rebuilds."""
         with self._write_lock:
+            if not self._changes_since_save:
+                return
             self.store.save_graph(self._vectors.save)
+            self._save_lexical()
+            self._changes_since_save = 0
+
+    def _save_lexical(self) -> None:
+        """Fold the dict postings into one segment (they take many times its memory) and write
+        the stored files' part of it. Callers hold the write lock, so units cannot change."""
+        with self._state.read():  # searches go on while the new form is built
+            compacted = self._lexical.compacted()
+            paths = sorted(p for p in self._by_path if p not in self._overlays and p in self._files)
+            order = np.fromiter((slot for p in paths for slot in self._by_path[p]), dtype=np.int64)
+            files = [[p, self._files[p].sha256, len(self._by_path[p])] for p in paths]
+        with self._state.write():
+            self._lexical = compacted
+        self.store.save_lexical(compacted.export(order), {"files": files})
 
     def update(self, progress=None, cancelled=None) -> IndexReport:
         """Bring the index in line with the disk."""
@@ -345,7 +504,7 @@ class WorkspaceIndex:
         report = self.index_files(plan.changed, plan.removed, progress, cancelled)
         if report.stopped is None:
             self.collect_garbage()
-            self.save_graph()
+            self.save()
         return report
 
     # -- live buffers -----------------------------------------------------------------
@@ -359,6 +518,7 @@ class WorkspaceIndex:
                 ids = self.store.add_vectors(new, np.stack([fresh[h] for h in new]))
                 self._vectors.add(ids, np.stack([fresh[h] for h in new]))
                 self._hash_to_vid.update(zip(new, ids))
+                self._changes_since_save += 1
             for entry, hs in zip(entries, hashes):
                 entry.vector_ids = [self._hash_to_vid[h] for h in hs]
             with self._state.write():
@@ -370,17 +530,14 @@ class WorkspaceIndex:
 
     def reload_from_disk(self, path: str) -> None:
         """Drop an editor buffer's units and index the file as it is on disk (or forget it if gone)."""
-        abs_path = self.root / path
         try:
-            st = abs_path.stat()
+            st = (self.root / path).stat()
         except OSError:
-            with self._state.write():
-                self._overlays.discard(path)
-            self._commit([], [path])
+            self._commit([], [path], replace_buffers=True)
             return
-        with self._state.write():
-            self._overlays.discard(path)
-        self.index_files([FileEntry(path, st.st_size, st.st_mtime_ns)], force=True)
+        self.index_files([FileEntry(path, st.st_size, st.st_mtime_ns)], force=True, replace_buffers=True)
+        if path in self._overlays:  # the file could not be read: its buffer's units go all the same
+            self._commit([], [path], replace_buffers=True)
 
     def forget(self, path: str) -> None:
         """Drop a file that is gone from disk (an open buffer of it stays searchable)."""
@@ -442,7 +599,7 @@ class WorkspaceIndex:
             hits = self._vectors.search(vector, max(limit * 4, 50))
             results: dict[int, SearchResult] = {}
             for vid, score in hits:
-                for slot in self._vector_users.get(vid, ()):
+                for slot in self.vector_owners(vid):
                     u = self._entries[slot].unit
                     if u.path == path and exclude_span is not None and u.span.overlaps(exclude_span):
                         continue
