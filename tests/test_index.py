@@ -278,6 +278,8 @@ def test_warm_start_reads_saved_postings_and_ranks_the_same(workspace, int8_embe
     assert index.store.lexical_path.is_file()
     again = open_index(workspace, int8_embedder, cache)
     assert again._lexical._segment is not None and not again.unsaved  # nothing rebuilt from stored terms
+    assert again.store.graph_labels() is not None  # the graph's labels were taken as saved
+    assert again._vectors.labels == set(again.store.vector_ids())
     assert [lexical_top(again, q) for q in ("parse the http response headers", "checksum buffer", "render")] == before
 
 
@@ -292,6 +294,9 @@ def test_postings_older_than_the_database_are_completed_file_by_file(workspace, 
     index.store.close()
     again = open_index(workspace, int8_embedder, cache)
     assert again.unsaved  # sample.py's terms came from the database
+    assert again.store.graph_labels() is None  # new vectors since the graph was saved: reconciled by id
+    assert again._vectors.labels == set(again.store.vector_ids())
+    assert names(again.search(SearchQuery("frobnicate widgets", 1, "semantic"))) == ["frobnicate_widgets"]
     assert lexical_top(again, "frobnicate widgets") == expected
     assert lexical_top(again) == lexical_top(index)
 

@@ -5,8 +5,8 @@
 Downloads linux-source-6.1 with `apt-get download` (run `apt-get update` once), unpacks the chosen
 top-level folders and indexes them through the real server (stdio), as an editor would:
 files, units, cold index time and units/s, peak RSS of the server, store size, warm start (nothing
-changed), warm start after touching 1% of the files, search p50/p99 idle (measured from 10 s after
-ready, once the server has written its graph and postings) and during indexing, related p50.
+changed), warm start after touching 1% of the files, search p50/p99 idle (once the server's CPU is
+idle: it writes its graph and postings right after ready) and during indexing, related p50.
 Run it with two sets of folders (e.g. `--dirs kernel mm` and `--dirs kernel mm fs`) to see how time
 grows with units.
 """
@@ -64,6 +64,22 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_idle(pid: int, limit_s: float = 300) -> None:
+    """Until the process has used under 5% of a core for two half-seconds in a row."""
+    quiet, last, start = 0, cpu_seconds(pid), time.monotonic()
+    while quiet < 2 and time.monotonic() - start < limit_s:
+        time.sleep(0.5)
+        now = cpu_seconds(pid)
+        quiet = quiet + 1 if now - last < 0.025 else 0
+        last = now
+
+
 def pct(values, p):
     values = sorted(values)
     return values[min(len(values) - 1, int(len(values) * p))] if values else float("nan")
@@ -100,7 +116,7 @@ def main() -> int:
 
     during: list[float] = []
     client, cold_s, status = run(corpus, cache, during)
-    time.sleep(10)  # the server writes its graph and postings right after ready: let it finish
+    wait_idle(client.proc.pid)  # the server writes its graph and postings right after ready
     peak = rss_mb(client.proc.pid)
     idle, related = [], []
     for q in QUERIES * 4:

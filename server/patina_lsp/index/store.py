@@ -19,7 +19,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -408,13 +408,42 @@ class Store:
                 self._db.execute(f"DELETE FROM vectors WHERE id IN ({','.join('?' * len(part))})", part)
             return dead
 
-    def save_graph(self, save) -> None:
-        """Write the hnswlib graph with `save(path)` atomically and record its checksum."""
+    def save_graph(self, save, labels: Iterable[int]) -> None:
+        """Write the hnswlib graph with `save(path)` atomically and record its checksum, its live
+        `labels` (which are all the stored vectors' ids: callers hold the index's write lock) and
+        the vectors table's (count, max id), so that a start which finds the table unchanged can
+        take the labels as they are instead of reading every id."""
         tmp = self.graph_path.with_suffix(".tmp")
         save(tmp)
         digest = _blake2b(tmp)
-        os.replace(tmp, self.graph_path)
-        self._set_meta("graph_blake2b", digest)
+        ids = np.fromiter(labels, dtype=np.int64)
+        ids.sort()
+        with self._lock:
+            count, top = self._db.execute("SELECT count(*), max(id) FROM vectors").fetchone()
+            os.replace(tmp, self.graph_path)
+            db = self._db
+            db.execute("BEGIN")
+            try:
+                db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [
+                    ("graph_blake2b", digest), ("graph_vectors", f"{count} {top}"), ("graph_ids", ids.tobytes())])
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def graph_labels(self) -> np.ndarray | None:
+        """The live labels recorded with the saved graph, if the vectors table is as it was then
+        (ids are never reused, so an equal count and maximum id mean the same set of ids)."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key='graph_vectors'").fetchone()
+            blob = self._db.execute("SELECT value FROM meta WHERE key='graph_ids'").fetchone()
+            now = self._db.execute("SELECT count(*), max(id) FROM vectors").fetchone()
+        if row is None or blob is None or not isinstance(blob[0], bytes) or len(blob[0]) % 8:
+            return None
+        if row[0] != f"{now[0]} {now[1]}":
+            return None
+        ids = np.frombuffer(blob[0], dtype=np.int64)
+        return ids if len(ids) == now[0] else None
 
 
 def _parse_ids(text: str) -> list[int]:

@@ -22,7 +22,7 @@ from typing import Protocol
 
 import numpy as np
 
-from patina_lsp.index import chunks
+from patina_lsp.index import chunks, heap
 from patina_lsp.index.extract import extract_units
 from patina_lsp.index.languages import language_of
 from patina_lsp.index.lexical import LexicalIndex, term_counts
@@ -137,12 +137,20 @@ class WorkspaceIndex:
     def open(self) -> None:
         """Load what the store holds (units, the graph, vector ids, lexical postings) into memory."""
         t0 = time.perf_counter()
+        with heap.collector_paused():
+            self._load()
+        heap.settle(collect=False)
+        log.info("loaded %d units of %d files from %s in %.2fs", len(self._entries), len(self._files),
+                 self.store.directory, time.perf_counter() - t0)
+
+    def _load(self) -> None:
         # the integrity check and the graph's checksum read whole files: they run beside the loading
         with ThreadPoolExecutor(2, thread_name_prefix="patina-check") as pool:
             integrity = pool.submit(self.store.verify)
             graph_check = pool.submit(self.store.graph_file)
             try:
-                known = set(self.store.vector_ids())
+                labels = self.store.graph_labels()  # the stored vector ids, if the saved graph is current
+                known = set(self.store.vector_ids() if labels is None else labels.tolist())
                 self._files = self.store.files()
                 stored = list(self.store.units())
             except sqlite3.DatabaseError as exc:
@@ -152,16 +160,17 @@ class WorkspaceIndex:
             graph = graph_check.result()
         if problem:  # nothing loaded so far is used: the store starts over, empty
             self.store.recover(problem)
-            known, self._files, stored, graph = set(), {}, [], None
+            known, self._files, stored, graph, labels = set(), {}, [], None, None
         loaded = False
         if graph is not None:
             try:
-                self._vectors = VectorIndex.load(graph, set())
+                self._vectors = VectorIndex.load(graph, known if labels is not None else set())
                 loaded = True
             except Exception as exc:  # hnswlib raises RuntimeError on a bad file
                 log.warning("could not load %s (%s): rebuilding it", graph, exc)
         if loaded:
-            self._reconcile_graph(known)
+            if labels is None:
+                self._reconcile_graph(known)
         else:
             ids, matrix, _ = self.store.vectors()
             self._vectors = VectorIndex(capacity=max(1024, len(ids)))
@@ -171,8 +180,6 @@ class WorkspaceIndex:
         self._load_entries(stored, known)
         del stored
         self._load_lexical()
-        log.info("loaded %d units of %d files from %s in %.2fs", len(self._entries), len(self._files),
-                 self.store.directory, time.perf_counter() - t0)
 
     def _load_entries(self, stored: list[tuple[str, list[tuple[tuple, list[int]]]]], known: set[int]) -> None:
         """`_put` for every stored file into an empty index, in one pass (a warm start's inner loop)."""
@@ -482,9 +489,10 @@ class WorkspaceIndex:
         with self._write_lock:
             if not self._changes_since_save:
                 return
-            self.store.save_graph(self._vectors.save)
+            self.store.save_graph(self._vectors.save, self._vectors.labels)
             self._save_lexical()
             self._changes_since_save = 0
+            heap.settle()
 
     def _save_lexical(self) -> None:
         """Fold the dict postings into one segment (they take many times its memory) and write
