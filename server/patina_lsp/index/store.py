@@ -2,8 +2,9 @@
 
 Layout of a store folder:
   index.sqlite   files (fingerprints), units, vectors keyed by the hash of their embedded text
-  vectors.hnsw   the hnswlib graph of those vectors; its checksum is recorded in the database when it
-                 is written, and it is only loaded if it matches (else it is rebuilt from the vectors)
+  vectors.hnsw   the hnswlib graph of those vectors; its checksum and live labels are recorded in the
+                 database when it is written, and it is only loaded if it matches (else it is rebuilt
+                 from the vectors)
   lexical.postings  the lexical index as arrays (postings.py), checked by its own digest; it names
                  the files (and their content hashes) it covers, so a stale one is used file by file
 Writes are SQLite transactions; the graph and postings are written to temporary files and renamed.
