@@ -219,6 +219,9 @@ class WorkspaceIndex:
             for path, sha, count in meta.get("files", []):
                 covered[path] = (sha, first, count)
                 first += count
+            if first != segment.doc_count:  # not what this code writes: use none of it
+                log.warning("lexical postings do not match their file list: rebuilding them")
+                covered = {}
             for path, slots in self._by_path.items():
                 record, cover = self._files.get(path), covered.get(path)
                 if record is not None and cover is not None and cover[0] == record.sha256 and cover[2] == len(slots):
