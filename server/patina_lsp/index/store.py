@@ -248,17 +248,20 @@ class Store:
         for path in bad_paths:
             self.forget_file(path)
 
+    def _select(self, query: str, column: str, values: list | None) -> list[tuple]:
+        """The rows of `query` (all, or those whose `column` is one of `values`, asked 500 at a time)."""
+        if values is None:
+            return self._db.execute(query).fetchall()
+        rows: list[tuple] = []
+        for start in range(0, len(values), 500):
+            part = values[start : start + 500]
+            rows += self._db.execute(f"{query} WHERE {column} IN ({','.join('?' * len(part))})", part).fetchall()
+        return rows
+
     def terms(self, paths: list[str] | None = None) -> dict[str, list[dict[str, float]]]:
         """path -> the weighted lexical terms of its units, in file order (all files, or `paths`)."""
         with self._lock:
-            if paths is None:
-                rows = self._db.execute("SELECT path, ord, terms FROM units").fetchall()
-            else:
-                rows = []
-                for start in range(0, len(paths), 500):
-                    part = paths[start : start + 500]
-                    rows += self._db.execute(f"SELECT path, ord, terms FROM units WHERE path IN "
-                                             f"({','.join('?' * len(part))})", part).fetchall()
+            rows = self._select("SELECT path, ord, terms FROM units", "path", paths)
         rows.sort(key=lambda row: (row[0], row[1]))
         out: dict[str, list[dict[str, float]]] = {}
         for path, _, terms in rows:
@@ -282,14 +285,7 @@ class Store:
     def vectors(self, ids: list[int] | None = None) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
         """(ids, matrix, hash -> id) of the stored vectors (all, or those of `ids`); bad rows are skipped."""
         with self._lock:
-            if ids is None:
-                rows = self._db.execute("SELECT id, hash, vec FROM vectors").fetchall()
-            else:
-                rows = []
-                for start in range(0, len(ids), 500):
-                    part = ids[start : start + 500]
-                    rows += self._db.execute(f"SELECT id, hash, vec FROM vectors WHERE id IN "
-                                             f"({','.join('?' * len(part))})", part).fetchall()
+            rows = self._select("SELECT id, hash, vec FROM vectors", "id", ids)
         good = [(i, h, v) for i, h, v in rows if v is not None and len(v) == DIM * 4]
         if len(good) < len(rows):
             log.warning("%d stored vectors had the wrong size and were ignored", len(rows) - len(good))
