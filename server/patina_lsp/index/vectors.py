@@ -18,6 +18,7 @@ M = 16
 EF_CONSTRUCTION = 200
 EF_SEARCH = 128
 BRUTE_FORCE_BELOW = 2000
+ADD_CHUNK = 16  # vectors inserted per hold of the write lock
 
 
 class VectorIndex:
@@ -47,22 +48,30 @@ class VectorIndex:
         return set(self._labels)
 
     def add(self, labels: list[int], vectors: np.ndarray) -> None:
-        """Add (or replace) vectors under `labels`."""
+        """Add (or replace) vectors under `labels`.
+
+        Inserted ADD_CHUNK at a time, each under its own hold of the write lock: one insertion
+        costs a graph walk (~0.5 ms at 14k vectors, more as the graph grows), and a search that
+        waited for a whole commit's batch was the slowest search during a cold index.
+        """
         if not labels:
             return
+        vectors = np.asarray(vectors, dtype=np.float32)
         with self._lock.write():
-            fresh = [label for label in labels if label not in self._labels]
-            needed = self._index.get_current_count() + len(fresh)
+            fresh = sum(1 for label in set(labels) if label not in self._labels)
+            needed = self._index.get_current_count() + fresh
             if needed > self._index.get_max_elements():
                 self._index.resize_index(max(needed, 2 * self._index.get_max_elements()))
-            existing = [i for i, label in enumerate(labels) if label in self._labels]
-            if existing:  # a label already present: drop it first so its vector is replaced
-                for i in existing:
-                    self._index.mark_deleted(labels[i])
-                    self._labels.discard(labels[i])
-            self._index.add_items(np.asarray(vectors, dtype=np.float32), np.asarray(labels, dtype=np.int64),
-                                  replace_deleted=True)
-            self._labels.update(labels)
+        for start in range(0, len(labels), ADD_CHUNK):
+            part = labels[start:start + ADD_CHUNK]
+            with self._lock.write():
+                for label in part:  # a label already present: drop it first so its vector is replaced
+                    if label in self._labels:
+                        self._index.mark_deleted(label)
+                        self._labels.discard(label)
+                self._index.add_items(vectors[start:start + ADD_CHUNK], np.asarray(part, dtype=np.int64),
+                                      replace_deleted=True)
+                self._labels.update(part)
 
     def remove(self, labels: list[int]) -> None:
         with self._lock.write():
