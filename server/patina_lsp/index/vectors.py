@@ -51,7 +51,7 @@ class VectorIndex:
         """Add (or replace) vectors under `labels`.
 
         Inserted ADD_CHUNK at a time, each under its own hold of the write lock: one insertion
-        costs a graph walk (~0.5 ms at 14k vectors, more as the graph grows), and a search that
+        costs a graph walk (more as the graph grows), and a search that
         waited for a whole commit's batch was the slowest search during a cold index.
         """
         if not labels:
