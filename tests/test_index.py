@@ -222,10 +222,10 @@ def test_workspace_moving_under_the_walk(workspace, int8_embedder, cache, monkey
     log.write_text("start\n")
     (workspace / "doomed.py").write_text("def doomed():\n    pass\n")
     (workspace / "becomes_dir.py").write_text("def soon_a_folder():\n    pass\n")
-    real_embed = ws.WorkspaceIndex._embed_units
+    real_extract = ws.WorkspaceIndex._extract
     calls = {"n": 0}
 
-    def meddling_embed(self, path, text, cancelled, report):
+    def meddling_extract(self, path, text):
         calls["n"] += 1
         if calls["n"] == 2:
             (workspace / "doomed.py").unlink()
@@ -234,16 +234,16 @@ def test_workspace_moving_under_the_walk(workspace, int8_embedder, cache, monkey
         if path == "app.log":
             with open(log, "a") as fh:  # grows on every read
                 fh.write("more\n" * 10)
-        return real_embed(self, path, text, cancelled, report)
+        return real_extract(self, path, text)
 
-    monkeypatch.setattr(ws.WorkspaceIndex, "_embed_units", meddling_embed)
+    monkeypatch.setattr(ws.WorkspaceIndex, "_extract", meddling_extract)
     index = open_index(workspace, int8_embedder, cache)
     report = index.update()
     assert report.stopped is None
     paths = {u.path for _, u in index.entries()}
     assert "doomed.py" not in paths and "becomes_dir.py" not in paths
     assert "app.log" in paths  # committed as last read, despite growing
-    monkeypatch.setattr(ws.WorkspaceIndex, "_embed_units", real_embed)
+    monkeypatch.setattr(ws.WorkspaceIndex, "_extract", real_extract)
     index.update()
     on_disk = {p.relative_to(workspace).as_posix() for p in workspace.rglob("*") if p.is_file()}
     assert {u.path for _, u in index.entries()} <= on_disk

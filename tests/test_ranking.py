@@ -22,6 +22,25 @@ def test_fusion_degenerate_inputs():
     assert fuse_scores(np.array([]), np.array([]), np.array([], dtype=bool)).shape == (0,)
 
 
+def test_fusion_with_units_not_embedded_yet():
+    """Indexing's second phase: units without vectors stand in with their lexical score on both sides."""
+    sem = np.array([0.0, 0.0, 0.0])
+    lex = np.array([2.0, 8.0, 4.0])
+    none = np.array([False, False, False])
+    fused = fuse_scores(sem, lex, none, embedded=none)
+    assert list(np.argsort(-fused)) == [1, 2, 0]  # nothing embedded: BM25's order
+    assert np.allclose(fused, lex / 8.0)
+    # some embedded: the min-max range is theirs alone; the strongest lexical match keeps the top
+    sem = np.array([0.70, 0.0, 0.50, 0.60])
+    lex = np.array([1.0, 8.0, 0.0, 4.0])
+    has = np.array([True, False, True, True])
+    fused = fuse_scores(sem, lex, np.zeros(4, dtype=bool), embedded=has, weight=0.6)
+    assert np.allclose(fused, [0.6 * 1.0 + 0.4 * 0.125, 1.0, 0.0, 0.6 * 0.5 + 0.4 * 0.5])
+    # when its vector arrives and agrees, it stays first
+    after = fuse_scores(np.array([0.70, 0.72, 0.50, 0.60]), lex, np.zeros(4, dtype=bool), weight=0.6)
+    assert int(np.argmax(after)) == 1
+
+
 def test_path_globs():
     assert path_matches("src/http/parse.py", ("*.py",))
     assert path_matches("src/http/parse.py", ("src/**",))

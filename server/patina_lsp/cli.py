@@ -75,19 +75,17 @@ def _cmd_embed(args: argparse.Namespace) -> int:
 
 
 class _ProgressBar:
-    """files, units, units/s and ETA on one line of stderr (redrawn on a terminal, every 10% otherwise)."""
+    """One line of stderr per phase: counts, rate and ETA (redrawn on a terminal, every 10% otherwise)."""
 
-    def __init__(self) -> None:
+    def __init__(self, what: str, unit: str) -> None:
+        self.what, self.unit = what, unit
         self.t0 = time.monotonic()
         self.tty = sys.stderr.isatty()
         self.last_decile = -1
         self.last_draw = 0.0
-        self.start_units: int | None = None
 
-    def __call__(self, done: int, total: int, units: int) -> None:
+    def __call__(self, done: int, total: int, *_units: int) -> None:
         now = time.monotonic()
-        if self.start_units is None:
-            self.start_units = units
         fraction = done / total if total else 1.0
         decile = int(fraction * 10)
         if self.tty and now - self.last_draw < 0.2 and done != total:
@@ -96,10 +94,10 @@ class _ProgressBar:
             return
         self.last_draw, self.last_decile = now, decile
         elapsed = now - self.t0
-        rate = (units - self.start_units) / elapsed if elapsed > 0 else 0.0
+        rate = done / elapsed if elapsed > 0 else 0.0
         eta = elapsed / fraction - elapsed if fraction > 0 else 0.0
-        line = (f"indexing {done:,}/{total:,} files ({fraction:4.0%}), {units:,} units, "
-                f"{rate:,.0f} units/s, ETA {eta:,.0f}s")
+        line = (f"{self.what} {done:,}/{total:,} {self.unit} ({fraction:4.0%}), "
+                f"{rate:,.0f} {self.unit}/s, ETA {eta:,.0f}s")
         if self.tty:
             print("\r" + line.ljust(100), end="" if done != total else "\n", file=sys.stderr, flush=True)
         else:
@@ -119,12 +117,14 @@ def _open_index(args: argparse.Namespace, root: str):
 
 
 def _update(index, quiet: bool = False) -> None:
-    report = index.update(progress=None if quiet else _ProgressBar())
+    report = index.update(progress=None if quiet else _ProgressBar("extracting (lexical)", "files"),
+                          embed_progress=None if quiet else _ProgressBar("embedding (semantic)", "units"))
     skipped = index.scan_stats.skipped
     if not quiet:
         extra = f"; skipped: {', '.join(f'{n} {why}' for why, n in sorted(skipped.items()))}" if skipped else ""
         _stderr(f"indexed {index.file_count:,} files, {index.unit_count:,} units "
-                f"({report.embedded:,} texts embedded, {report.reused:,} reused) in {report.seconds:.1f}s{extra}")
+                f"({report.embedded:,} texts embedded, {report.reused:,} reused"
+                f"{f', {report.lexical_only:,} lexical only' if report.lexical_only else ''}) in {report.seconds:.1f}s{extra}")
     if report.stopped:
         _stderr(f"patina: {report.stopped}")
 

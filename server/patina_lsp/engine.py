@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from patina_lsp.config import Options
 from patina_lsp.embedding import Embedder, ModelError, model_files
 from patina_lsp.embedding.build import ensure_models
 from patina_lsp.index.results import result_to_item
+from patina_lsp.index.priority import embedding_order
 from patina_lsp.index.scan import FileEntry
 from patina_lsp.index.search import SearchQuery, rank
 from patina_lsp.index.store import default_cache_dir
@@ -26,7 +28,8 @@ from patina_lsp.index.workspace import WorkspaceIndex, open_index
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, int, int], None]
+Progress = Callable[["Status"], None]
+PHASES = ("lexical", "semantic")
 
 
 class NotInWorkspace(ValueError):
@@ -35,12 +38,47 @@ class NotInWorkspace(ValueError):
 
 @dataclass
 class Status:
+    """What the server is doing; `phase` tells indexing's two phases apart (see index/workspace.py)."""
+
     state: str = "starting"
     files: int = 0
     units: int = 0
-    pending_files: int = 0
+    pending_files: int = 0  # files still to extract or to embed
     message: str | None = None
     embedded: int = 0  # texts embedded by the last indexing run (0 on a warm start)
+    phase: str | None = None  # "lexical" or "semantic" while indexing
+    files_extracted: int = 0  # phase 1: files read and extracted so far, of files_to_extract
+    files_to_extract: int = 0
+    units_embedded: int = 0  # phase 2: units given their vectors so far, of units_to_embed
+    units_to_embed: int = 0
+    eta_seconds: float | None = None  # phase 2: from the measured embedding rate
+    lexical_only: int = 0  # units of the last run never embedded (generated, minified, data)
+
+    @property
+    def percent(self) -> int:
+        """Progress through both phases; extraction is counted as the first 5% (it takes a few seconds)."""
+        if self.phase == "lexical":
+            return int(5 * self.files_extracted / max(self.files_to_extract, 1))
+        if self.phase == "semantic":
+            return 5 + int(95 * self.units_embedded / max(self.units_to_embed, 1))
+        return 100 if self.state == "ready" else 0
+
+    def describe(self) -> str:
+        """One line for progress messages: the phase, its counts and the time left."""
+        if self.phase == "lexical":
+            return f"lexical: {self.files_extracted:,}/{self.files_to_extract:,} files"
+        if self.phase == "semantic":
+            eta = f", about {_duration(self.eta_seconds)} left" if self.eta_seconds is not None else ""
+            return f"semantic: {self.units_embedded:,}/{self.units_to_embed:,} units{eta}"
+        return f"{self.units:,} units in {self.files:,} files"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 class Engine:
@@ -55,6 +93,7 @@ class Engine:
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._messages: list[str] = []
+        self.open_files: set[Path] = set()  # open in the editor: embedded first
 
     # -- configuration ---------------------------------------------------------------
     @property
@@ -107,9 +146,16 @@ class Engine:
         return index
 
     def index_all(self, progress: Progress | None = None) -> None:
-        """Load the model, open every root and bring it in line with the disk; sets `status`."""
+        """Load the model, open every root and bring it in line with the disk, in two phases; sets `status`.
+
+        Phase 1 (lexical) extracts every changed file of every root, so searches see the whole
+        workspace within seconds; phase 2 (semantic) then embeds, open files and recently
+        changed ones first (index/priority.py).
+        """
         self.paused.clear()
-        # the model loads while the stores are read and the folders walked (both mostly outside the GIL)
+        status = self.status
+        # the model loads while the stores are read, the folders walked and the files extracted:
+        # phase 1 needs no model
         roots = list(self.roots)
         plans = {}
         with ThreadPoolExecutor(1, thread_name_prefix="patina-model") as pool:
@@ -117,22 +163,48 @@ class Engine:
             try:
                 for root in roots:
                     plans[root] = self._open(root).plan()
+                if not self._extract(roots, plans, progress):
+                    return
             finally:
                 try:
                     embedder = loading.result()
                 except ModelError as exc:
-                    self.status.state = "error"
+                    status.state = "error"
+                    status.phase = None
                     self.note(str(exc))
                     raise
         for root in roots:
             if self.roots.get(root) is not None:
                 self.roots[root].embedder = embedder
+        if not self._embed(roots, progress):
+            return
+        status.phase, status.eta_seconds = None, None
+        status.pending_files = 0
+        self._refresh_counts()
+        status.state = "ready"
+        if progress is not None:
+            progress(status)
+        for index in [i for i in self.roots.values() if i is not None]:
+            if index.unsaved and not self._stop.is_set():
+                index.collect_garbage()
+                index.save()  # searches go on meanwhile; the next start loads instead of rebuilding
+
+    def _indexes(self, roots: list[Path]) -> list[WorkspaceIndex]:
+        return [index for index in (self.roots.get(root) for root in roots) if index is not None]
+
+    def _extract(self, roots: list[Path], plans: dict, progress: Progress | None) -> bool:
+        """Phase 1 over every root; False when it stopped (paused)."""
+        status = self.status
         total = sum(len(p.changed) for p in plans.values())
-        self.status.pending_files = total
-        self.status.state = "indexing" if total or any(p.removed for p in plans.values()) else "ready"
+        pending_embed = sum(i.pending_file_count for i in self._indexes(roots))
+        busy = total or pending_embed or any(p.removed for p in plans.values())
+        status.state = "indexing" if busy else "ready"
+        status.phase = "lexical" if busy else None
+        status.files_extracted, status.files_to_extract = 0, total
+        status.units_embedded = status.units_to_embed = status.embedded = status.lexical_only = 0
+        status.pending_files = total + pending_embed
         self._refresh_counts()
         done_before = 0
-        self.status.embedded = 0
         for root in roots:
             index = self.roots.get(root)
             if index is None:
@@ -140,30 +212,95 @@ class Engine:
             plan = plans[root]
 
             def report(done: int, _total: int, units: int, base=done_before) -> None:
-                self.status.pending_files = total - (base + done)
+                status.files_extracted = base + done
+                status.pending_files = total - status.files_extracted + sum(
+                    i.pending_file_count for i in self._indexes(roots))
                 self._refresh_counts()
                 if progress is not None:
-                    progress(base + done, total, self.status.units)
+                    progress(status)
 
-            result = index.index_files(plan.changed, plan.removed, report, cancelled=self._cancelled)
+            result = index.extract_files(plan.changed, plan.removed, report, cancelled=self._cancelled)
             done_before += len(plan.changed)
-            self.status.embedded += result.embedded
-            if result.stopped == "cancelled":
-                self.status.state = "ready"
-                self.note("indexing paused; run patina.reindex to resume")
-                return
-            if result.stopped:
-                self.note(result.stopped)
-            skipped = index.scan_stats.skipped
-            if skipped:
-                log.info("%s: skipped %s", root, dict(skipped))
-        self.status.pending_files = 0
-        self._refresh_counts()
-        self.status.state = "ready"
-        for index in [i for i in self.roots.values() if i is not None]:
-            if index.unsaved and not self._stop.is_set():
-                index.collect_garbage()
-                index.save()  # searches go on meanwhile; the next start loads instead of rebuilding
+            status.lexical_only += result.lexical_only
+            self._refresh_counts()  # the last batch is committed after the last report
+            if not self._after_phase(root, index, result):
+                return False
+        return True
+
+    def _embed(self, roots: list[Path], progress: Progress | None) -> bool:
+        """Phase 2 over every root, each in priority order; False when it stopped (paused)."""
+        status = self.status
+        indexes = self._indexes(roots)
+        for index in indexes:
+            index.set_embedding_order(lambda paths, index=index: embedding_order(
+                index.root, paths, index.fingerprints, self._open_in(index)))
+        status.units_to_embed = sum(i.pending_units for i in indexes)
+        if status.units_to_embed:
+            status.state, status.phase = "indexing", "semantic"
+        status.units_embedded = 0
+        status.pending_files = sum(i.pending_file_count for i in indexes)
+        started = time.monotonic()
+        if progress is not None:
+            progress(status)
+        for index in indexes:
+            base = status.units_embedded
+
+            def report(done: int, _total: int, base=base, index=index) -> None:
+                status.units_embedded = base + done
+                status.units_to_embed = max(status.units_to_embed, status.units_embedded)
+                elapsed = time.monotonic() - started
+                if elapsed > 5 and status.units_embedded:
+                    rate = status.units_embedded / elapsed
+                    status.eta_seconds = (status.units_to_embed - status.units_embedded) / rate
+                status.pending_files = sum(i.pending_file_count for i in indexes)
+                if progress is not None:
+                    progress(status)
+
+            result = index.embed_pending(report, cancelled=self._cancelled)
+            status.embedded += result.embedded
+            if not self._after_phase(index.root, index, result):
+                return False
+        return True
+
+    def _after_phase(self, root: Path, index: WorkspaceIndex, result) -> bool:
+        """Note what a phase stopped for; False when the run is paused."""
+        if result.stopped == "cancelled":
+            self.status.state = "ready"
+            self.status.phase, self.status.eta_seconds = None, None
+            self._refresh_counts()
+            self.note("indexing paused; run patina.reindex to resume")
+            return False
+        if result.stopped:
+            self.note(result.stopped)
+        skipped = index.scan_stats.skipped
+        if skipped:
+            log.info("%s: skipped %s", root, dict(skipped))
+        return True
+
+    def _open_in(self, index: WorkspaceIndex) -> list[str]:
+        """Workspace-relative paths of the files open in the editor that belong to `index`."""
+        out = []
+        for path in list(self.open_files):
+            try:
+                found, rel = self.locate(path)
+            except NotInWorkspace:
+                continue
+            if found is index:
+                out.append(rel)
+        return out
+
+    def opened(self, path: Path) -> None:
+        """A file was opened in the editor: embed it next if it is waiting."""
+        self.open_files.add(path)
+        try:
+            index, rel = self.locate(path)
+        except NotInWorkspace:
+            return
+        if index.prioritise(rel):
+            log.info("%s opened: embedded next", rel)
+
+    def closed(self, path: Path) -> None:
+        self.open_files.discard(path)
 
     def _cancelled(self) -> bool:
         return self.paused.is_set() or self._stop.is_set()
@@ -250,9 +387,16 @@ class Engine:
         return self.status.state in ("starting", "indexing")
 
     def status_dict(self) -> dict:
-        out = {"state": self.status.state, "files": self.status.files, "units": self.status.units,
-               "pendingFiles": self.status.pending_files, "model": self.options.model,
+        status = self.status
+        out = {"state": status.state, "files": status.files, "units": status.units,
+               "pendingFiles": status.pending_files, "model": self.options.model,
                "modelPath": self.model_path, "cacheDir": self.cache_dir}
+        if status.phase is not None:
+            out.update({"phase": status.phase, "percentage": status.percent,
+                        "filesExtracted": status.files_extracted, "filesToExtract": status.files_to_extract,
+                        "unitsEmbedded": status.units_embedded, "unitsToEmbed": status.units_to_embed})
+            if status.eta_seconds is not None:
+                out["etaSeconds"] = round(status.eta_seconds, 1)
         if self.status.message:
             out["message"] = self.status.message
         return out

@@ -49,6 +49,11 @@ def test_semantic_search_related_symbols_and_live_edits(tmp_path, model_files):
     assert data["attached"] is True
     assert data["status"]["state"] == "ready" and data["status"]["units"] > 20
     assert data["statusline"] == f"ready {data['status']['units']:,} units"
+    assert data["phase_of"] == ["lexical", "semantic", None]
+    indexing = [line for line in data["statuslines_while_indexing"] if line.startswith("indexing")]
+    # "indexing 0%" at the start (the model loading), then the phases: "indexing 30% (semantic)"
+    assert any(line.endswith("% (semantic)") for line in indexing), indexing
+    assert all(line == "indexing 0%" or line.endswith(("% (lexical)", "% (semantic)")) for line in indexing), indexing
     assert data["search_qf"][0].startswith("checksum [function]")
     assert data["search_first_file"].endswith("/a.c")
     related = data["related_loclist"]

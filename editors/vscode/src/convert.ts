@@ -43,12 +43,21 @@ export function itemToLocation(item: Item): PlainLocation {
 }
 
 /** A status bar text for a status or a progress percentage. */
-export function statusText(state: string, units: number, percentage?: number): string {
+export function statusText(state: string, units: number, percentage?: number, phase?: string): string {
   if (state === "indexing" || state === "starting") {
-    return percentage === undefined ? "$(sync~spin) Patina: indexing" : `$(sync~spin) Patina: indexing ${percentage}%`;
+    const suffix = phase ? ` (${phase})` : "";
+    return percentage === undefined
+      ? `$(sync~spin) Patina: indexing${suffix}`
+      : `$(sync~spin) Patina: indexing ${percentage}%${suffix}`;
   }
   if (state === "error") {
     return "$(error) Patina";
   }
   return `$(search) Patina: ${units.toLocaleString("en-US")} units`;
+}
+
+/** The indexing phase a progress message names ("lexical: 10/20 files", "semantic: ..."), if any. */
+export function phaseOf(message: string | undefined): string | undefined {
+  const match = /^(lexical|semantic)\b/.exec(message ?? "");
+  return match ? match[1] : undefined;
 }

@@ -68,4 +68,12 @@ export interface Status {
   modelPath: string;
   cacheDir: string;
   message?: string;
+  /** While indexing: "lexical" (files extracted, searchable by words) or "semantic" (units being embedded). */
+  phase?: "lexical" | "semantic";
+  percentage?: number;
+  filesExtracted?: number;
+  filesToExtract?: number;
+  unitsEmbedded?: number;
+  unitsToEmbed?: number;
+  etaSeconds?: number;
 }

@@ -1,7 +1,7 @@
 // The status bar item: indexing progress, then the unit count; click for details and Reindex.
 import * as vscode from "vscode";
 import type { LanguageClient, WorkDoneProgressBegin, WorkDoneProgressEnd, WorkDoneProgressReport } from "vscode-languageclient/node";
-import { statusText } from "./convert";
+import { phaseOf, statusText } from "./convert";
 import { STATUS, Status } from "./protocol";
 
 export class StatusBar implements vscode.Disposable {
@@ -28,7 +28,7 @@ export class StatusBar implements vscode.Disposable {
       void this.refresh();
       return;
     }
-    this.item.text = statusText("indexing", 0, value.percentage);
+    this.item.text = statusText("indexing", 0, value.percentage, phaseOf(value.message));
     this.item.tooltip = `Patina: ${value.message ?? "indexing"}`;
   }
 
@@ -39,7 +39,7 @@ export class StatusBar implements vscode.Disposable {
     try {
       const status = await this.client.sendRequest<Status>(STATUS, {});
       if (status.state !== "indexing" || !this.item.text.includes("%")) {
-        this.item.text = statusText(status.state, status.units);
+        this.item.text = statusText(status.state, status.units, status.percentage, status.phase);
       }
       this.item.tooltip = `Patina: ${status.state}, ${status.files.toLocaleString("en-US")} files, ` +
         `${status.units.toLocaleString("en-US")} units` + (status.message ? `\n${status.message}` : "");

@@ -38,17 +38,16 @@ class IndexProgress:
         self.ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(
             title=title, message=message, percentage=0, cancellable=True))
 
-    def report(self, done: int, total: int, units: int) -> None:
-        """Called on the event loop; throttled."""
+    def report(self, percent: int, message: str, final: bool = False) -> None:
+        """Called on the event loop; throttled (a new percentage, at most every REPORT_EVERY_SECONDS)."""
         if self.token is None:
             return
-        percent = int(100 * done / total) if total else 100
         now = time.monotonic()
-        if percent == self.last_percent or (now - self.last < REPORT_EVERY_SECONDS and done != total):
+        if not final and (percent <= self.last_percent or now - self.last < REPORT_EVERY_SECONDS):
             return
-        self.last, self.last_percent = now, percent
+        self.last, self.last_percent = now, max(percent, self.last_percent)
         self.ls.work_done_progress.report(self.token, types.WorkDoneProgressReport(
-            message=f"{done:,}/{total:,} files, {units:,} units", percentage=percent))
+            message=message, percentage=self.last_percent))
 
     def end(self, message: str) -> None:
         if self.token is None:
@@ -67,8 +66,8 @@ async def run_indexing(ls) -> None:
     await progress.begin("Patina: indexing", "loading the model")
     started = time.monotonic()
 
-    def report(done: int, total: int, units: int) -> None:
-        loop.call_soon_threadsafe(progress.report, done, total, units)
+    def report(status) -> None:  # on the index thread: read the status there, send on the loop
+        loop.call_soon_threadsafe(progress.report, status.percent, status.describe(), status.state == "ready")
 
     try:
         await loop.run_in_executor(ls.index_executor, engine.index_all, report)
@@ -84,7 +83,8 @@ async def run_indexing(ls) -> None:
         progress.end("failed")
         return
     status = engine.status
-    summary = (f"{status.units:,} units in {status.files:,} files, {status.embedded:,} texts embedded "
+    lexical = f", {status.lexical_only:,} units lexical only (generated, minified or data)" if status.lexical_only else ""
+    summary = (f"{status.units:,} units in {status.files:,} files, {status.embedded:,} texts embedded{lexical} "
                f"({time.monotonic() - started:.1f}s)")
     if engine.paused.is_set():
         summary = f"paused at {status.units:,} units; run Patina: Reindex to resume"

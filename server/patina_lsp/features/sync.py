@@ -54,10 +54,11 @@ def _schedule_buffer(ls, uri: str) -> None:
 def register(ls) -> None:
     @ls.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls, params: types.DidOpenTextDocumentParams) -> None:
-        """An opened buffer is searched as the editor shows it (unsaved text included)."""
+        """An opened buffer is searched as the editor shows it (unsaved text included), and embedded first."""
         uri = params.text_document.uri
         try:
             path = ls.path_of(uri)
+            ls.engine.opened(path)
             on_disk = path.read_text(errors="replace") if path.is_file() else None
         except (InvalidParams, OSError):
             return
@@ -85,6 +86,7 @@ def register(ls) -> None:
             path = ls.path_of(uri)
         except InvalidParams:
             return
+        ls.engine.closed(path)
         _run_live(ls, ls.engine.close_buffer, path)
 
     @ls.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)

@@ -34,14 +34,15 @@ def summary(unit: Unit) -> str | None:
     return "\n".join(p for p in (header(unit), unit.signature, first_paragraph) if p)
 
 
-def embedding_texts(unit: Unit, count_tokens: Callable[[Sequence[str]], list[int]], budget: int = 240) -> list[str]:
+def embedding_texts(unit: Unit, count_tokens: Callable[[Sequence[str]], list[int]], budget: int = 240,
+                    max_windows: int = MAX_WINDOWS, with_doc: bool = True) -> list[str]:
     """The texts to embed for `unit`: one, or up to MAX_WINDOWS overlapping windows for a long unit.
 
     The first window keeps the header, signature and doc; later ones repeat the header only.
     `budget` leaves room under the model's 256 tokens for special tokens and miscounts.
     """
     head = header(unit)
-    doc = unit.doc[:DOC_CHARS] if unit.kind not in ("comment",) else ""
+    doc = unit.doc[:DOC_CHARS] if unit.kind not in ("comment",) and with_doc else ""
     first_prefix = "\n".join(p for p in (head, doc) if p)
     body = unit.code if unit.kind != "comment" else unit.doc or unit.code
     whole = f"{first_prefix}\n{body}"
@@ -54,7 +55,7 @@ def embedding_texts(unit: Unit, count_tokens: Callable[[Sequence[str]], list[int
     windows: list[str] = []
     start = 0
     prefix, prefix_cost = first_prefix, first_cost
-    while start < len(lines) and len(windows) < MAX_WINDOWS:
+    while start < len(lines) and len(windows) < max_windows:
         used, end = prefix_cost, start
         while end < len(lines) and (end == start or used + line_costs[end] <= budget):
             used += line_costs[end]
@@ -67,8 +68,35 @@ def embedding_texts(unit: Unit, count_tokens: Callable[[Sequence[str]], list[int
     return windows
 
 
-def unit_texts(unit: Unit, count_tokens: Callable[[Sequence[str]], list[int]]) -> list[str]:
+def unit_texts(unit: Unit, count_tokens: Callable[[Sequence[str]], list[int]], max_windows: int = MAX_WINDOWS,
+               with_doc: bool = True) -> list[str]:
     """Every text embedded for `unit`: its summary (when it has one), then its windows."""
-    texts = embedding_texts(unit, count_tokens)
+    texts = embedding_texts(unit, count_tokens, max_windows=max_windows, with_doc=with_doc)
     brief = summary(unit)
     return ([brief] if brief and brief not in texts else []) + texts
+
+
+def summary_or_window(unit: Unit, count_tokens: Callable[[Sequence[str]], list[int]]) -> list[str]:
+    """The summary alone for a documented unit (its doc says what it is for); with its first code
+    window when undocumented (the code is all there is to say it). Comments and text: their first window."""
+    brief = summary(unit)
+    if brief is None:
+        return embedding_texts(unit, count_tokens, max_windows=1)
+    if unit.doc.strip():
+        return [brief]
+    window = embedding_texts(unit, count_tokens, max_windows=1, with_doc=False)
+    return [brief] + [w for w in window if w != brief]
+
+
+TextPolicy = Callable[[Unit, Callable[[Sequence[str]], list[int]]], list[str]]
+
+# What to embed per unit, by name: tests/benchmarks/embed_texts.py measures each (texts, tokens, MRR)
+POLICIES: dict[str, TextPolicy] = {
+    "all-windows": unit_texts,
+    "first-window": lambda u, count: unit_texts(u, count, max_windows=1),
+    "first-window-no-doc": lambda u, count: unit_texts(u, count, max_windows=1, with_doc=False),
+    "all-windows-no-doc": lambda u, count: unit_texts(u, count, with_doc=False),
+    "summary": lambda u, count: [summary(u)] if summary(u) else embedding_texts(u, count, max_windows=1),
+    "summary+window-if-undocumented": lambda u, count: summary_or_window(u, count),
+}
+DEFAULT_POLICY = POLICIES["all-windows"]

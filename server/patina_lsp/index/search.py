@@ -123,19 +123,21 @@ class Candidates:
     """One index's candidates for a query, with raw scores (fused later, possibly with other roots')."""
 
     units: list[Unit]
-    semantic: np.ndarray  # cosine similarity of the unit's best vector
+    semantic: np.ndarray  # cosine similarity of the unit's best vector (0 where it has none yet)
     lexical: np.ndarray  # BM25
     prose: np.ndarray  # comment or plain-text window
+    embedded: np.ndarray  # whether the unit has vectors (units extracted but not embedded yet have none)
 
 
 def gather(index: WorkspaceIndex, query: SearchQuery, vector: np.ndarray | None) -> Candidates:
     """The union of the semantic and lexical top candidates, each with both scores.
 
     Every candidate gets both scores (the one missing from a list is computed exactly), so a
-    unit one ranker likes is not penalised for falling just outside the other's top k.
+    unit one ranker likes is not penalised for falling just outside the other's top k. A unit
+    not embedded yet (indexing's second phase) has no semantic score: `embedded` says which.
     Callers hold the index's read lock.
     """
-    empty = Candidates([], np.zeros(0), np.zeros(0), np.zeros(0, dtype=bool))
+    empty = Candidates([], np.zeros(0), np.zeros(0), np.zeros(0, dtype=bool), np.zeros(0, dtype=bool))
     allowed = _allowed_slots(index, query)
     if allowed is not None and not allowed:
         return empty
@@ -154,7 +156,8 @@ def gather(index: WorkspaceIndex, query: SearchQuery, vector: np.ndarray | None)
         units=units,
         semantic=np.array([semantic.get(s, 0.0) for s in slots]),
         lexical=np.array([bm25[s] if s < len(bm25) else 0.0 for s in slots]),
-        prose=np.array([u.kind in PROSE_KINDS for u in units]))
+        prose=np.array([u.kind in PROSE_KINDS for u in units], dtype=bool),
+        embedded=np.array([s in semantic for s in slots], dtype=bool))
 
 
 def rank(groups: list[tuple[object, Candidates]], query: SearchQuery) -> list[tuple[object, SearchResult]]:
@@ -162,7 +165,8 @@ def rank(groups: list[tuple[object, Candidates]], query: SearchQuery) -> list[tu
 
     Hybrid scores are normalised over all roots' candidates at once (fusion.fuse_scores), so
     results from different workspace folders compare fairly. Comments and plain-text windows
-    carry a small penalty: at equal evidence a user jumps to code.
+    carry a small penalty: at equal evidence a user jumps to code. Units without vectors yet
+    rank by their lexical score alone (fusion.fuse_scores).
     """
     tags = [tag for tag, c in groups for _ in c.units]
     units = [u for _, c in groups for u in c.units]
@@ -175,7 +179,8 @@ def rank(groups: list[tuple[object, Candidates]], query: SearchQuery) -> list[tu
     elif query.mode == "lexical":
         scores = lexical
     else:
-        scores = fuse_scores(semantic, lexical, np.concatenate([c.prose for _, c in groups]))
+        scores = fuse_scores(semantic, lexical, np.concatenate([c.prose for _, c in groups]),
+                             np.concatenate([c.embedded for _, c in groups]))
     order = np.argsort(-scores, kind="stable")
     if query.mode == "lexical":
         order = [i for i in order if scores[i] > 0]

@@ -104,11 +104,18 @@ class FileRecord:
     sha256: str
 
 
+LEXICAL_ONLY = "-"  # the vector_ids column of a unit that is never embedded (index/embeddable.py)
+
+
 @dataclass
 class StoredUnit:
     unit: Unit
-    vector_ids: list[int]
+    vector_ids: list[int] | None  # [] not embedded yet; None never embedded (lexical only)
     terms: dict[str, float]
+
+
+def _ids_text(ids: list[int] | None) -> str:
+    return LEXICAL_ONLY if ids is None else " ".join(map(str, ids))
 
 
 _SCHEMA = """
@@ -373,11 +380,27 @@ class Store:
                 for record, units in batch:
                     db.execute("DELETE FROM units WHERE path=?", (record.path,))
                     db.executemany(f"INSERT INTO units VALUES (?, ?, {', '.join('?' * len(ROW_FIELDS))}, ?, ?)", [
-                        (record.path, i, *su.unit.to_row(), " ".join(map(str, su.vector_ids)),
+                        (record.path, i, *su.unit.to_row(), _ids_text(su.vector_ids),
                          orjson.dumps(su.terms).decode())
                         for i, su in enumerate(units)])
                     db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
                                (record.path, record.size, record.mtime_ns, record.sha256))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def set_vector_ids(self, files: list[tuple[str, list[list[int] | None]]]) -> None:
+        """Attach vectors to the stored units of each file (path, vector ids per unit in file order, None
+        for a lexical-only unit), in one transaction."""
+        if not files:
+            return
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN")
+            try:
+                db.executemany("UPDATE units SET vector_ids=? WHERE path=? AND ord=?", [
+                    (_ids_text(ids), path, i) for path, per_unit in files for i, ids in enumerate(per_unit)])
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -444,7 +467,7 @@ class Store:
 
 
 def _parse_ids(text: str) -> list[int]:
-    return list(map(int, text.split()))
+    return [] if text == LEXICAL_ONLY else list(map(int, text.split()))
 
 
 def _blake2b(path: Path) -> str:

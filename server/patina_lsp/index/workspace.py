@@ -1,9 +1,18 @@
 """One workspace root's index: what is on disk, what is embedded, and search over it.
 
-The flow: `open` loads the store; `plan` compares the disk with the stored fingerprints;
-`index_files` extracts, embeds and commits changed files in batches (each batch one
-SQLite transaction, so an interrupted run resumes where it stopped); `search` and
-`related_to` answer from memory while indexing goes on.
+The flow: `open` loads the store; `plan` compares the disk with the stored fingerprints; then
+indexing runs in two phases, each committed in batches (one SQLite transaction each, so an
+interrupted run resumes where it stopped and never repeats a finished file):
+
+1. `extract_files` (lexical): read, extract and index lexically every changed file, no
+   embedding. Its units are stored without vector ids and searchable at once, by their
+   lexical score; their files join the embedding queue.
+2. `embed_pending` (semantic): embed the queued files' units, in the order `set_embedding_order`
+   chose (a file opened meanwhile is moved to the front with `prioritise`), and attach the
+   vectors to the stored units.
+
+A unit whose vectors are not there yet ranks by its lexical score alone (search.gather, fusion).
+`search` and `related_to` answer from memory while indexing goes on.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,14 +32,14 @@ from typing import Protocol
 
 import numpy as np
 
-from patina_lsp.index import chunks, heap
+from patina_lsp.index import chunks, embeddable, heap
 from patina_lsp.index.extract import extract_units
 from patina_lsp.index.languages import language_of
 from patina_lsp.index.lexical import LexicalIndex, term_counts
 from patina_lsp.index.rwlock import ReadWriteLock
 from patina_lsp.index.scan import DEFAULT_MAX_FILE_BYTES, FileEntry, ScanStats, read_text, walk
 from patina_lsp.index.search import Candidates, SearchQuery, SearchResult, gather, rank
-from patina_lsp.index.store import UNIT_START, FileRecord, Store, StoredUnit, text_hash
+from patina_lsp.index.store import LEXICAL_ONLY, UNIT_START, FileRecord, Store, StoredUnit, text_hash
 from patina_lsp.index.units import Span, Unit
 from patina_lsp.index.vectors import VectorIndex
 
@@ -64,25 +74,31 @@ class Plan:
 
 @dataclass
 class IndexReport:
-    """What one indexing pass did."""
+    """What one indexing pass (or one phase of it) did."""
 
-    files: int = 0
-    units: int = 0
-    embedded: int = 0
-    reused: int = 0
+    files: int = 0  # files read and extracted (phase 1) or whose units were embedded (phase 2)
+    lexical_only: int = 0  # units never to be embedded (generated, minified, data: embeddable.py)
+    units: int = 0  # units in the index at the end
+    embedded: int = 0  # texts embedded
+    embedded_units: int = 0  # units that got their vectors
+    reused: int = 0  # texts whose vector the store already held
     seconds: float = 0.0
     stopped: str | None = None
 
 
 class _Entry:
-    """A unit in memory, with its vector ids. A unit read from the store is built on first use."""
+    """A unit in memory, with its vector ids. A unit read from the store is built on first use.
 
-    __slots__ = ("_unit", "_path", "_row", "vector_ids", "terms")
+    No vector ids: not embedded yet (queued), or `lexical_only` (embeddable.py: never embedded).
+    """
+
+    __slots__ = ("_unit", "_path", "_row", "vector_ids", "terms", "lexical_only")
 
     def __init__(self, unit: Unit | None, vector_ids: list[int], terms: dict[str, float] | None,
-                 path: str = "", row: tuple | None = None):
+                 path: str = "", row: tuple | None = None, lexical_only: bool = False):
         self._unit, self._path, self._row = unit, path, row
         self.vector_ids = vector_ids
+        self.lexical_only = lexical_only
         # weighted lexical terms, kept until the lexical index holds them (then dropped: they are large)
         self.terms = terms
 
@@ -109,13 +125,15 @@ class WorkspaceIndex:
     """The searchable index of one workspace root."""
 
     def __init__(self, root: Path, embedder: EmbedderLike, store: Store, exclude: Iterable[str] = (),
-                 max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, max_units: int = DEFAULT_MAX_UNITS):
+                 max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, max_units: int = DEFAULT_MAX_UNITS,
+                 texts: chunks.TextPolicy = chunks.DEFAULT_POLICY):
         self.root = Path(os.path.abspath(root))  # as given: result paths must match the client's
         self.embedder = embedder
         self.store = store
         self.exclude = list(exclude)
         self.max_file_bytes = max_file_bytes
         self.max_units = max_units
+        self.texts = texts  # what is embedded of a unit (chunks.POLICIES)
         self.scan_stats = ScanStats()
         self._state = ReadWriteLock()
         self._write_lock = threading.Lock()  # one writer of the index at a time (indexing or live updates)
@@ -132,6 +150,12 @@ class WorkspaceIndex:
         self._overlays: set[str] = set()  # paths whose units come from an unsaved editor buffer
         self._buffer_updates = 0  # since the last garbage collection
         self._changes_since_save = 0  # units and vectors changed since the graph and postings were saved
+        # the embedding queue (phase 2): files whose units have no vectors yet, in the order they
+        # will be embedded; `_front` holds files moved ahead (opened in the editor meanwhile)
+        self._unembedded: set[str] = set()
+        self._queue: deque[str] = deque()
+        self._front: deque[str] = deque()
+        self._queue_lock = threading.Lock()
 
     # -- loading ------------------------------------------------------------------
     def open(self) -> None:
@@ -185,14 +209,17 @@ class WorkspaceIndex:
         """`_put` for every stored file into an empty index, in one pass (a warm start's inner loop)."""
         entries, by_path, users, files = self._entries, self._by_path, self._vector_users, self._files
         slot = self._next_slot
+        unembedded = []
         for path, units in stored:
-            if not all(vids and known.issuperset(vids) for _, vids in units):
-                log.warning("%s: stored units without vectors; it will be indexed again", path)
+            if not all(known.issuperset(vids) for _, vids in units):
+                log.warning("%s: stored units whose vectors are gone; it will be indexed again", path)
                 files.pop(path, None)
                 continue
+            if not all(vids or row[2] == LEXICAL_ONLY for row, vids in units):
+                unembedded.append(path)  # stored by phase 1, not yet embedded: it goes back in the queue
             first = slot
             for row, vids in units:
-                entries[slot] = _Entry(None, vids, None, path, row)
+                entries[slot] = _Entry(None, vids, None, path, row, row[2] == LEXICAL_ONLY)
                 for vid in vids:
                     owners = users.get(vid)
                     if owners is None:
@@ -205,6 +232,7 @@ class WorkspaceIndex:
                 slot += 1
             by_path[path] = list(range(first, slot))
         self._next_slot = slot
+        self._enqueue(unembedded)
 
     def _load_lexical(self) -> None:
         """The lexical index from the saved postings, completed from stored terms where those are stale."""
@@ -286,20 +314,24 @@ class WorkspaceIndex:
             slot = self._slot()
             self._entries[slot] = entry
             slots.append(slot)
-            for vid in entry.vector_ids:
-                owners = self._vector_users.get(vid)
-                if owners is None:
-                    self._vector_users[vid] = slot
-                elif type(owners) is int:
-                    if owners != slot:
-                        self._vector_users[vid] = {owners, slot}
-                else:
-                    owners.add(slot)
+            self._own(slot, entry.vector_ids)
             if entry.terms is not None:
                 self._lexical.add_counts(slot, entry.terms)
                 entry.terms = None
         if slots:
             self._by_path[path] = slots
+
+    def _own(self, slot: int, vector_ids: list[int]) -> None:
+        """Record that `slot` uses these vectors."""
+        for vid in vector_ids:
+            owners = self._vector_users.get(vid)
+            if owners is None:
+                self._vector_users[vid] = slot
+            elif type(owners) is int:
+                if owners != slot:
+                    self._vector_users[vid] = {owners, slot}
+            else:
+                owners.add(slot)
 
     def _drop(self, path: str) -> None:
         for slot in self._by_path.pop(path, []):
@@ -334,21 +366,95 @@ class WorkspaceIndex:
         plan.removed = sorted(p for p in self._files if p not in seen)
         return plan
 
-    # -- indexing -------------------------------------------------------------------
+    # -- the embedding queue --------------------------------------------------------------
+    def _enqueue(self, paths: Iterable[str], front: bool = False) -> None:
+        with self._queue_lock:
+            for path in paths:
+                self._unembedded.add(path)
+                (self._front if front else self._queue).append(path)
+
+    def _dequeue(self, path: str) -> None:
+        with self._queue_lock:
+            self._unembedded.discard(path)
+
+    def _next_to_embed(self) -> str | None:
+        """The next queued file: one moved to the front first, else the planned order."""
+        with self._queue_lock:
+            for line in (self._front, self._queue):
+                while line:
+                    path = line.popleft()
+                    if path in self._unembedded:
+                        self._unembedded.discard(path)
+                        return path
+            self._unembedded.clear()  # nothing left in either line: whatever remains is stale
+            return None
+
+    def set_embedding_order(self, order: Callable[[list[str]], list[str]]) -> None:
+        """Reorder the queue: `order` gets the queued paths (in their current order) and returns them sorted."""
+        with self._queue_lock:
+            queued = list(dict.fromkeys(p for p in self._queue if p in self._unembedded))
+            queued += sorted(self._unembedded.difference(queued))
+        ordered = order(queued)
+        with self._queue_lock:
+            self._queue = deque(p for p in ordered if p in self._unembedded)
+
+    def prioritise(self, path: str) -> bool:
+        """Move `path` to the front of the embedding queue (a file the user just opened); False if not queued."""
+        with self._queue_lock:
+            if path not in self._unembedded:
+                return False
+            self._front.append(path)
+            return True
+
+    @property
+    def pending_paths(self) -> list[str]:
+        """Files whose units wait for their vectors."""
+        with self._queue_lock:
+            return sorted(self._unembedded)
+
+    @property
+    def pending_units(self) -> int:
+        """Units that wait for their vectors."""
+        with self._queue_lock:
+            paths = list(self._unembedded)
+        with self._state.read():
+            return sum(1 for p in paths for slot in self._by_path.get(p, ()) if not self._entries[slot].lexical_only)
+
+    @property
+    def pending_file_count(self) -> int:
+        """Files whose units wait for their vectors."""
+        return len(self._unembedded)
+
+    # -- indexing, phase 1: lexical ------------------------------------------------------------
     def index_files(self, entries: list[FileEntry], removed: list[str] = (),
                     progress: Callable[[int, int, int], None] | None = None,
                     cancelled: Callable[[], bool] | None = None, force: bool = False,
                     replace_buffers: bool = False) -> IndexReport:
-        """Index `entries` and forget `removed`, committing every few files; resumable at any point.
+        """Both phases for a few files at once (live updates): extract them, then embed them."""
+        report = self.extract_files(entries, removed, progress, cancelled, force, replace_buffers)
+        if report.stopped is None:
+            done = self.embed_pending(cancelled=cancelled, only=[e.path for e in entries])
+            report.embedded, report.reused, report.stopped = done.embedded, done.reused, done.stopped
+            report.embedded_units = done.embedded_units
+        report.units = len(self._entries)
+        return report
 
-        `force` re-indexes files whose content did not change; `replace_buffers` lets the disk's
-        version replace an editor buffer's units of the same file (when the buffer is closed).
+    def extract_files(self, entries: list[FileEntry], removed: list[str] = (),
+                      progress: Callable[[int, int, int], None] | None = None,
+                      cancelled: Callable[[], bool] | None = None, force: bool = False,
+                      replace_buffers: bool = False) -> IndexReport:
+        """Phase 1: extract `entries` and forget `removed`, committing every few files; resumable.
+
+        Units are committed without vectors and searchable lexically at once; their files join
+        the embedding queue. `force` re-indexes files whose content did not change;
+        `replace_buffers` lets the disk's version replace an editor buffer's units (the buffer
+        is closed).
         """
         report = IndexReport()
         t0 = time.perf_counter()
         if removed:
             self._commit([], list(removed))
-        pending: list[tuple[FileRecord, list[_Entry], list[str], dict[str, np.ndarray]]] = []
+        pending: list[tuple[FileRecord, list[_Entry]]] = []
         last_commit = time.monotonic()
         total = len(entries)
         for n, entry in enumerate(entries, start=1):
@@ -359,29 +465,26 @@ class WorkspaceIndex:
                 report.stopped = (f"stopped at the maxUnits limit ({self.max_units:,} units); raise maxUnits or "
                                   f"exclude folders to index the rest")
                 break
-            prepared = self._prepare(entry, cancelled, report, force)
+            prepared = self._prepare(entry, force)
             if prepared is not None:
                 pending.append(prepared)
+                report.lexical_only += sum(e.lexical_only for e in prepared[1])
             if pending and (len(pending) >= COMMIT_EVERY_FILES or time.monotonic() - last_commit > COMMIT_EVERY_SECONDS):
                 self._commit(pending, [], replace_buffers)
                 pending, last_commit = [], time.monotonic()
-                if self._changes_since_save >= SAVE_EVERY_CHANGES:
-                    self.save()  # a restart after a crash loads this much instead of rebuilding it
             report.files = n
             if progress is not None:
                 progress(n, total, len(self._entries))
         if pending:
             self._commit(pending, [], replace_buffers)
-        if self._changes_since_save >= SAVE_EVERY_CHANGES:
-            self.save()
         report.units = len(self._entries)
         report.seconds = time.perf_counter() - t0
         return report
 
-    def _prepare(self, entry: FileEntry, cancelled, report: IndexReport, force: bool = False):
-        """Read, extract and embed one file (outside any lock). None when there is nothing to commit.
+    def _prepare(self, entry: FileEntry, force: bool = False) -> tuple[FileRecord, list[_Entry]] | None:
+        """Read and extract one file (outside any lock). None when there is nothing to commit.
 
-        A file that changes while it is embedded is read again (up to MAX_READS times); one that
+        A file that changes while it is read is read again (up to MAX_READS times); one that
         keeps changing (a growing log) is committed as last read, under the fingerprint taken
         before that read, so the next pass looks at it again.
         """
@@ -399,7 +502,7 @@ class WorkspaceIndex:
                     self.store.update_fingerprint(record)
                     self._files[entry.path] = record
                 return None
-            entries, hashes, fresh = self._embed_units(entry.path, text, cancelled, report)
+            entries = self._extract(entry.path, text)
             try:
                 st = (self.root / entry.path).stat()
             except OSError:  # deleted meanwhile
@@ -407,49 +510,24 @@ class WorkspaceIndex:
                     self._commit([], [entry.path])
                 return None
             if (st.st_size, st.st_mtime_ns) == (entry.size, entry.mtime_ns) or attempt == MAX_READS:
-                return record, entries, hashes, fresh
+                return record, entries
             log.info("%s changed while it was indexed: reading it again", entry.path)
             entry = FileEntry(entry.path, st.st_size, st.st_mtime_ns)
         return None
 
-    def _embed_units(self, path: str, text: str, cancelled, report: IndexReport):
+    def _extract(self, path: str, text: str) -> list[_Entry]:
+        """The units of a file's text, with their lexical terms; those not worth embedding marked so."""
         units = extract_units(path, language_of(path), text)
-        per_unit = [chunks.unit_texts(u, self.embedder.count_tokens) for u in units]
-        variant = self.embedder.variant
-        hashes_per_unit = [[text_hash(t, variant) for t in texts] for texts in per_unit]
-        known = self._hash_to_vid
-        todo: dict[str, str] = {}
-        for texts, hashes in zip(per_unit, hashes_per_unit):
-            for t, h in zip(texts, hashes):
-                if h not in known and h not in todo:
-                    todo[h] = t
-        fresh: dict[str, np.ndarray] = {}
-        if todo:
-            matrix = self.embedder.embed(list(todo.values()), cancelled)
-            fresh = dict(zip(todo.keys(), matrix))
-        report.embedded += len(todo)
-        report.reused += sum(len(h) for h in hashes_per_unit) - len(todo)
-        entries = [_Entry(u, [], term_counts(lexical_fields(u))) for u in units]
-        return entries, hashes_per_unit, fresh
+        whole_file = embeddable.file_reason(text) is not None
+        return [_Entry(u, [], term_counts(lexical_fields(u)),
+                       lexical_only=whole_file or embeddable.unit_reason(u) is not None) for u in units]
 
-    def _commit(self, pending, removed: list[str], replace_buffers: bool = False) -> None:
-        """Store vectors and units of prepared files, then publish them to searches."""
+    def _commit(self, pending: list[tuple[FileRecord, list[_Entry]]], removed: list[str],
+                replace_buffers: bool = False) -> None:
+        """Store the units of extracted files (without vectors), then publish them to searches."""
         with self._write_lock:
-            new_hashes = [h for _, _, _, fresh in pending for h in fresh if h not in self._hash_to_vid]
-            new_hashes = list(dict.fromkeys(new_hashes))
-            matrices = {}
-            for _, _, _, fresh in pending:
-                matrices.update(fresh)
-            if new_hashes:
-                ids = self.store.add_vectors(new_hashes, np.stack([matrices[h] for h in new_hashes]))
-                self._vectors.add(ids, np.stack([matrices[h] for h in new_hashes]))
-                self._hash_to_vid.update(zip(new_hashes, ids))
-                self._changes_since_save += 1
-            batch = []
-            for record, entries, hashes_per_unit, _ in pending:
-                for entry, hashes in zip(entries, hashes_per_unit):
-                    entry.vector_ids = [self._hash_to_vid[h] for h in hashes]
-                batch.append((record, [StoredUnit(e.unit, e.vector_ids, e.terms) for e in entries]))
+            batch = [(record, [StoredUnit(e.unit, None if e.lexical_only else [], e.terms) for e in entries])
+                     for record, entries in pending]
             self.store.commit_files(batch, removed)
             # one file per hold of the lock, so searches slip in between files of a large batch
             for path in removed:
@@ -460,7 +538,9 @@ class WorkspaceIndex:
                     if path not in self._overlays:
                         self._drop(path)
                         self._changes_since_save += 1
-            for (record, entries, _, _) in pending:
+                self._dequeue(path)
+            queued = []
+            for record, entries in pending:
                 with self._state.write():
                     self._files[record.path] = record
                     if replace_buffers:
@@ -468,8 +548,129 @@ class WorkspaceIndex:
                     if record.path not in self._overlays:  # an open editor buffer wins over the disk
                         self._put(record.path, entries)
                         self._changes_since_save += len(entries) + 1
-        # Vectors no unit uses stay (on disk and in the graph, where searches skip them) until
-        # collect_garbage: a unit moved to another file, or an edit undone, finds its vector again.
+                        if entries:
+                            queued.append(record.path)
+            self._enqueue(queued)
+
+    # -- indexing, phase 2: semantic -------------------------------------------------------------
+    def embed_pending(self, progress: Callable[[int, int], None] | None = None,
+                      cancelled: Callable[[], bool] | None = None, only: list[str] | None = None) -> IndexReport:
+        """Phase 2: embed the queued files' units (or just those of `only`), committing every few files.
+
+        `progress(units_done, units_total)` after each file. On a cancel the file in flight goes
+        back to the front of the queue; what was committed stays.
+        """
+        report = IndexReport()
+        t0 = time.perf_counter()
+        total = self.pending_units if only is None else 0
+        todo = deque(only) if only is not None else None
+        pending: list[tuple[str, list[_Entry], list[list[str]], dict[str, np.ndarray]]] = []
+        last_commit = time.monotonic()
+        done_units = 0
+        while True:
+            if cancelled is not None and cancelled():
+                report.stopped = "cancelled"
+                break
+            if todo is not None:
+                path = todo.popleft() if todo else None
+                if path is not None:
+                    self._dequeue(path)
+            else:
+                path = self._next_to_embed()
+            if path is None:
+                break
+            with self._state.read():
+                entries = [self._entries[slot] for slot in self._by_path.get(path, ())]
+            if not entries or all(e.vector_ids or e.lexical_only for e in entries):
+                continue
+            try:
+                hashes, fresh = self._embed_entries(entries, cancelled, report)
+            except InterruptedError:
+                self._enqueue([path], front=True)
+                report.stopped = "cancelled"
+                break
+            pending.append((path, entries, hashes, fresh))
+            report.files += 1
+            done_units += len(entries)
+            if len(pending) >= COMMIT_EVERY_FILES or time.monotonic() - last_commit > COMMIT_EVERY_SECONDS:
+                self._commit_vectors(pending)
+                pending, last_commit = [], time.monotonic()
+                if self._changes_since_save >= SAVE_EVERY_CHANGES:
+                    self.save()  # a restart after a crash loads this much instead of rebuilding it
+            if progress is not None:
+                progress(done_units, max(total, done_units))
+        if pending:
+            self._commit_vectors(pending)
+        if self._changes_since_save >= SAVE_EVERY_CHANGES:
+            self.save()
+        report.embedded_units = done_units
+        report.units = len(self._entries)
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    def _embed_entries(self, entries: list[_Entry], cancelled, report: IndexReport):
+        """(text hashes per unit, hash -> new vector) for `entries`; vectors the store holds are reused."""
+        hashes_per_unit, todo = self._texts_of([None if e.lexical_only else e.unit for e in entries])
+        fresh: dict[str, np.ndarray] = {}
+        if todo:
+            matrix = self.embedder.embed(list(todo.values()), cancelled)
+            fresh = dict(zip(todo.keys(), matrix))
+        report.embedded += len(todo)
+        report.reused += sum(len(h) for h in hashes_per_unit) - len(todo)
+        return hashes_per_unit, fresh
+
+    def _texts_of(self, units: list[Unit | None]) -> tuple[list[list[str]], dict[str, str]]:
+        """(text hashes per unit, hash -> text for the texts no stored vector has); None: a lexical-only unit."""
+        variant = self.embedder.variant
+        known = self._hash_to_vid
+        hashes_per_unit: list[list[str]] = []
+        todo: dict[str, str] = {}
+        for unit in units:
+            hashes = []
+            for t in (self.texts(unit, self.embedder.count_tokens) if unit is not None else ()):
+                h = text_hash(t, variant)
+                hashes.append(h)
+                if h not in known and h not in todo:
+                    todo[h] = t
+            hashes_per_unit.append(hashes)
+        return hashes_per_unit, todo
+
+    def _add_vectors(self, fresh: dict[str, np.ndarray]) -> None:
+        """Store and insert the vectors of `fresh` the store does not hold yet (callers hold the write lock)."""
+        new = [h for h in fresh if h not in self._hash_to_vid]
+        if new:
+            matrix = np.stack([fresh[h] for h in new])
+            ids = self.store.add_vectors(new, matrix)
+            self._vectors.add(ids, matrix)
+            self._hash_to_vid.update(zip(new, ids))
+            self._changes_since_save += 1
+
+    def _commit_vectors(self, pending) -> None:
+        """Attach embedded vectors to their units, in the store and in memory.
+
+        A file whose units were replaced meanwhile (an edit, a buffer) is skipped: its new units
+        were queued when they were committed.
+        """
+        with self._write_lock:
+            fresh: dict[str, np.ndarray] = {}
+            for _, _, _, vectors in pending:
+                fresh.update(vectors)
+            self._add_vectors(fresh)
+            current = []
+            for path, entries, hashes_per_unit, _ in pending:
+                slots = self._by_path.get(path, ())
+                if len(slots) != len(entries) or any(self._entries[s] is not e for s, e in zip(slots, entries)):
+                    continue
+                ids = [[self._hash_to_vid[h] for h in hashes] for hashes in hashes_per_unit]
+                current.append((path, slots, ids))
+            self.store.set_vector_ids([(path, [ids_ if ids_ or not self._entries[s].lexical_only else None
+                                               for s, ids_ in zip(slots, ids)]) for path, slots, ids in current])
+            for path, slots, ids in current:
+                with self._state.write():
+                    for slot, vids in zip(slots, ids):
+                        self._entries[slot].vector_ids = vids
+                        self._own(slot, vids)
+                    self._changes_since_save += len(slots)
 
     def collect_garbage(self) -> int:
         """Delete vectors no unit uses, in memory or in the store (edits leave old ones); returns how many."""
@@ -509,27 +710,29 @@ class WorkspaceIndex:
             self._lexical = compacted
         self.store.save_lexical(compacted.export(order), {"files": files})
 
-    def update(self, progress=None, cancelled=None) -> IndexReport:
-        """Bring the index in line with the disk."""
+    def update(self, progress: Callable[[int, int, int], None] | None = None, cancelled=None,
+               embed_progress: Callable[[int, int], None] | None = None) -> IndexReport:
+        """Bring the index in line with the disk: both phases, then garbage collection and a save."""
         plan = self.plan()
-        report = self.index_files(plan.changed, plan.removed, progress, cancelled)
+        report = self.extract_files(plan.changed, plan.removed, progress, cancelled)
+        if report.stopped is None:
+            done = self.embed_pending(embed_progress, cancelled)
+            report.embedded, report.reused, report.stopped = done.embedded, done.reused, done.stopped
+            report.embedded_units = done.embedded_units
+            report.seconds += done.seconds
         if report.stopped is None:
             self.collect_garbage()
             self.save()
+        report.units = len(self._entries)
         return report
 
     # -- live buffers -----------------------------------------------------------------
     def set_buffer(self, path: str, text: str) -> None:
         """Index an editor's unsaved text for `path` (in memory; the disk stays the stored truth)."""
-        report = IndexReport()
-        entries, hashes, fresh = self._embed_units(path, text, None, report)
+        entries = self._extract(path, text)
+        hashes, fresh = self._embed_entries(entries, None, IndexReport())
         with self._write_lock:
-            new = [h for h in fresh if h not in self._hash_to_vid]
-            if new:
-                ids = self.store.add_vectors(new, np.stack([fresh[h] for h in new]))
-                self._vectors.add(ids, np.stack([fresh[h] for h in new]))
-                self._hash_to_vid.update(zip(new, ids))
-                self._changes_since_save += 1
+            self._add_vectors(fresh)
             for entry, hs in zip(entries, hashes):
                 entry.vector_ids = [self._hash_to_vid[h] for h in hs]
             with self._state.write():
@@ -565,6 +768,11 @@ class WorkspaceIndex:
     @property
     def file_count(self) -> int:
         return len(self._files)
+
+    @property
+    def fingerprints(self) -> dict[str, int]:
+        """path -> modification time (ns) of every indexed file."""
+        return {path: record.mtime_ns for path, record in list(self._files.items())}
 
     def entries(self) -> Iterable[tuple[int, Unit]]:
         with self._state.read():
@@ -604,8 +812,11 @@ class WorkspaceIndex:
             slot, unit = found
             exclude_span = unit.span
             with self._state.read():
-                first_vector = self._entries[slot].vector_ids[0]
-            vector = self._vectors.get(first_vector)
+                vector_ids = list(self._entries[slot].vector_ids)
+            if vector_ids:
+                vector = self._vectors.get(vector_ids[0])
+            else:  # not embedded (yet, or ever): embed its first text now
+                vector = self.embedder.embed_query(chunks.embedding_texts(unit, self.embedder.count_tokens)[0])
         with self._state.read():
             hits = self._vectors.search(vector, max(limit * 4, 50))
             results: dict[int, SearchResult] = {}
@@ -623,13 +834,15 @@ class WorkspaceIndex:
 
 def open_index(root: Path, embedder: EmbedderLike | None, cache_dir: str | Path | None = None,
                exclude: Iterable[str] = (), max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
-               max_units: int = DEFAULT_MAX_UNITS, variant: str | None = None) -> WorkspaceIndex:
+               max_units: int = DEFAULT_MAX_UNITS, variant: str | None = None,
+               texts: chunks.TextPolicy | None = None) -> WorkspaceIndex:
     """The index of `root` with its store in the cache directory, loaded and ready to update."""
     from patina_lsp.index.store import default_cache_dir, store_dir
 
     root = Path(os.path.abspath(root))
     variant = variant or embedder.variant
     store = Store(store_dir(default_cache_dir(cache_dir), root, variant), variant, root)
-    index = WorkspaceIndex(root, embedder, store, exclude, max_file_bytes, max_units)
+    index = WorkspaceIndex(root, embedder, store, exclude, max_file_bytes, max_units,
+                           texts or chunks.DEFAULT_POLICY)
     index.open()
     return index

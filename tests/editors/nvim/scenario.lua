@@ -49,13 +49,21 @@ local function run()
   record("attached", true)
 
   local status
+  local statuslines = {}
   wait_for("status ready", 120000, function()
+    local line = patina.status()
+    if statuslines[#statuslines] ~= line then
+      table.insert(statuslines, line)
+    end
     local client = patina.client(bufnr)
     local response = client and client.request_sync("patina/status", vim.empty_dict(), 5000, bufnr)
     status = response and response.result
     return status ~= nil and status.state == "ready"
   end)
   record("status", status)
+  record("statuslines_while_indexing", statuslines)
+  record("phase_of", { patina.phase_of("lexical: 3/22 files"), patina.phase_of("semantic: 5/60 units, about 2 s left"),
+                       patina.phase_of("60 units in 22 files") or vim.NIL })
   vim.wait(5000, function() return patina.status():match("^ready [%d,]+ units") ~= nil end, 50)
   record("statusline", patina.status())
 

@@ -79,6 +79,7 @@ local function progress_handler(err, result, ctx, config)
     if value.kind == "begin" or value.kind == "report" then
       state.percentage = value.percentage or state.percentage
       state.message = value.message or state.message
+      state.phase = M.phase_of(value.message) or state.phase
       state.done = false
     elseif value.kind == "end" then
       state.done = true
@@ -312,12 +313,21 @@ function M.related(opts)
   end, bufnr)
 end
 
---- A short status for statuslines: "indexing 41%", "ready 12,345 units", or "".
+--- The indexing phase a progress message names ("lexical: 10/20 files", "semantic: ..."), or nil.
+function M.phase_of(message)
+  if type(message) ~= "string" then
+    return nil
+  end
+  return message:match("^(lexical)%f[%W]") or message:match("^(semantic)%f[%W]")
+end
+
+--- A short status for statuslines: "indexing 41% (semantic)", "ready 12,345 units", or "".
 function M.status()
   for _, id in pairs(clients) do
     local state = progress[id]
     if state and not state.done and state.percentage then
-      return ("indexing %d%%"):format(state.percentage)
+      local phase = state.phase and (" (%s)"):format(state.phase) or ""
+      return ("indexing %d%%%s"):format(state.percentage, phase)
     end
     if M._last_status and M._last_status.state == "ready" then
       local units = tostring(M._last_status.units):reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^,", "")
@@ -332,7 +342,8 @@ function M.show_status()
   M.request(protocol.STATUS, vim.empty_dict(), function(s)
     M._last_status = s
     local lines = {
-      ("Patina: %s — %d files, %d units, %d pending"):format(s.state, s.files, s.units, s.pendingFiles),
+      ("Patina: %s%s — %d files, %d units, %d pending"):format(s.state, s.phase and (" (%s %d%%)"):format(
+        s.phase, s.percentage or 0) or "", s.files, s.units, s.pendingFiles),
       ("model %s (%s)"):format(s.model, s.modelPath),
       ("cache %s"):format(s.cacheDir),
     }

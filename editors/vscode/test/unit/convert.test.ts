@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { itemToLocation, itemToPick, statusText } from "../../src/convert";
+import { itemToLocation, itemToPick, phaseOf, statusText } from "../../src/convert";
 import type { Item } from "../../src/protocol";
 
 const item: Item = {
@@ -31,4 +31,12 @@ test("status bar text", () => {
   assert.equal(statusText("indexing", 0, 41), "$(sync~spin) Patina: indexing 41%");
   assert.equal(statusText("ready", 12345), "$(search) Patina: 12,345 units");
   assert.equal(statusText("error", 0), "$(error) Patina");
+  assert.equal(statusText("indexing", 0, 41, "semantic"), "$(sync~spin) Patina: indexing 41% (semantic)");
+});
+
+test("indexing phase from a progress message", () => {
+  assert.equal(phaseOf("lexical: 120/900 files"), "lexical");
+  assert.equal(phaseOf("semantic: 5,600/13,700 units, about 3 min left"), "semantic");
+  assert.equal(phaseOf("1,234 units in 90 files"), undefined);
+  assert.equal(phaseOf(undefined), undefined);
 });

@@ -1,0 +1,228 @@
+"""Cold indexing as a user meets it, old code against new in one run: when every file is searchable,
+when indexing ends, what it embeds, and how searches fare meanwhile and after.
+
+    python tests/benchmarks/phases.py [--sets django kernel-mm] [--baseline REV] [--work /tmp/patina-eval]
+
+For each set (a dev set of ../shared/eval built as quality.py builds it, or `kernel-mm`: the Linux
+kernel's kernel/ and mm/ folders as scale.py fetches them) and each version (the git revision
+`--baseline`, checked out in a temporary worktree, then the working tree), starts `patina lsp` on
+a fresh cache and measures, through stdio as an editor would:
+- first full coverage: seconds from `initialize` until a search for each of 30 probe symbols
+  (function names spread over the corpus) has found every one in its top 10;
+- cold index: seconds until `ready`, and units/s; texts embedded (the server's summary);
+- search p50/p99 while indexing and once idle, for short queries (the set's own, or scale.py's)
+  and long ones (20-40 words: two or three of the set's queries joined);
+- MRR@10 on the set's queries (dev sets only), after `ready`.
+Prints the CPU model and flags, one row per (set, version), and new/old ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(REPO.parent / "shared" / "eval"))
+from lspclient import LspClient  # noqa: E402
+from quality import build  # noqa: E402
+from scale import QUERIES as KERNEL_QUERIES, fetch  # noqa: E402
+from sysinfo import cpu_line  # noqa: E402
+
+PROBES = 30
+_DEF = re.compile(r"^\s*(?:async\s+)?def\s+([A-Za-z_]\w{5,})\s*\(|^[A-Za-z_][\w \*]*?\b([a-z_]\w{5,})\s*\([^;]*$",
+                  re.M)
+
+
+def probes(corpus: Path, n: int = PROBES) -> list[tuple[str, str]]:
+    """(name, relative path) of `n` functions from files spread over the corpus, names unique in it."""
+    files = sorted(p for p in corpus.rglob("*") if p.suffix in (".py", ".c") and p.is_file())
+    seen: dict[str, list[str]] = {}
+    for f in files:
+        for m in _DEF.finditer(f.read_text(errors="replace")):
+            name = m.group(1) or m.group(2)
+            seen.setdefault(name, []).append(f.relative_to(corpus).as_posix())
+    unique = [(name, paths[0]) for name, paths in seen.items() if len(paths) == 1]
+    by_file: dict[str, str] = {}
+    for name, path in unique:
+        by_file.setdefault(path, name)
+    paths = sorted(by_file)
+    step = max(1, len(paths) // n)
+    return [(by_file[p], p) for p in paths[::step][:n]]
+
+
+def long_queries(short: list[str], n: int = 200) -> list[str]:
+    """Sentence-long queries of 20-40 words, made of the short ones (deterministic)."""
+    rng = random.Random(13)
+    out = []
+    while len(out) < n:
+        words: list[str] = []
+        while len(words) < 20:
+            words += rng.choice(short).rstrip(".").split()
+        out.append(" ".join(words[:40]))
+    return out
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * q))]
+
+
+def hit(item, targets, root: Path) -> bool:
+    path = os.path.relpath(item["uri"].removeprefix("file://"), root)
+    line = item["range"]["start"]["line"] + 1
+    return any(t["path"] == path and t["start"] <= line <= t["def"] for t in targets)
+
+
+def run_one(server: list[str], env: dict, corpus: Path, short: list[str], long: list[str],
+            queries: list[dict], stderr: Path) -> dict:
+    cache = Path(tempfile.mkdtemp(prefix="patina-phases-"))
+    probe_list = probes(corpus)
+    client = LspClient(server, cwd=str(corpus), stderr_path=str(stderr), env=env)
+    t0 = time.monotonic()
+    client.initialize(str(corpus), {"cacheDir": str(cache)})
+    found: dict[str, float] = {}
+    during: dict[str, list[float]] = {"short": [], "long": []}
+    done = threading.Event()
+
+    def probe_loop() -> None:
+        while not done.is_set() and len(found) < len(probe_list):
+            for name, path in probe_list:
+                if name in found:
+                    continue
+                items = client.request("patina/search", {"query": name, "limit": 10}, timeout=120)["items"]
+                if any(i["name"] == name and i["uri"].endswith("/" + path) for i in items):
+                    found[name] = time.monotonic() - t0
+            time.sleep(0.2)
+
+    def load_loop() -> None:
+        i = 0
+        while not done.is_set():
+            kind, text = ("short", short[i % len(short)]) if i % 2 == 0 else ("long", long[i % len(long)])
+            t = time.perf_counter()
+            result = client.request("patina/search", {"query": text, "limit": 10}, timeout=120)
+            if result.get("indexing"):
+                during[kind].append((time.perf_counter() - t) * 1000)
+            i += 1
+            time.sleep(0.25)
+
+    threads = [threading.Thread(target=probe_loop), threading.Thread(target=load_loop)]
+    for t in threads:
+        t.start()
+    status = {}
+    while True:
+        status = client.request("patina/status", {}, timeout=60)
+        if status["state"] in ("ready", "error"):
+            break
+        time.sleep(0.5)
+    cold = time.monotonic() - t0
+    probe_loop()  # whatever the loop had not found yet, now that everything is indexed
+    done.set()
+    for t in threads:
+        t.join()
+    full = max(found.values()) if len(found) == len(probe_list) else float("nan")
+    ninety = sorted(found.values())[int(0.9 * len(probe_list)) - 1] if len(found) >= 0.9 * len(probe_list) else float("nan")
+    embedded = None
+    deadline = time.monotonic() + 30
+    while embedded is None and time.monotonic() < deadline:
+        for n in client.notifications:
+            message = (n.get("params") or {}).get("message", "")
+            if n.get("method") == "window/logMessage" and "texts embedded" in message:
+                embedded = int(message.split(" texts embedded")[0].rsplit(", ", 1)[1].replace(",", ""))
+        time.sleep(0.2)
+    time.sleep(5)  # the server saves its graph and postings right after ready
+    idle: dict[str, list[float]] = {"short": [], "long": []}
+    for kind, texts in (("short", short[:200]), ("long", long[:200])):
+        for text in texts:
+            t = time.perf_counter()
+            client.request("patina/search", {"query": text, "limit": 10}, timeout=60)
+            idle[kind].append((time.perf_counter() - t) * 1000)
+    rr = []
+    for q in queries:
+        items = client.request("patina/search", {"query": q["query"], "limit": 10}, timeout=60)["items"]
+        rank = next((i + 1 for i, it in enumerate(items) if hit(it, q["targets"], corpus)), None)
+        rr.append(1 / rank if rank else 0.0)
+    client.shutdown()
+    shutil.rmtree(cache, ignore_errors=True)
+    return {"state": status["state"], "units": status["units"], "files": status["files"], "cold": cold,
+            "full": full, "ninety": ninety, "embedded": embedded, "mrr": statistics.mean(rr) if rr else None,
+            "during": during, "idle": idle}
+
+
+def baseline_tree(rev: str) -> Path:
+    tree = Path(tempfile.mkdtemp(prefix="patina-baseline-"))
+    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), rev], check=True,
+                   capture_output=True)
+    return tree
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sets", nargs="+", default=["django", "kernel-mm"])
+    ap.add_argument("--baseline", default=None, help="git revision to compare with (e.g. the commit before phases)")
+    ap.add_argument("--work", default="/tmp/patina-eval")
+    ap.add_argument("--versions", nargs="+", default=None, help="run only these of: baseline, new")
+    args = ap.parse_args()
+    print(cpu_line(), flush=True)
+    work = Path(args.work)
+    versions: list[tuple[str, Path]] = []
+    if args.baseline:
+        versions.append((f"old {args.baseline[:10]}", baseline_tree(args.baseline)))
+    versions.append(("new (working tree)", REPO))
+    models = os.environ.get("PATINA_MODEL_DIR") or str(REPO / "models")
+    rows = []
+    try:
+        for name in args.sets:
+            if name == "kernel-mm":
+                corpus, queries, short = fetch(Path("/tmp/patina-scale"), ["kernel", "mm"]), [], KERNEL_QUERIES
+            else:
+                target = build(name, work)
+                corpus = target / "corpus"
+                queries = [json.loads(line) for line in open(target / "queries.jsonl")]
+                short = [q["query"] for q in queries]
+            long = long_queries(short)
+            for label, tree in versions:
+                env = {**os.environ, "PYTHONPATH": str(tree / "server"), "PATINA_MODEL_DIR": models}
+                server = [sys.executable, "-m", "patina_lsp", "lsp", "--log-level", "info"]
+                r = run_one(server, env, corpus, short, long, queries, work / f"phases-{name}-{len(rows)}.err")
+                rows.append((name, label, r))
+                d, i = r["during"], r["idle"]
+                print(f"{name:9} {label:20} state {r['state']}, {r['files']:,} files, {r['units']:,} units | "
+                      f"full coverage {r['full']:.1f} s (90%: {r['ninety']:.1f} s) | cold {r['cold']:.1f} s "
+                      f"({r['units'] / r['cold']:.0f} units/s), {r['embedded'] or 0:,} texts embedded "
+                      f"({(r['embedded'] or 0) / max(r['units'], 1):.2f}/unit) | "
+                      f"MRR@10 {r['mrr'] if r['mrr'] is not None else float('nan'):.4f} | "
+                      f"idle p50/p99 short {percentile(i['short'], .5):.1f}/{percentile(i['short'], .99):.1f} ms, "
+                      f"long {percentile(i['long'], .5):.1f}/{percentile(i['long'], .99):.1f} ms | "
+                      f"indexing p50/p99 short {percentile(d['short'], .5):.1f}/{percentile(d['short'], .99):.1f} ms, "
+                      f"long {percentile(d['long'], .5):.1f}/{percentile(d['long'], .99):.1f} ms "
+                      f"({len(d['short']) + len(d['long'])} searches)", flush=True)
+        if args.baseline:
+            for name in args.sets:
+                old, new = [r for n, _, r in rows if n == name]
+                print(f"{name:9} new/old: full coverage {new['full'] / old['full']:.3f}, cold {new['cold'] / old['cold']:.3f}, "
+                      f"idle p50 long {percentile(new['idle']['long'], .5) / percentile(old['idle']['long'], .5):.2f}, "
+                      f"idle p99 long {percentile(new['idle']['long'], .99) / percentile(old['idle']['long'], .99):.2f}")
+    finally:
+        for label, tree in versions:
+            if tree != REPO:
+                subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)], capture_output=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
