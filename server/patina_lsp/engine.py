@@ -94,6 +94,7 @@ class Engine:
         self._stop = threading.Event()
         self._messages: list[str] = []
         self.open_files: set[Path] = set()  # open in the editor: embedded first
+        self._query_pool = ThreadPoolExecutor(2, thread_name_prefix="patina-query")  # query embeddings
 
     # -- configuration ---------------------------------------------------------------
     @property
@@ -363,8 +364,12 @@ class Engine:
         indexes = [(root, index) for root, index in list(self.roots.items()) if index is not None]
         if not indexes or self.embedder is None:
             return []
-        vector = self.embedder.embed_query(query.text) if query.mode != "lexical" else None
-        groups = [(root, index.candidates(query, vector)) for root, index in indexes]
+        # the query is embedded (onnxruntime, outside the GIL) while the lexical side is scored
+        embedding = (self._query_pool.submit(self.embedder.embed_query, query.text)
+                     if query.mode != "lexical" else None)
+        lexical = [index.lexical_part(query) for _, index in indexes]
+        vector = embedding.result() if embedding is not None else None
+        groups = [(root, index.candidates(query, vector, part)) for (root, index), part in zip(indexes, lexical)]
         return [result_to_item(result, root) for root, result in rank(groups, query)]
 
     def related(self, path: Path, line: int | None, span: Span | None, text: str | None,
@@ -404,6 +409,7 @@ class Engine:
     def shutdown(self) -> None:
         """Stop indexing at the next file and save what is in memory."""
         self._stop.set()
+        self._query_pool.shutdown(wait=False)
         with self._lock:
             for index in self.roots.values():
                 if index is not None:

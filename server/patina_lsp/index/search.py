@@ -1,4 +1,8 @@
-"""Ranking: filters, the semantic and lexical candidate lists, and their fusion."""
+"""Ranking: filters, the semantic and lexical candidate lists, and their fusion.
+
+Everything here reads the index through an IndexView (workspace.py), taken under the index's read
+lock for the length of one query: it never sees the writer's state or a half-published file.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from patina_lsp.index.lexical import top_k
 from patina_lsp.index.units import Unit
 
 if TYPE_CHECKING:
-    from patina_lsp.index.workspace import WorkspaceIndex
+    from patina_lsp.index.workspace import IndexView
 
 MODES = ("hybrid", "semantic", "lexical")
 DEFAULT_LIMIT = 20
@@ -60,13 +64,13 @@ def path_matches(path: str, patterns: tuple[str, ...]) -> bool:
     return False
 
 
-def _allowed_slots(index: WorkspaceIndex, query: SearchQuery) -> set[int] | None:
+def _allowed_slots(view: IndexView, query: SearchQuery) -> set[int] | None:
     if not (query.languages or query.kinds or query.paths):
         return None
     languages, kinds = set(query.languages), set(query.kinds)
     out = set()
-    for slot, entry in index._entries.items():
-        u = entry.unit
+    for slot in view.slots():
+        u = view.unit(slot)
         if languages and u.language not in languages:
             continue
         if kinds and u.kind not in kinds:
@@ -77,15 +81,15 @@ def _allowed_slots(index: WorkspaceIndex, query: SearchQuery) -> set[int] | None
     return out
 
 
-def semantic_ranking(index: WorkspaceIndex, vector: np.ndarray, k: int,
+def semantic_ranking(view: IndexView, vector: np.ndarray, k: int,
                      allowed: set[int] | None) -> list[tuple[int, float]]:
     """Slots by cosine similarity of their best window, best first."""
     labels = None
     if allowed is not None:
-        labels = {vid for slot in allowed for vid in index._entries[slot].vector_ids}
+        labels = {vid for slot in allowed for vid in view.vector_ids(slot)}
     best: dict[int, float] = {}
-    for vid, score in index._vectors.search(vector, k * 2, labels):
-        for slot in index.vector_owners(vid):
+    for vid, score in view.nearest(vector, k * 2, labels):
+        for slot in view.owners(vid):
             if allowed is not None and slot not in allowed:
                 continue
             if score > best.get(slot, -2.0):
@@ -93,24 +97,20 @@ def semantic_ranking(index: WorkspaceIndex, vector: np.ndarray, k: int,
     return sorted(best.items(), key=lambda kv: -kv[1])[:k]
 
 
-def _allowed_mask(index: WorkspaceIndex, allowed: set[int] | None) -> np.ndarray | None:
+def _allowed_mask(view: IndexView, allowed: set[int] | None) -> np.ndarray | None:
     if allowed is None:
         return None
-    mask = np.zeros(index._next_slot + 1, dtype=bool)
+    mask = np.zeros(view.slot_bound + 1, dtype=bool)
     mask[list(allowed)] = True
     return mask
 
 
-def lexical_ranking(index: WorkspaceIndex, text: str, k: int, allowed: set[int] | None) -> list[tuple[int, float]]:
-    return top_k(index._lexical.scores(text), k, _allowed_mask(index, allowed))
-
-
-def unit_similarities(index: WorkspaceIndex, slots: list[int], vector: np.ndarray) -> dict[int, float]:
-    """Cosine similarity of the query and each unit's best vector."""
-    owners = [(slot, vid) for slot in slots for vid in index._entries[slot].vector_ids]
+def unit_similarities(view: IndexView, slots: list[int], vector: np.ndarray) -> dict[int, float]:
+    """Cosine similarity of the query and each unit's best vector (units without vectors left out)."""
+    owners = [(slot, vid) for slot in slots for vid in view.vector_ids(slot)]
     if not owners:
         return {}
-    sims = index._vectors.get_many([vid for _, vid in owners]) @ vector
+    sims = view.vectors([vid for _, vid in owners]) @ vector
     best: dict[int, float] = {}
     for (slot, _), sim in zip(owners, sims.tolist()):
         if sim > best.get(slot, -2.0):
@@ -129,29 +129,49 @@ class Candidates:
     embedded: np.ndarray  # whether the unit has vectors (units extracted but not embedded yet have none)
 
 
-def gather(index: WorkspaceIndex, query: SearchQuery, vector: np.ndarray | None) -> Candidates:
+@dataclass
+class LexicalPart:
+    """A query's lexical side, computed on its own (while the query's vector is computed elsewhere)."""
+
+    generation: int  # of the view it was computed on: slots mean the same units only while it holds
+    allowed: set[int] | None
+    bm25: np.ndarray  # by slot
+    top: dict[int, float]  # the lexical candidates
+
+
+def lexical_candidates(view: IndexView, query: SearchQuery) -> LexicalPart:
+    allowed = _allowed_slots(view, query)
+    if query.mode == "semantic" or (allowed is not None and not allowed):
+        return LexicalPart(view.generation, allowed, np.zeros(0), {})
+    bm25 = view.lexical_scores(query.text)
+    top = dict(top_k(bm25, max(LEXICAL_CANDIDATES, query.limit), _allowed_mask(view, allowed)))
+    return LexicalPart(view.generation, allowed, bm25, top)
+
+
+def gather(view: IndexView, query: SearchQuery, vector: np.ndarray | None,
+           lexical: LexicalPart | None = None) -> Candidates:
     """The union of the semantic and lexical top candidates, each with both scores.
 
     Every candidate gets both scores (the one missing from a list is computed exactly), so a
     unit one ranker likes is not penalised for falling just outside the other's top k. A unit
     not embedded yet (indexing's second phase) has no semantic score: `embedded` says which.
-    Callers hold the index's read lock.
+    `lexical` is used if the index has not changed since it was computed.
     """
     empty = Candidates([], np.zeros(0), np.zeros(0), np.zeros(0, dtype=bool), np.zeros(0, dtype=bool))
-    allowed = _allowed_slots(index, query)
+    if lexical is None or lexical.generation != view.generation:
+        lexical = lexical_candidates(view, query)
+    allowed = lexical.allowed
     if allowed is not None and not allowed:
         return empty
     k = max(CANDIDATES, query.limit)
-    semantic = dict(semantic_ranking(index, vector, k, allowed)) if query.mode != "lexical" else {}
-    bm25 = index._lexical.scores(query.text) if query.mode != "semantic" else np.zeros(0)
-    lexical = (dict(top_k(bm25, max(LEXICAL_CANDIDATES, query.limit), _allowed_mask(index, allowed)))
-               if query.mode != "semantic" else {})
-    slots = list(semantic.keys() | lexical.keys())
+    semantic = dict(semantic_ranking(view, vector, k, allowed)) if query.mode != "lexical" else {}
+    bm25 = lexical.bm25
+    slots = list(semantic.keys() | lexical.top.keys())
     if not slots:
         return empty
     if vector is not None:
-        semantic.update(unit_similarities(index, [s for s in slots if s not in semantic], vector))
-    units = [index._entries[s].unit for s in slots]
+        semantic.update(unit_similarities(view, [s for s in slots if s not in semantic], vector))
+    units = [view.unit(s) for s in slots]
     return Candidates(
         units=units,
         semantic=np.array([semantic.get(s, 0.0) for s in slots]),

@@ -17,6 +17,7 @@ A unit whose vectors are not there yet ranks by its lexical score alone (search.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -25,7 +26,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -38,7 +39,8 @@ from patina_lsp.index.languages import language_of
 from patina_lsp.index.lexical import LexicalIndex, term_counts
 from patina_lsp.index.rwlock import ReadWriteLock
 from patina_lsp.index.scan import DEFAULT_MAX_FILE_BYTES, FileEntry, ScanStats, read_text, walk
-from patina_lsp.index.search import Candidates, SearchQuery, SearchResult, gather, rank
+from patina_lsp.index.search import (Candidates, LexicalPart, SearchQuery, SearchResult, gather,
+                                     lexical_candidates, rank)
 from patina_lsp.index.store import LEXICAL_ONLY, UNIT_START, FileRecord, Store, StoredUnit, text_hash
 from patina_lsp.index.units import Span, Unit
 from patina_lsp.index.vectors import VectorIndex
@@ -150,6 +152,7 @@ class WorkspaceIndex:
         self._overlays: set[str] = set()  # paths whose units come from an unsaved editor buffer
         self._buffer_updates = 0  # since the last garbage collection
         self._changes_since_save = 0  # units and vectors changed since the graph and postings were saved
+        self._generation = 0  # bumped when units are put or dropped (IndexView.generation)
         # the embedding queue (phase 2): files whose units have no vectors yet, in the order they
         # will be embedded; `_front` holds files moved ahead (opened in the editor meanwhile)
         self._unembedded: set[str] = set()
@@ -309,6 +312,7 @@ class WorkspaceIndex:
     def _put(self, path: str, entries: list[_Entry]) -> None:
         """Replace the units of `path`."""
         self._drop(path)
+        self._generation += 1
         slots = []
         for entry in entries:
             slot = self._slot()
@@ -334,6 +338,7 @@ class WorkspaceIndex:
                 owners.add(slot)
 
     def _drop(self, path: str) -> None:
+        self._generation += 1
         for slot in self._by_path.pop(path, []):
             entry = self._entries.pop(slot)
             self._lexical.remove(slot)
@@ -778,10 +783,23 @@ class WorkspaceIndex:
         with self._state.read():
             return [(slot, e.unit) for slot, e in self._entries.items()]
 
-    def candidates(self, query: SearchQuery, vector: np.ndarray | None) -> Candidates:
-        """Scored candidates for a query (to be ranked with other roots' by search.rank)."""
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[IndexView]:
+        """A read-only view of the published index, valid inside the block (searches run in it)."""
         with self._state.read():
-            return gather(self, query, vector)
+            yield IndexView(self)
+
+    def candidates(self, query: SearchQuery, vector: np.ndarray | None,
+                   lexical: LexicalPart | None = None) -> Candidates:
+        """Scored candidates for a query (to be ranked with other roots' by search.rank); `lexical`
+        from `lexical_part`, when it was computed while the query was embedded."""
+        with self.reading() as view:
+            return gather(view, query, vector, lexical)
+
+    def lexical_part(self, query: SearchQuery) -> LexicalPart:
+        """The query's lexical scores, computed apart (e.g. while its vector is computed elsewhere)."""
+        with self.reading() as view:
+            return lexical_candidates(view, query)
 
     def search(self, query: SearchQuery) -> list[SearchResult]:
         """Ranked units for a text query."""
@@ -830,6 +848,49 @@ class WorkspaceIndex:
         return sorted(results.values(), key=lambda r: -r.score)[:limit]
 
 
+
+
+class IndexView:
+    """What a search may read of a WorkspaceIndex: units, vectors, lexical scores — only while the
+    index's read lock is held (WorkspaceIndex.reading), so nothing changes under it."""
+
+    __slots__ = ("_index",)
+
+    def __init__(self, index: WorkspaceIndex):
+        self._index = index
+
+    @property
+    def generation(self) -> int:
+        """Changes whenever units are added or dropped (slot numbers may then mean other units)."""
+        return self._index._generation
+
+    @property
+    def slot_bound(self) -> int:
+        """One more than the highest slot number in use."""
+        return self._index._next_slot
+
+    def slots(self) -> Iterable[int]:
+        return self._index._entries.keys()
+
+    def unit(self, slot: int) -> Unit:
+        return self._index._entries[slot].unit
+
+    def vector_ids(self, slot: int) -> list[int]:
+        return self._index._entries[slot].vector_ids
+
+    def owners(self, vid: int) -> tuple[int, ...] | set[int]:
+        return self._index.vector_owners(vid)
+
+    def lexical_scores(self, text: str) -> np.ndarray:
+        """BM25 of every slot for `text` (dense, by slot)."""
+        return self._index._lexical.scores(text)
+
+    def nearest(self, vector: np.ndarray, k: int, labels: set[int] | None = None) -> list[tuple[int, float]]:
+        """(vector id, cosine) of the `k` nearest vectors (among `labels` if given)."""
+        return self._index._vectors.search(vector, k, labels)
+
+    def vectors(self, vids: list[int]) -> np.ndarray:
+        return self._index._vectors.get_many(vids)
 
 
 def open_index(root: Path, embedder: EmbedderLike | None, cache_dir: str | Path | None = None,
