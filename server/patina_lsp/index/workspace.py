@@ -37,6 +37,7 @@ from patina_lsp.index import chunks, embeddable, heap
 from patina_lsp.index.extract import extract_units
 from patina_lsp.index.languages import language_of
 from patina_lsp.index.lexical import LexicalIndex, term_counts
+from patina_lsp.index.queue import EmbeddingQueue
 from patina_lsp.index.rwlock import ReadWriteLock
 from patina_lsp.index.scan import DEFAULT_MAX_FILE_BYTES, FileEntry, ScanStats, read_text, walk
 from patina_lsp.index.search import (Candidates, LexicalPart, SearchQuery, SearchResult, gather,
@@ -153,12 +154,7 @@ class WorkspaceIndex:
         self._buffer_updates = 0  # since the last garbage collection
         self._changes_since_save = 0  # units and vectors changed since the graph and postings were saved
         self._generation = 0  # bumped when units are put or dropped (IndexView.generation)
-        # the embedding queue (phase 2): files whose units have no vectors yet, in the order they
-        # will be embedded; `_front` holds files moved ahead (opened in the editor meanwhile)
-        self._unembedded: set[str] = set()
-        self._queue: deque[str] = deque()
-        self._front: deque[str] = deque()
-        self._queue_lock = threading.Lock()
+        self._queue = EmbeddingQueue()  # phase 2: files whose units have no vectors yet
 
     # -- loading ------------------------------------------------------------------
     def open(self) -> None:
@@ -235,7 +231,7 @@ class WorkspaceIndex:
                 slot += 1
             by_path[path] = list(range(first, slot))
         self._next_slot = slot
-        self._enqueue(unembedded)
+        self._queue.add(unembedded)
 
     def _load_lexical(self) -> None:
         """The lexical index from the saved postings, completed from stored terms where those are stale."""
@@ -371,64 +367,31 @@ class WorkspaceIndex:
         plan.removed = sorted(p for p in self._files if p not in seen)
         return plan
 
-    # -- the embedding queue --------------------------------------------------------------
-    def _enqueue(self, paths: Iterable[str], front: bool = False) -> None:
-        with self._queue_lock:
-            for path in paths:
-                self._unembedded.add(path)
-                (self._front if front else self._queue).append(path)
-
-    def _dequeue(self, path: str) -> None:
-        with self._queue_lock:
-            self._unembedded.discard(path)
-
-    def _next_to_embed(self) -> str | None:
-        """The next queued file: one moved to the front first, else the planned order."""
-        with self._queue_lock:
-            for line in (self._front, self._queue):
-                while line:
-                    path = line.popleft()
-                    if path in self._unembedded:
-                        self._unembedded.discard(path)
-                        return path
-            self._unembedded.clear()  # nothing left in either line: whatever remains is stale
-            return None
-
+    # -- the embedding queue (index/queue.py) ----------------------------------------------
     def set_embedding_order(self, order: Callable[[list[str]], list[str]]) -> None:
         """Reorder the queue: `order` gets the queued paths (in their current order) and returns them sorted."""
-        with self._queue_lock:
-            queued = list(dict.fromkeys(p for p in self._queue if p in self._unembedded))
-            queued += sorted(self._unembedded.difference(queued))
-        ordered = order(queued)
-        with self._queue_lock:
-            self._queue = deque(p for p in ordered if p in self._unembedded)
+        self._queue.reorder(order)
 
     def prioritise(self, path: str) -> bool:
         """Move `path` to the front of the embedding queue (a file the user just opened); False if not queued."""
-        with self._queue_lock:
-            if path not in self._unembedded:
-                return False
-            self._front.append(path)
-            return True
+        return self._queue.to_front(path)
 
     @property
     def pending_paths(self) -> list[str]:
         """Files whose units wait for their vectors."""
-        with self._queue_lock:
-            return sorted(self._unembedded)
+        return self._queue.paths()
 
     @property
     def pending_units(self) -> int:
         """Units that wait for their vectors."""
-        with self._queue_lock:
-            paths = list(self._unembedded)
+        paths = self._queue.paths()
         with self._state.read():
             return sum(1 for p in paths for slot in self._by_path.get(p, ()) if not self._entries[slot].lexical_only)
 
     @property
     def pending_file_count(self) -> int:
         """Files whose units wait for their vectors."""
-        return len(self._unembedded)
+        return len(self._queue)
 
     # -- indexing, phase 1: lexical ------------------------------------------------------------
     def index_files(self, entries: list[FileEntry], removed: list[str] = (),
@@ -543,7 +506,7 @@ class WorkspaceIndex:
                     if path not in self._overlays:
                         self._drop(path)
                         self._changes_since_save += 1
-                self._dequeue(path)
+                self._queue.discard(path)
             queued = []
             for record, entries in pending:
                 with self._state.write():
@@ -555,7 +518,7 @@ class WorkspaceIndex:
                         self._changes_since_save += len(entries) + 1
                         if entries:
                             queued.append(record.path)
-            self._enqueue(queued)
+            self._queue.add(queued)
 
     # -- indexing, phase 2: semantic -------------------------------------------------------------
     def embed_pending(self, progress: Callable[[int, int], None] | None = None,
@@ -579,9 +542,9 @@ class WorkspaceIndex:
             if todo is not None:
                 path = todo.popleft() if todo else None
                 if path is not None:
-                    self._dequeue(path)
+                    self._queue.discard(path)
             else:
-                path = self._next_to_embed()
+                path = self._queue.pop()
             if path is None:
                 break
             with self._state.read():
@@ -591,7 +554,7 @@ class WorkspaceIndex:
             try:
                 hashes, fresh = self._embed_entries(entries, cancelled, report)
             except InterruptedError:
-                self._enqueue([path], front=True)
+                self._queue.add([path], front=True)
                 report.stopped = "cancelled"
                 break
             pending.append((path, entries, hashes, fresh))
