@@ -52,7 +52,9 @@ def test_results_are_per_unit_never_duplicates(workspace, int8_embedder, cache):
     long_body = "\n".join(f"    total += compute_value_{i}(item, factor={i})" for i in range(120))
     (workspace / "long.py").write_text(f"def accumulate(items):\n    \"\"\"Sum the values.\"\"\"\n"
                                        f"    total = 0\n{long_body}\n    return total\n")
-    index = build(workspace, int8_embedder, cache)
+    from patina_lsp.index.chunks import POLICIES
+
+    index = build(workspace, int8_embedder, cache, texts=POLICIES["all-windows"])  # several vectors a unit
     [(slot, unit)] = [(s, u) for s, u in index.entries() if u.name == "accumulate"]
     assert len(index._entries[slot].vector_ids) > 2  # summary + several windows
     results = index.search(SearchQuery("compute value total", 50))

@@ -1,11 +1,11 @@
 """Cold indexing as a user meets it, old code against new in one run: when every file is searchable,
 when indexing ends, what it embeds, and how searches fare meanwhile and after.
 
-    python tests/benchmarks/phases.py [--sets django kernel-mm] [--baseline REV] [--work /tmp/patina-eval]
+    python tests/benchmarks/phases.py [--sets django kernel-mm] [--baseline REV] [--new REV] [--work /tmp/patina-eval]
 
 For each set (a dev set of ../shared/eval built as quality.py builds it, or `kernel-mm`: the Linux
 kernel's kernel/ and mm/ folders as scale.py fetches them) and each version (the git revision
-`--baseline`, checked out in a temporary worktree, then the working tree), starts `patina lsp` on
+`--baseline`, checked out in a temporary worktree, then `--new` likewise, or the working tree), starts `patina lsp` on
 a fresh cache and measures, through stdio as an editor would:
 - first full coverage: seconds from `initialize` until a search for each of 30 probe symbols
   (function names spread over the corpus) has found every one in its top 10;
@@ -175,14 +175,14 @@ def main() -> int:
     ap.add_argument("--sets", nargs="+", default=["django", "kernel-mm"])
     ap.add_argument("--baseline", default=None, help="git revision to compare with (e.g. the commit before phases)")
     ap.add_argument("--work", default="/tmp/patina-eval")
-    ap.add_argument("--versions", nargs="+", default=None, help="run only these of: baseline, new")
+    ap.add_argument("--new", default=None, help="git revision to measure as new (default: the working tree)")
     args = ap.parse_args()
     print(cpu_line(), flush=True)
     work = Path(args.work)
     versions: list[tuple[str, Path]] = []
     if args.baseline:
         versions.append((f"old {args.baseline[:10]}", baseline_tree(args.baseline)))
-    versions.append(("new (working tree)", REPO))
+    versions.append((f"new {args.new[:10]}", baseline_tree(args.new)) if args.new else ("new (working tree)", REPO))
     models = os.environ.get("PATINA_MODEL_DIR") or str(REPO / "models")
     rows = []
     try:
