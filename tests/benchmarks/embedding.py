@@ -19,6 +19,9 @@ from pathlib import Path
 from patina_lsp.embedding import Embedder, model_files
 from patina_lsp.embedding.build import ensure_models
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sysinfo import cpu_line  # noqa: E402
+
 QUERIES = ["parse the http response headers", "render a template with a context", "retry a failed request",
            "read a config file", "convert a timestamp to a date", "walk a directory tree", "compress a file",
            "escape html special characters", "spawn a subprocess and wait", "format a log message"]
@@ -40,6 +43,7 @@ def main() -> int:
     ap.add_argument("--chunks", type=int, default=300)
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
+    print(cpu_line(), flush=True)
     files = model_files()
     for variant in ("int8", "fp32"):
         ensure_models(files, variant, lambda m: print(m, file=sys.stderr))

@@ -12,6 +12,7 @@ import argparse
 import json
 import resource
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -20,6 +21,9 @@ from patina_lsp.embedding import Embedder, model_files
 from patina_lsp.embedding.build import ensure_models
 from patina_lsp.index.search import SearchQuery
 from patina_lsp.index.workspace import open_index
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sysinfo import cpu_line  # noqa: E402
 
 FALLBACK_QUERIES = ["parse the request headers", "render a template", "open a database connection",
                     "validate an email address", "cache the result of a function", "read a configuration file",
@@ -37,6 +41,7 @@ def main() -> int:
     ap.add_argument("--queries")
     ap.add_argument("--model", default="int8", choices=["int8", "fp32"])
     args = ap.parse_args()
+    print(cpu_line(), flush=True)
     files = model_files()
     ensure_models(files, args.model)
     embedder = Embedder(files, args.model)

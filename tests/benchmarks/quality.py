@@ -17,6 +17,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sysinfo import cpu_line  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[2]
 EVAL = REPO.parent / "shared" / "eval"
 
@@ -43,6 +46,7 @@ def main() -> int:
     ap.add_argument("--options", default="{}", help="initializationOptions, e.g. '{\"model\": \"fp32\"}'")
     ap.add_argument("--keep-cache", action="store_true", help="reuse the cache of an earlier run (no cold run)")
     args = ap.parse_args()
+    print(cpu_line(), flush=True)
     work = Path(args.work)
     print(f"{'set':8} {'queries':>7} {'MRR@10':>7} {'R@1':>6} {'R@10':>6} {'rel MRR':>7} {'p50 ms':>7} {'p99 ms':>7} "
           f"{'cold s':>7} {'warm s':>7} {'units':>7}")

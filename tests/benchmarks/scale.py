@@ -30,6 +30,9 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO.parent / "shared" / "eval"))
 from lspclient import LspClient  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sysinfo import cpu_line  # noqa: E402
+
 QUERIES = ["allocate a page of memory", "free an inode", "parse mount options", "send a tcp packet",
            "schedule the next task", "handle a page fault", "lock a mutex", "read a block from disk",
            "copy data from user space", "register a network device", "compute a checksum",
@@ -150,6 +153,7 @@ def main() -> int:
     ap.add_argument("--warm-only", action="store_true",
                     help="keep the store of an earlier run: measure warm starts and idle latency only")
     args = ap.parse_args()
+    print(cpu_line(), flush=True)
     work = Path(args.work)
     corpus = fetch(work, args.dirs)
     cache = work / f"cache-{corpus.name}"

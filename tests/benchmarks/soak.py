@@ -19,6 +19,9 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO.parent / "shared" / "eval"))
 from lspclient import LspClient  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sysinfo import cpu_line  # noqa: E402
+
 
 def rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status") as fh:
@@ -33,6 +36,7 @@ def main() -> int:
     ap.add_argument("workspace")
     ap.add_argument("--minutes", type=float, default=10)
     args = ap.parse_args()
+    print(cpu_line(), flush=True)
     root = Path(args.workspace).resolve()
     client = LspClient([sys.executable, "-m", "patina_lsp", "lsp", "--log-level", "warning"], cwd=str(root))
     client.initialize(str(root), {"cacheDir": tempfile.mkdtemp(prefix="patina-soak-")})

@@ -797,7 +797,8 @@ class WorkspaceIndex:
             if vector_ids:
                 vector = self._vectors.get(vector_ids[0])
             else:  # not embedded (yet, or ever): embed its first text now
-                vector = self.embedder.embed_query(chunks.embedding_texts(unit, self.embedder.count_tokens)[0])
+                count = self.embedder.count_tokens
+                vector = self.embedder.embed_query((self.texts(unit, count) or chunks.embedding_texts(unit, count))[0])
         with self._state.read():
             hits = self._vectors.search(vector, max(limit * 4, 50))
             results: dict[int, SearchResult] = {}
