@@ -13,9 +13,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO.parent / "shared" / "eval"))
-from lspclient import LspClient  # noqa: E402
+from stdio_client import StdioClient
 
 SERVER = [sys.executable, "-m", "patina_lsp", "lsp", "--log-level", "info"]
 TOPICS = ["invoice", "shipment", "customer", "warehouse", "payment", "refund", "coupon", "inventory", "report",
@@ -36,13 +34,13 @@ def make_workspace(root: Path, files: int = 160) -> Path:
     return root
 
 
-def start(root: Path, cache: Path, stderr: Path, **options) -> LspClient:
-    client = LspClient(SERVER, cwd=str(root), stderr_path=str(stderr))
+def start(root: Path, cache: Path, stderr: Path, **options) -> StdioClient:
+    client = StdioClient(SERVER, cwd=str(root), stderr_path=str(stderr))
     client.initialize(str(root), {"cacheDir": str(cache), **options})
     return client
 
 
-def wait(client: LspClient, until, timeout: float = 240) -> dict:
+def wait(client: StdioClient, until, timeout: float = 240) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         status = client.request("patina/status", {}, timeout=30)
@@ -52,7 +50,7 @@ def wait(client: LspClient, until, timeout: float = 240) -> dict:
     raise AssertionError(f"timed out; last status {status}")
 
 
-def embedded_count(client: LspClient) -> int:
+def embedded_count(client: StdioClient) -> int:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         for n in client.notifications:
@@ -63,7 +61,7 @@ def embedded_count(client: LspClient) -> int:
     raise AssertionError("no summary log message")
 
 
-def top_names(client: LspClient, root: Path) -> list[list[str]]:
+def top_names(client: StdioClient, root: Path) -> list[list[str]]:
     out = []
     for q in ("validate a payment record", "archive old shipments", "render the audit report", "expire sessions"):
         items = client.request("patina/search", {"query": q, "limit": 10})["items"]
