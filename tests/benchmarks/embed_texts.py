@@ -1,7 +1,7 @@
 """What to embed per unit: texts and tokens per unit, and what each choice does to retrieval quality.
 
     python tests/benchmarks/embed_texts.py [--sets pallets django] [--policies all-windows summary ...]
-                                           [--work /tmp/patina-eval]
+                                           [--work /tmp/patina-eval] [--count-only DIR ...]
 
 For each development set of ../shared/eval (built as quality.py builds them) and each text policy
 of server/patina_lsp/index/chunks.py (POLICIES), indexes the corpus in process and prints texts and
@@ -95,9 +95,11 @@ def score(index, queries) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sets", nargs="+", default=["pallets", "django"])
+    ap.add_argument("--sets", nargs="*", default=["pallets", "django"])
     ap.add_argument("--policies", nargs="+", default=list(chunks.POLICIES))
     ap.add_argument("--work", default="/tmp/patina-eval")
+    ap.add_argument("--count-only", nargs="*", default=[], metavar="DIR",
+                    help="also count texts and tokens per unit (no embedding, no queries) for these folders")
     args = ap.parse_args()
     print(cpu_line())
     files = model_files()
@@ -106,6 +108,20 @@ def main() -> int:
     work = Path(args.work)
     print(f"{'set':8} {'policy':20} {'texts/unit':>10} {'tokens/unit':>11} {'MRR tune':>8} {'R@10 tune':>9} "
           f"{'MRR held':>8} {'R@10 held':>9}")
+    for folder in args.count_only:
+        tmp = Path(tempfile.mkdtemp(prefix="patina-texts-"))
+        try:
+            index = open_index(Path(folder), embedder, tmp)
+            index.extract_files(index.plan().changed)
+            units = [u for _, u in index.entries()]
+            for policy in args.policies:
+                texts = [t for u in units for t in chunks.POLICIES[policy](u, embedder.count_tokens)]
+                tokens = sum(embedder.count_tokens(texts))
+                print(f"{Path(folder).name:8} {policy:20} {len(texts) / len(units):10.2f} {tokens / len(units):11.1f} "
+                      f"(counted only: {len(units):,} units)", flush=True)
+            index.store.close()
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     for name in args.sets:
         target = build(name, work)
         queries = [json.loads(line) for line in open(target / "queries.jsonl")]

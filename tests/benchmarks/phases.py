@@ -8,7 +8,8 @@ kernel's kernel/ and mm/ folders as scale.py fetches them) and each version (the
 `--baseline`, checked out in a temporary worktree, then `--new` likewise, or the working tree), starts `patina lsp` on
 a fresh cache and measures, through stdio as an editor would:
 - first full coverage: seconds from `initialize` until a search for each of 30 probe symbols
-  (function names spread over the corpus) has found every one in its top 10;
+  (function names spread over the corpus; lexical mode, a round each second) has found every one
+  in its top 10;
 - cold index: seconds until `ready`, and units/s; texts embedded (the server's summary);
 - search p50/p99 while indexing and once idle, for short queries (the set's own, or scale.py's)
   and long ones (20-40 words: two or three of the set's queries joined);
@@ -42,6 +43,7 @@ from scale import QUERIES as KERNEL_QUERIES, fetch  # noqa: E402
 from sysinfo import cpu_line  # noqa: E402
 
 PROBES = 30
+PROBE_EVERY = 1.0  # seconds between rounds of probe searches
 _DEF = re.compile(r"^\s*(?:async\s+)?def\s+([A-Za-z_]\w{5,})\s*\(|^[A-Za-z_][\w \*]*?\b([a-z_]\w{5,})\s*\([^;]*$",
                   re.M)
 
@@ -100,14 +102,18 @@ def run_one(server: list[str], env: dict, corpus: Path, short: list[str], long: 
     done = threading.Event()
 
     def probe_loop() -> None:
+        # lexical searches (no query embedding: a few ms each), every PROBE_EVERY seconds, so that
+        # probing loads the server about as little in the old version (probing for minutes) as in the new
         while not done.is_set() and len(found) < len(probe_list):
+            started = time.monotonic()
             for name, path in probe_list:
                 if name in found:
                     continue
-                items = client.request("patina/search", {"query": name, "limit": 10}, timeout=120)["items"]
+                items = client.request("patina/search", {"query": name, "limit": 10, "mode": "lexical"},
+                                       timeout=120)["items"]
                 if any(i["name"] == name and i["uri"].endswith("/" + path) for i in items):
                     found[name] = time.monotonic() - t0
-            time.sleep(0.2)
+            time.sleep(max(0.0, PROBE_EVERY - (time.monotonic() - started)))
 
     def load_loop() -> None:
         i = 0
