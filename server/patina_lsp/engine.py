@@ -29,7 +29,6 @@ from patina_lsp.index.workspace import WorkspaceIndex, open_index
 log = logging.getLogger(__name__)
 
 Progress = Callable[["Status"], None]
-PHASES = ("lexical", "semantic")
 
 
 class NotInWorkspace(ValueError):
@@ -246,7 +245,7 @@ class Engine:
         for index in indexes:
             base = status.units_embedded
 
-            def report(done: int, _total: int, base=base, index=index) -> None:
+            def report(done: int, _total: int, base=base) -> None:
                 status.units_embedded = base + done
                 status.units_to_embed = max(status.units_to_embed, status.units_embedded)
                 elapsed = time.monotonic() - started
