@@ -54,3 +54,40 @@ def test_identifier_words_and_terms():
     assert split_identifier("get_all_URLs") == ["get", "all", "urls"]
     assert "get_all_permissions" in lexical_tokens("def get_all_permissions(self):")
     assert query_terms("Returns the parsed headers") == ["return", "pars", "header"]
+
+
+def test_stemming_from_many_threads_at_once():
+    """Indexing stems documents while searches stem queries: a shared Snowball stemmer broke under that."""
+    import sys
+    import threading
+
+    from patina_lsp.index import text
+
+    words = [f"{w}{suffix}" for w in ("pars", "handl", "connect", "validat", "render", "schedul", "comput")
+             for suffix in ("ing", "ed", "es", "ation", "ations", "ers", "ingly")]
+    words = [f"{w}{'x' * (i % 5)}{c}" for i, w in enumerate(words) for c in "abcdefghijklmnopqrstuvwxyz"]
+    expected = {w: text._stemmer().stemWord(w) for w in words}
+    text.stem.cache_clear()
+    errors, results = [], {}
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+
+    def work(part):
+        try:
+            for w in part:
+                results[w] = text.stem(w)
+                text.stem.cache_clear() if len(results) % 97 == 0 else None
+        except Exception as exc:  # noqa: BLE001 - collected below
+            errors.append(repr(exc))
+
+    try:
+        threads = [threading.Thread(target=work, args=(words[i::4] * 3,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+        text.stem.cache_clear()
+    assert not errors, errors[:3]
+    assert results == expected

@@ -136,6 +136,10 @@ def run_one(server: list[str], env: dict, corpus: Path, short: list[str], long: 
             break
         time.sleep(0.5)
     cold = time.monotonic() - t0
+    if status["state"] != "ready":
+        done.set()
+        client.shutdown()
+        raise RuntimeError(f"indexing failed: {status} (server log: {stderr})")
     probe_loop()  # whatever the loop had not found yet, now that everything is indexed
     done.set()
     for t in threads:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 
 import snowballstemmer
 
@@ -47,13 +48,23 @@ def lexical_tokens(text: str) -> list[str]:
     return out
 
 
-_STEMMER = snowballstemmer.stemmer("english")
+_THREAD = threading.local()  # a Snowball stemmer keeps its word in itself: one per thread
+
+
+def _stemmer():
+    stemmer = getattr(_THREAD, "stemmer", None)
+    if stemmer is None:
+        stemmer = _THREAD.stemmer = snowballstemmer.stemmer("english")
+    return stemmer
 
 
 @functools.lru_cache(maxsize=1 << 18)
 def stem(token: str) -> str:
-    """English (Snowball) stem, so 'parses', 'parsing' and 'parser' meet; cached (code reuses its words)."""
-    return _STEMMER.stemWord(token) if token.isalpha() else token
+    """English (Snowball) stem, so 'parses', 'parsing' and 'parser' meet; cached (code reuses its words).
+
+    Thread-safe: indexing stems documents while searches stem queries, and a stemmer shared
+    between threads corrupts its state ("string index out of range", a failed indexing run)."""
+    return _stemmer().stemWord(token) if token.isalpha() else token
 
 
 def query_terms(text: str) -> list[str]:
