@@ -44,8 +44,8 @@ from sysinfo import cpu_line  # noqa: E402
 
 PROBES = 30
 PROBE_EVERY = 1.0  # seconds between rounds of probe searches
-_DEF = re.compile(r"^\s*(?:async\s+)?def\s+([A-Za-z_]\w{5,})\s*\(|^[A-Za-z_][\w \*]*?\b([a-z_]\w{5,})\s*\([^;]*$",
-                  re.M)
+_DEF = {".py": re.compile(r"^\s*(?:async\s+)?def\s+([A-Za-z_]\w{5,})\s*\(", re.M),
+        ".c": re.compile(r"^[A-Za-z_][\w \*]*?\b([a-z_]\w{5,})\s*\([^;]*$", re.M)}  # a C definition's first line
 
 
 def probes(corpus: Path, n: int = PROBES) -> list[tuple[str, str]]:
@@ -53,10 +53,10 @@ def probes(corpus: Path, n: int = PROBES) -> list[tuple[str, str]]:
     files = sorted(p for p in corpus.rglob("*") if p.suffix in (".py", ".c") and p.is_file())
     seen: dict[str, list[str]] = {}
     for f in files:
-        for m in _DEF.finditer(f.read_text(errors="replace")):
-            name = m.group(1) or m.group(2)
-            seen.setdefault(name, []).append(f.relative_to(corpus).as_posix())
-    unique = [(name, paths[0]) for name, paths in seen.items() if len(paths) == 1]
+        for m in _DEF[f.suffix].finditer(f.read_text(errors="replace")):
+            seen.setdefault(m.group(1), []).append(f.relative_to(corpus).as_posix())
+    # multi-word identifiers defined once: a search for one has a single right answer
+    unique = [(name, paths[0]) for name, paths in seen.items() if len(paths) == 1 and "_" in name.strip("_")]
     by_file: dict[str, str] = {}
     for name, path in unique:
         by_file.setdefault(path, name)
@@ -101,10 +101,11 @@ def run_one(server: list[str], env: dict, corpus: Path, short: list[str], long: 
     during: dict[str, list[float]] = {"short": [], "long": []}
     done = threading.Event()
 
-    def probe_loop() -> None:
+    def probe_loop(rounds: float = float("inf")) -> None:
         # lexical searches (no query embedding: a few ms each), every PROBE_EVERY seconds, so that
         # probing loads the server about as little in the old version (probing for minutes) as in the new
-        while not done.is_set() and len(found) < len(probe_list):
+        while not done.is_set() and len(found) < len(probe_list) and rounds > 0:
+            rounds -= 1
             started = time.monotonic()
             for name, path in probe_list:
                 if name in found:
@@ -140,7 +141,8 @@ def run_one(server: list[str], env: dict, corpus: Path, short: list[str], long: 
         done.set()
         client.shutdown()
         raise RuntimeError(f"indexing failed: {status} (server log: {stderr})")
-    probe_loop()  # whatever the loop had not found yet, now that everything is indexed
+    probe_loop(rounds=1)  # whatever the loop had not found yet, now that everything is indexed
+    missing = [name for name, _ in probe_list if name not in found]
     done.set()
     for t in threads:
         t.join()
@@ -169,7 +171,7 @@ def run_one(server: list[str], env: dict, corpus: Path, short: list[str], long: 
     client.shutdown()
     shutil.rmtree(cache, ignore_errors=True)
     return {"state": status["state"], "units": status["units"], "files": status["files"], "cold": cold,
-            "full": full, "ninety": ninety, "embedded": embedded, "mrr": statistics.mean(rr) if rr else None,
+            "full": full, "ninety": ninety, "missing": missing, "embedded": embedded, "mrr": statistics.mean(rr) if rr else None,
             "during": during, "idle": idle}
 
 
@@ -212,7 +214,7 @@ def main() -> int:
                 rows.append((name, label, r))
                 d, i = r["during"], r["idle"]
                 print(f"{name:9} {label:20} state {r['state']}, {r['files']:,} files, {r['units']:,} units | "
-                      f"full coverage {r['full']:.1f} s (90%: {r['ninety']:.1f} s) | cold {r['cold']:.1f} s "
+                      f"full coverage {r['full']:.1f} s (90%: {r['ninety']:.1f} s; never found: {r['missing']}) | cold {r['cold']:.1f} s "
                       f"({r['units'] / r['cold']:.0f} units/s), {r['embedded'] or 0:,} texts embedded "
                       f"({(r['embedded'] or 0) / max(r['units'], 1):.2f}/unit) | "
                       f"MRR@10 {r['mrr'] if r['mrr'] is not None else float('nan'):.4f} | "
