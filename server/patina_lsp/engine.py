@@ -306,7 +306,7 @@ class Engine:
         return self.paused.is_set() or self._stop.is_set()
 
     def _refresh_counts(self) -> None:
-        indexes = [i for i in self.roots.values() if i is not None]
+        indexes = self._indexes(list(self.roots))
         self.status.files = sum(i.file_count for i in indexes)
         self.status.units = sum(i.unit_count for i in indexes)
 

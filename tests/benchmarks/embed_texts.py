@@ -83,6 +83,12 @@ def hit(result, targets) -> bool:
     return any(t["path"] == result.unit.path and t["start"] <= line <= t["def"] for t in targets)
 
 
+def texts_and_tokens(units, policy: str, embedder) -> tuple[list[str], int]:
+    """The texts `policy` embeds for `units`, and their tokens in all."""
+    texts = [t for u in units for t in chunks.POLICIES[policy](u, embedder.count_tokens)]
+    return texts, sum(embedder.count_tokens(texts))
+
+
 def score(index, queries) -> dict:
     parts = {"tune": [], "held-out": []}
     for q in queries:
@@ -114,8 +120,7 @@ def main() -> int:
             index.extract_files(index.plan().changed)
             units = [u for _, u in index.entries()]
             for policy in args.policies:
-                texts = [t for u in units for t in chunks.POLICIES[policy](u, embedder.count_tokens)]
-                tokens = sum(embedder.count_tokens(texts))
+                texts, tokens = texts_and_tokens(units, policy, embedder)
                 print(f"{Path(folder).name:8} {policy:20} {len(texts) / len(units):10.2f} {tokens / len(units):11.1f} "
                       f"(counted only: {len(units):,} units)", flush=True)
             index.store.close()
@@ -131,8 +136,7 @@ def main() -> int:
                 index = open_index(target / "corpus", cached, tmp, texts=chunks.POLICIES[policy])
                 index.update()
                 units = [u for _, u in index.entries()]
-                texts = [t for u in units for t in chunks.POLICIES[policy](u, embedder.count_tokens)]
-                tokens = sum(embedder.count_tokens(texts))
+                texts, tokens = texts_and_tokens(units, policy, embedder)
                 s = score(index, queries)
                 index.store.close()
             finally:

@@ -59,8 +59,9 @@ class EmbeddingQueue:
             queued = list(dict.fromkeys(p for p in self._line if p in self._waiting))
             queued += sorted(self._waiting.difference(queued))
         ordered = order(queued)
+        placed = set(ordered)
         with self._lock:
-            missing = [p for p in self._waiting if p not in set(ordered)]  # added meanwhile
+            missing = [p for p in self._waiting if p not in placed]  # added meanwhile
             self._line = deque([p for p in ordered if p in self._waiting] + missing)
 
     def to_front(self, path: str) -> bool:

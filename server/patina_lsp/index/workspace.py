@@ -88,6 +88,11 @@ class IndexReport:
     seconds: float = 0.0
     stopped: str | None = None
 
+    def add_embedding(self, done: IndexReport) -> None:
+        """Take in what the embedding phase (`done`) did after this report's extraction."""
+        self.embedded, self.reused, self.stopped = done.embedded, done.reused, done.stopped
+        self.embedded_units = done.embedded_units
+
 
 class _Entry:
     """A unit in memory, with its vector ids. A unit read from the store is built on first use.
@@ -402,8 +407,7 @@ class WorkspaceIndex:
         report = self.extract_files(entries, removed, progress, cancelled, force, replace_buffers)
         if report.stopped is None:
             done = self.embed_pending(cancelled=cancelled, only=[e.path for e in entries])
-            report.embedded, report.reused, report.stopped = done.embedded, done.reused, done.stopped
-            report.embedded_units = done.embedded_units
+            report.add_embedding(done)
         report.units = len(self._entries)
         return report
 
@@ -685,8 +689,7 @@ class WorkspaceIndex:
         report = self.extract_files(plan.changed, plan.removed, progress, cancelled)
         if report.stopped is None:
             done = self.embed_pending(embed_progress, cancelled)
-            report.embedded, report.reused, report.stopped = done.embedded, done.reused, done.stopped
-            report.embedded_units = done.embedded_units
+            report.add_embedding(done)
             report.seconds += done.seconds
         if report.stopped is None:
             self.collect_garbage()
