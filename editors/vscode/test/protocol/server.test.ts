@@ -39,7 +39,8 @@ before(async () => {
   const deadline = Date.now() + 120_000;
   for (;;) {
     const status = await connection.sendRequest<Status>(STATUS, {});
-    if (status.state === "ready") {
+    // The last $/progress (end) follows the indexing thread's "ready" by a moment: wait for both.
+    if (status.state === "ready" && progress.some((p) => p.value.kind === "end")) {
       break;
     }
     assert.ok(Date.now() < deadline, `not ready: ${JSON.stringify(status)}`);
