@@ -205,15 +205,50 @@ def test_store_of_an_older_format_is_moved_aside(workspace, int8_embedder, cache
     assert again.unit_count == index.unit_count
 
 
-def test_second_open_of_a_locked_store_uses_its_own(workspace, int8_embedder, cache):
+def test_a_second_open_reads_the_store_and_follows_its_writer(workspace, int8_embedder, cache):
+    from patina_lsp.index.scan import FileEntry
+
+    writer = build(workspace, int8_embedder, cache)
+    reader = open_index(workspace, int8_embedder, cache)
+    assert writer.writable and not reader.writable and reader.store.holder == str(os.getpid())
+    assert reader.store.directory == writer.store.directory and reader.unit_count == writer.unit_count
+    assert reader.update().stopped == "the index is written by another process"
+
+    new = workspace / "ledger.py"
+    new.write_text('def reconcile_ledger(entries):\n    """Reconcile the ledger balances."""\n    return 0\n')
+    st = new.stat()
+    assert reader.follow() == 0  # nothing committed since it loaded
+    writer.index_files([FileEntry("ledger.py", st.st_size, st.st_mtime_ns)])
+    assert reader.follow() == 1 and reader.pending_file_count == 0
+    assert names(reader.search(SearchQuery("reconcile the ledger balances", 1))) == ["reconcile_ledger"]
+
+    # a change the reader hears of goes to the writer, which indexes it
+    new.unlink()
+    reader.forget("ledger.py")
+    assert writer.store.take_requests() == ["ledger.py"] and writer.store.take_requests() == []
+    writer.forget("ledger.py")
+    assert reader.follow() == 1
+    assert "reconcile_ledger" not in names(reader.search(SearchQuery("reconcile the ledger balances", 5)))
+
+    # the writer goes: the reader takes over and writes from then on
+    assert not reader.take_over()
+    writer.store.close()
+    assert reader.take_over() and reader.writable
+    (workspace / "late.py").write_text("def arrive_late():\n    pass\n")
+    report = reader.update()
+    assert report.stopped is None and report.embedded >= 1
+    assert names(reader.search(SearchQuery("arrive late", 1))) == ["arrive_late"]
+    reader.store.close()
+
+
+def test_stores_earlier_versions_made_for_a_second_server_are_deleted(workspace, int8_embedder, cache):
     first = build(workspace, int8_embedder, cache)
-    second = open_index(workspace, int8_embedder, cache)
-    assert second.store.directory != first.store.directory
-    assert "uses its own store" in second.store.message
-    second.store.close()
+    old = first.store.directory.with_name(first.store.directory.name + "-2")
     first.store.close()
-    third = open_index(workspace, int8_embedder, cache)
-    assert third.store.directory == first.store.directory and third.store.message is None
+    shutil.copytree(first.store.directory, old)
+    again = open_index(workspace, int8_embedder, cache)
+    assert again.writable and not old.exists()
+    again.store.close()
 
 
 def test_workspace_moving_under_the_walk(workspace, int8_embedder, cache, monkeypatch):

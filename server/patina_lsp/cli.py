@@ -117,6 +117,12 @@ def _open_index(args: argparse.Namespace, root: str):
 
 
 def _update(index, quiet: bool = False) -> None:
+    if not index.writable:  # a running server (or another command) writes it: answer from what it has
+        index.follow()
+        pending = index.pending_file_count
+        note = f"; {pending:,} files pending" if pending else ""
+        _stderr(f"patina: index held by a running Patina process (pid {index.store.holder}){note}")
+        return
     report = index.update(progress=None if quiet else _ProgressBar("extracting (lexical)", "files"),
                           embed_progress=None if quiet else _ProgressBar("embedding (semantic)", "units"))
     skipped = index.scan_stats.skipped
@@ -213,6 +219,35 @@ def _cmd_lsp(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_mcp(args: argparse.Namespace) -> int:
+    import dataclasses
+    import logging
+    from pathlib import Path
+
+    from patina_lsp.config import default_options
+
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]  # stdout carries the protocol
+    if args.log_file:
+        handlers = [logging.FileHandler(args.log_file)]
+    logging.basicConfig(level=getattr(logging, args.log_level.upper()), handlers=handlers,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    folder = None
+    if args.path is not None:
+        folder = Path(args.path).absolute()
+        if not folder.is_dir():
+            raise CliError(f"{args.path} is not a folder")
+    options, problems = default_options()
+    for problem in problems:
+        _stderr(f"patina: {problem}")
+    options = dataclasses.replace(options, model=args.model or options.model, model_dir=args.model_dir,
+                                  cache_dir=args.cache_dir, exclude=tuple(args.exclude or ()),
+                                  max_file_bytes=args.max_file_bytes)
+    from patina_lsp.mcp_server import run
+
+    run(options, folder)
+    return 0
+
+
 def _add_index_options(p: argparse.ArgumentParser) -> None:
     _add_model_options(p)
     p.add_argument("--cache-dir", help="where stores live (default: PATINA_CACHE_DIR, else the user cache dir)")
@@ -270,6 +305,17 @@ def build_parser() -> argparse.ArgumentParser:
     related.add_argument("path")
     related.add_argument("location", metavar="FILE:LINE[:COL]")
     related.set_defaults(func=_cmd_related)
+
+    mcp = sub.add_parser("mcp", help="run the MCP server for coding agents (stdio): search_code, find_related, "
+                                     "index_status", description="Serve Patina's search to coding agents over the "
+                         "Model Context Protocol (stdio). The index is shared with every other Patina process "
+                         "on the workspace.")
+    _add_index_options(mcp)
+    mcp.add_argument("path", nargs="?", help="the workspace folder (default: the client's roots, else the "
+                                             "current directory)")
+    mcp.add_argument("--log-file", help="write the log here instead of stderr")
+    mcp.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    mcp.set_defaults(func=_cmd_mcp)
 
     embed = sub.add_parser("embed", help="print the embedding of each text (arguments, or lines on stdin)")
     _add_model_options(embed)

@@ -6,6 +6,8 @@ its answers into LSP messages; tests and benchmarks can drive it directly.
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import logging
 import os
 import threading
@@ -18,10 +20,9 @@ from pathlib import Path
 from patina_lsp.config import Options
 from patina_lsp.embedding import Embedder, ModelError, model_files
 from patina_lsp.embedding.build import ensure_models
-from patina_lsp.index.results import result_to_item
 from patina_lsp.index.priority import embedding_order
 from patina_lsp.index.scan import FileEntry
-from patina_lsp.index.search import SearchQuery, rank
+from patina_lsp.index.search import SearchQuery, SearchResult, rank
 from patina_lsp.index.store import default_cache_dir
 from patina_lsp.index.units import Span
 from patina_lsp.index.workspace import WorkspaceIndex, open_index
@@ -29,17 +30,28 @@ from patina_lsp.index.workspace import WorkspaceIndex, open_index
 log = logging.getLogger(__name__)
 
 Progress = Callable[["Status"], None]
+Hit = tuple[Path, SearchResult]  # a result and the workspace root it is in
+FOLLOW_EVERY_SECONDS = 0.5  # how often a reader looks for the writer's commits, and a writer for requests
 
 
 class NotInWorkspace(ValueError):
     """A path outside every workspace root."""
 
 
+class State(str, enum.Enum):
+    """Where the server is: loading, indexing (see Status.phase), ready, or failed (see Status.message)."""
+
+    STARTING = "starting"
+    INDEXING = "indexing"
+    READY = "ready"
+    ERROR = "error"
+
+
 @dataclass
 class Status:
     """What the server is doing; `phase` tells indexing's two phases apart (see index/workspace.py)."""
 
-    state: str = "starting"
+    state: State = State.STARTING
     files: int = 0
     units: int = 0
     pending_files: int = 0  # files still to extract or to embed
@@ -60,7 +72,7 @@ class Status:
             return int(5 * self.files_extracted / max(self.files_to_extract, 1))
         if self.phase == "semantic":
             return 5 + int(95 * self.units_embedded / max(self.units_to_embed, 1))
-        return 100 if self.state == "ready" else 0
+        return 100 if self.state is State.READY else 0
 
     def describe(self) -> str:
         """One line for progress messages: the phase, its counts and the time left."""
@@ -94,6 +106,10 @@ class Engine:
         self._messages: list[str] = []
         self.open_files: set[Path] = set()  # open in the editor: embedded first
         self._query_pool = ThreadPoolExecutor(2, thread_name_prefix="patina-query")  # query embeddings
+        self._follower: threading.Thread | None = None
+        # called (on the follower thread) when this process takes over writing a store whose writer
+        # exited: the server starts an indexing run to finish what that writer left
+        self.on_writer: Callable[[], None] | None = None
 
     # -- configuration ---------------------------------------------------------------
     @property
@@ -120,6 +136,27 @@ class Engine:
             for root in wanted:
                 self.roots.setdefault(root, None)
 
+    # -- state changes the front-ends ask for -------------------------------------------
+    def fail(self, message: str) -> None:
+        """Indexing cannot go on (the model is missing, a run failed): searches answer from what there is."""
+        self.status.state, self.status.phase = State.ERROR, None
+        self.note(message)
+
+    def idle(self, message: str) -> None:
+        """Nothing to index for now (no folder; indexing on request only), and why."""
+        self.status.state, self.status.phase = State.READY, None
+        self.note(message)
+
+    def restart(self) -> None:
+        """The indexes were dropped (settings changed what is indexed): starting again."""
+        self.status.state, self.status.phase = State.STARTING, None
+
+    def reindex_requested(self) -> None:
+        """A user asked to index again (which also resumes a paused run)."""
+        self.paused.clear()
+        if self.status.state is not State.ERROR or self.embedder is None:
+            self.status.state = State.INDEXING
+
     def note(self, message: str) -> None:
         """A message for `patina/status` (e.g. a store that was moved aside)."""
         self._messages.append(message)
@@ -142,8 +179,55 @@ class Engine:
                                self.options.max_file_bytes, self.options.max_units, variant=self.options.model)
             if index.store.message:
                 self.note(index.store.message)
+            if not index.writable:
+                log.info("%s: the index is written by pid %s; this process reads it", root, index.store.holder)
             self.roots[root] = index
+            self._start_following()
         return index
+
+    # -- sharing stores with other processes (a thread of its own) ---------------------------
+    def _start_following(self) -> None:
+        with self._lock:
+            if self._follower is None:
+                self._follower = threading.Thread(target=self._follow, name="patina-follow", daemon=True)
+                self._follower.start()
+
+    def _follow(self) -> None:
+        """Readers load the writer's commits and take over when it exits; writers serve readers' requests."""
+        while not self._stop.wait(FOLLOW_EVERY_SECONDS):
+            for root, index in list(self.roots.items()):
+                if index is None:
+                    continue
+                try:
+                    self.follow_once(index)
+                except Exception:  # noqa: BLE001 - a bad moment (a busy database): try again next time
+                    log.exception("%s: following the shared index failed", root)
+
+    def follow_once(self, index: WorkspaceIndex) -> None:
+        """One look at the store shared with other processes (see Store)."""
+        if index.writable:
+            for rel in index.store.take_requests():
+                log.info("%s: indexed again at the request of a reader", rel)
+                self.file_changed(index.root / rel)
+            return
+        if index.take_over():
+            self.note(f"took over indexing {index.root} from the process that exited")
+            self._refresh_counts()
+            if self.on_writer is not None:
+                self.on_writer()
+            return
+        if index.follow():
+            self._refresh_counts()
+            self._follower_state()
+
+    def _follower_state(self) -> None:
+        """Outside this process's own indexing runs, the state follows the writers' progress:
+        "indexing" while files they extracted wait for their vectors."""
+        status = self.status
+        if status.phase is not None or status.state not in (State.READY, State.INDEXING):
+            return
+        status.pending_files = sum(i.pending_file_count for i in self.readers())
+        status.state = State.INDEXING if status.pending_files else State.READY
 
     def index_all(self, progress: Progress | None = None) -> None:
         """Load the model, open every root and bring it in line with the disk, in two phases; sets `status`.
@@ -162,26 +246,27 @@ class Engine:
             loading = pool.submit(self.load_model)
             try:
                 for root in roots:
-                    plans[root] = self._open(root).plan()
+                    index = self._open(root)
+                    if index.writable:  # another process writes the others: this one follows it
+                        plans[root] = index.plan()
+                roots = [root for root in roots if root in plans]
                 if not self._extract(roots, plans, progress):
                     return
             finally:
                 try:
                     embedder = loading.result()
                 except ModelError as exc:
-                    status.state = "error"
-                    status.phase = None
-                    self.note(str(exc))
+                    self.fail(str(exc))
                     raise
-        for root in roots:
-            if self.roots.get(root) is not None:
-                self.roots[root].embedder = embedder
+        for index in self.roots.values():
+            if index is not None:
+                index.embedder = embedder
         if not self._embed(roots, progress):
             return
         status.phase, status.eta_seconds = None, None
-        status.pending_files = 0
         self._refresh_counts()
-        status.state = "ready"
+        status.state = State.READY
+        self._follower_state()
         if progress is not None:
             progress(status)
         for index in [i for i in self.roots.values() if i is not None]:
@@ -198,7 +283,8 @@ class Engine:
         total = sum(len(p.changed) for p in plans.values())
         pending_embed = sum(i.pending_file_count for i in self._indexes(roots))
         busy = total or pending_embed or any(p.removed for p in plans.values())
-        status.state = "indexing" if busy else "ready"
+        if busy:  # (if not, the state stays as it is until the model has loaded: see index_all)
+            status.state = State.INDEXING
         status.phase = "lexical" if busy else None
         status.files_extracted, status.files_to_extract = 0, total
         status.units_embedded = status.units_to_embed = status.embedded = status.lexical_only = 0
@@ -236,7 +322,7 @@ class Engine:
                 index.root, paths, index.fingerprints, self._open_in(index)))
         status.units_to_embed = sum(i.pending_units for i in indexes)
         if status.units_to_embed:
-            status.state, status.phase = "indexing", "semantic"
+            status.state, status.phase = State.INDEXING, "semantic"
         status.units_embedded = 0
         status.pending_files = sum(i.pending_file_count for i in indexes)
         started = time.monotonic()
@@ -265,7 +351,7 @@ class Engine:
     def _after_phase(self, root: Path, index: WorkspaceIndex, result) -> bool:
         """Note what a phase stopped for; False when the run is paused."""
         if result.stopped == "cancelled":
-            self.status.state = "ready"
+            self.status.state = State.READY
             self.status.phase, self.status.eta_seconds = None, None
             self._refresh_counts()
             self.note("indexing paused; run patina.reindex to resume")
@@ -358,26 +444,28 @@ class Engine:
         self._refresh_counts()
 
     # -- queries (run on the server's query threads) -------------------------------------------
-    def search(self, query: SearchQuery) -> list[dict]:
-        """Results from every root, ranked together."""
+    def search(self, query: SearchQuery) -> list[Hit]:
+        """Results from every root, ranked together, as (root, result)."""
         indexes = [(root, index) for root, index in list(self.roots.items()) if index is not None]
-        if not indexes or self.embedder is None:
+        if not indexes:
             return []
+        if self.embedder is None:  # the model is still loading: what the lexical index finds
+            query = dataclasses.replace(query, mode="lexical")
         # the query is embedded (onnxruntime, outside the GIL) while the lexical side is scored
         embedding = (self._query_pool.submit(self.embedder.embed_query, query.text)
                      if query.mode != "lexical" else None)
         lexical = [index.lexical_part(query) for _, index in indexes]
         vector = embedding.result() if embedding is not None else None
         groups = [(root, index.candidates(query, vector, part)) for (root, index), part in zip(indexes, lexical)]
-        return [result_to_item(result, root) for root, result in rank(groups, query)]
+        return rank(groups, query)
 
     def related(self, path: Path, line: int | None, span: Span | None, text: str | None,
-                limit: int) -> list[dict]:
+                limit: int) -> list[Hit]:
+        """Units like the one at `line` of `path` (or like `text`), as (root, result)."""
         index, rel = self.locate(path)
         if self.embedder is None or index.embedder is None:
             return []
-        results = index.related_to(rel, line=line, span=span, text=text, limit=limit)
-        return [result_to_item(r, index.root) for r in results]
+        return [(index.root, r) for r in index.related_to(rel, line=line, span=span, text=text, limit=limit)]
 
     def units(self):
         """(root, unit) for every unit of every root."""
@@ -388,13 +476,20 @@ class Engine:
 
     @property
     def indexing(self) -> bool:
-        return self.status.state in ("starting", "indexing")
+        return self.status.state in (State.STARTING, State.INDEXING)
+
+    def readers(self) -> list[WorkspaceIndex]:
+        """The roots whose index another process writes (this one follows it)."""
+        return [i for i in self._indexes(list(self.roots)) if not i.writable]
 
     def status_dict(self) -> dict:
         status = self.status
-        out = {"state": status.state, "files": status.files, "units": status.units,
-               "pendingFiles": status.pending_files, "model": self.options.model,
+        out = {"state": status.state.value, "files": status.files, "units": status.units,
+               "pendingFiles": status.pending_files, "textsEmbedded": status.embedded, "model": self.options.model,
                "modelPath": self.model_path, "cacheDir": self.cache_dir}
+        readers = self.readers()
+        if readers:
+            out["sharedWith"] = sorted({str(i.store.holder) for i in readers})
         if status.phase is not None:
             out.update({"phase": status.phase, "percentage": status.percent,
                         "filesExtracted": status.files_extracted, "filesToExtract": status.files_to_extract,

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from functools import wraps
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import default_converter
 
 from patina_lsp import __version__
 from patina_lsp.config import Options, default_options
-from patina_lsp.engine import Engine, NotInWorkspace
+from patina_lsp.engine import Engine
 from patina_lsp.protocol import InvalidParams
 
 log = logging.getLogger(__name__)
@@ -92,34 +88,6 @@ class PatinaServer(LanguageServer):
         self.options = options
         self.engine.options = options
         return rebuild
-
-
-def request_handler(fn):
-    """Wrap a request handler: InvalidParams -> JSON-RPC InvalidParams; anything else -> a short error, logged."""
-
-    @wraps(fn)
-    async def wrapper(ls: PatinaServer, *args: Any):
-        try:
-            return await fn(ls, *args)
-        except (InvalidParams, NotInWorkspace) as exc:
-            raise JsonRpcInvalidParams(message=str(exc)) from None
-        except JsonRpcException:
-            raise
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - the client gets a message, the log the traceback
-            log.exception("%s failed", fn.__name__)
-            raise JsonRpcException(code=-32603, message=f"patina: {type(exc).__name__}: {exc} (see the server log)") \
-                from None
-
-    return wrapper
-
-
-def plain(value: Any) -> Any:
-    """JSON-ready data from params that may still be attrs objects (standard methods) or dicts."""
-    if value is None or isinstance(value, (str, int, float, bool, dict, list)):
-        return value
-    return json.loads(json.dumps(default_converter().unstructure(value)))
 
 
 def create_server() -> PatinaServer:

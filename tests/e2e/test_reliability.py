@@ -1,73 +1,16 @@
-"""Faults injected against the real server: SIGKILL mid-index, damaged stores, two servers, limits, load."""
+"""Faults injected against the real server: SIGKILL mid-index, damaged stores, limits, load."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
-import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
 
-from stdio_client import StdioClient
-
-SERVER = [sys.executable, "-m", "patina_lsp", "lsp", "--log-level", "info"]
-TOPICS = ["invoice", "shipment", "customer", "warehouse", "payment", "refund", "coupon", "inventory", "report",
-          "schedule", "notification", "session", "upload", "thumbnail", "audit", "export"]
-VERBS = ["create", "validate", "archive", "render", "sync", "import", "merge", "price", "notify", "expire"]
-
-
-def make_workspace(root: Path, files: int = 160) -> Path:
-    root.mkdir(parents=True)
-    for i in range(files):
-        topic = TOPICS[i % len(TOPICS)]
-        lines = [f'"""The {topic} service, part {i}."""', ""]
-        for j, verb in enumerate(VERBS[: 3 + i % 5]):
-            lines += [f"def {verb}_{topic}_{i}(record, options=None):",
-                      f'    """{verb.capitalize()} a {topic} record ({i}.{j}) and return the updated record."""',
-                      f"    record['{verb}'] = options or {{}}", f"    return record", ""]
-        (root / f"{topic}_{i}.py").write_text("\n".join(lines))
-    return root
-
-
-def start(root: Path, cache: Path, stderr: Path, **options) -> StdioClient:
-    client = StdioClient(SERVER, cwd=str(root), stderr_path=str(stderr))
-    client.initialize(str(root), {"cacheDir": str(cache), **options})
-    return client
-
-
-def wait(client: StdioClient, until, timeout: float = 240) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = client.request("patina/status", {}, timeout=30)
-        if until(status):
-            return status
-        time.sleep(0.1)
-    raise AssertionError(f"timed out; last status {status}")
-
-
-def embedded_count(client: StdioClient) -> int:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        for n in client.notifications:
-            message = n.get("params", {}).get("message", "")
-            if n.get("method") == "window/logMessage" and "texts embedded" in message:
-                return int(message.split(" texts embedded")[0].rsplit(", ", 1)[1].replace(",", ""))
-        time.sleep(0.1)
-    raise AssertionError("no summary log message")
-
-
-def top_names(client: StdioClient, root: Path) -> list[list[str]]:
-    out = []
-    for q in ("validate a payment record", "archive old shipments", "render the audit report", "expire sessions"):
-        items = client.request("patina/search", {"query": q, "limit": 10})["items"]
-        out.append([f"{Path(i['uri']).name}:{i['name']}" for i in items])
-    return out
-
+from e2e.servers import TOPICS, VERBS, embedded_count, make_workspace, start, top_names, wait
 
 @pytest.fixture
 def corpus(tmp_path, model_files):
@@ -123,20 +66,6 @@ def test_damaged_store_is_reported_and_rebuilt(tmp_path, corpus):
     assert list(cache.rglob("*.damaged-*/REASON.txt")), "the damaged store was not kept"
     assert client.request("patina/search", {"query": "validate a payment record"})["items"]
     client.shutdown()
-
-
-def test_two_servers_on_one_workspace_use_separate_stores(tmp_path, corpus):
-    cache = tmp_path / "cache"
-    one = start(corpus, cache, tmp_path / "one.err")
-    two = start(corpus, cache, tmp_path / "two.err")
-    s1 = wait(one, lambda s: s["state"] == "ready")
-    s2 = wait(two, lambda s: s["state"] == "ready")
-    messages = [s1.get("message", ""), s2.get("message", "")]
-    assert sum("uses its own store" in m for m in messages) == 1, messages
-    assert s1["units"] == s2["units"]
-    for c in (one, two):
-        assert c.request("patina/search", {"query": "refund a payment"})["items"]
-        c.shutdown()
 
 
 def test_max_units_stops_with_a_clear_message(tmp_path, corpus):

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
 from patina_lsp import protocol
 from patina_lsp.features import progress
 from patina_lsp.features.related import related
 from patina_lsp.features.search import search
-from patina_lsp.server import plain, request_handler
+from patina_lsp.handlers import plain, request_handler
+
+if TYPE_CHECKING:
+    from patina_lsp.server import PatinaServer
 
 
-def register(ls) -> None:
+def register(ls: PatinaServer) -> None:
     @ls.command(protocol.CMD_SEARCH)
     @request_handler
     async def cmd_search(ls, *arguments) -> dict:
@@ -27,9 +31,7 @@ def register(ls) -> None:
     @request_handler
     async def cmd_reindex(ls, *arguments) -> dict:
         """Bring the index in line with the disk (resumes a paused run)."""
-        ls.engine.paused.clear()
-        if ls.engine.status.state != "error" or ls.engine.embedder is None:
-            ls.engine.status.state = "indexing"
+        ls.engine.reindex_requested()
         progress.start_indexing(ls)
         return ls.engine.status_dict()
 

@@ -6,11 +6,15 @@ import asyncio
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
 from patina_lsp.config import parse_options
 from patina_lsp.features import progress
+
+if TYPE_CHECKING:
+    from patina_lsp.server import PatinaServer
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +35,7 @@ def _roots(ls, params: types.InitializeParams) -> list[Path]:
     return [r for r in roots if r.is_dir()]
 
 
-def register(ls) -> None:
+def register(ls: PatinaServer) -> None:
     progress.register(ls)
 
     @ls.feature(types.INITIALIZE)
@@ -56,14 +60,15 @@ def register(ls) -> None:
                 and caps.workspace.did_change_watched_files.dynamic_registration:
             asyncio.ensure_future(_watch_files(ls))
         if not ls.engine.roots:
-            ls.engine.status.state = "ready"
-            ls.engine.note("no workspace folder: open a folder to index it")
+            ls.engine.idle("no workspace folder: open a folder to index it")
             return
+        loop = asyncio.get_running_loop()
+        # a store whose writer exited is taken over on the follower thread: finish its indexing here
+        ls.engine.on_writer = lambda: loop.call_soon_threadsafe(progress.start_indexing, ls, True)
         if ls.options.index_on_startup:
             progress.start_indexing(ls)
         else:
-            ls.engine.status.state = "ready"
-            ls.engine.note("indexOnStartup is false: run patina.reindex to index")
+            ls.engine.idle("indexOnStartup is false: run patina.reindex to index")
 
     @ls.feature(types.SHUTDOWN)
     async def shutdown(ls, params) -> None:
@@ -122,7 +127,7 @@ async def _rebuild(ls) -> None:
         await asyncio.wait([ls.indexing_task])
     await loop.run_in_executor(ls.index_executor, ls.engine.set_roots, [])
     await loop.run_in_executor(ls.index_executor, ls.engine.set_roots, roots)
-    ls.engine.status.state = "starting"
+    ls.engine.restart()
     progress.start_indexing(ls)
 
 

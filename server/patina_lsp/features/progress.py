@@ -6,10 +6,15 @@ import asyncio
 import logging
 import time
 import uuid
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
 from patina_lsp.embedding import ModelError
+from patina_lsp.engine import State
+
+if TYPE_CHECKING:
+    from patina_lsp.server import PatinaServer
 
 log = logging.getLogger(__name__)
 REPORT_EVERY_SECONDS = 0.5
@@ -67,7 +72,7 @@ async def run_indexing(ls) -> None:
     started = time.monotonic()
 
     def report(status) -> None:  # on the index thread: read the status there, send on the loop
-        loop.call_soon_threadsafe(progress.report, status.percent, status.describe(), status.state == "ready")
+        loop.call_soon_threadsafe(progress.report, status.percent, status.describe(), status.state is State.READY)
 
     try:
         await loop.run_in_executor(ls.index_executor, engine.index_all, report)
@@ -77,8 +82,7 @@ async def run_indexing(ls) -> None:
         return
     except Exception as exc:  # noqa: BLE001 - background failure: log, tell, keep serving
         log.exception("indexing failed")
-        engine.status.state = "error"
-        engine.note(f"indexing failed: {exc}")
+        engine.fail(f"indexing failed: {exc}")
         ls.tell_user(f"indexing failed: {exc} (see the server log)", types.MessageType.Error)
         progress.end("failed")
         return
@@ -92,14 +96,16 @@ async def run_indexing(ls) -> None:
     ls.log_to_client(f"Patina: {summary}")
 
 
-def start_indexing(ls) -> None:
-    """Start an indexing run unless one is running."""
+def start_indexing(ls, again: bool = False) -> None:
+    """Start an indexing run unless one is running (with `again`: then start one after it)."""
     if ls.indexing_task is not None and not ls.indexing_task.done():
+        if again:
+            ls.indexing_task.add_done_callback(lambda _: start_indexing(ls))
         return
     ls.indexing_task = asyncio.ensure_future(run_indexing(ls))
 
 
-def register(ls) -> None:
+def register(ls: PatinaServer) -> None:
     @ls.feature(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)
     def on_cancel(ls, params: types.WorkDoneProgressCancelParams) -> None:
         """The user cancelled the indexing progress: pause at the next file."""

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from patina_lsp import protocol
+from patina_lsp.handlers import plain, request_handler
+from patina_lsp.index.results import result_to_item
 from patina_lsp.index.units import Span
 from patina_lsp.protocol import InvalidParams
-from patina_lsp.server import plain, request_handler
+
+if TYPE_CHECKING:
+    from patina_lsp.server import PatinaServer
 
 
 def _selected_text(ls, uri: str, request: protocol.RelatedRequest, path) -> str | None:
@@ -48,8 +54,8 @@ async def related(ls, request: protocol.RelatedRequest) -> dict:
     if text is not None and not text.strip():
         text = None  # an empty selection: use the unit under the cursor
     line = request.position.line if request.position is not None else (span.start_line if span else None)
-    items = await ls.run_query(ls.engine.related, path, line, span, text, request.limit)
-    return {"items": items, "indexing": ls.engine.indexing}
+    hits = await ls.run_query(ls.engine.related, path, line, span, text, request.limit)
+    return {"items": [result_to_item(result, root) for root, result in hits], "indexing": ls.engine.indexing}
 
 
 def _line_count(ls, uri: str, path) -> int:
@@ -63,7 +69,7 @@ def _line_count(ls, uri: str, path) -> int:
         return 0
 
 
-def register(ls) -> None:
+def register(ls: PatinaServer) -> None:
     @ls.feature(protocol.RELATED)
     @request_handler
     async def on_related(ls, params) -> dict:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from patina_lsp import protocol
-from patina_lsp.server import plain, request_handler
+from patina_lsp.handlers import plain, request_handler
+from patina_lsp.index.results import result_to_item
+
+if TYPE_CHECKING:
+    from patina_lsp.server import PatinaServer
 
 
 async def search(ls, query) -> dict:
-    items = await ls.run_query(ls.engine.search, query)
-    return {"items": items, "indexing": ls.engine.indexing}
+    hits = await ls.run_query(ls.engine.search, query)
+    return {"items": [result_to_item(result, root) for root, result in hits], "indexing": ls.engine.indexing}
 
 
-def register(ls) -> None:
+def register(ls: PatinaServer) -> None:
     @ls.feature(protocol.SEARCH)
     @request_handler
     async def on_search(ls, params) -> dict:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from patina_lsp import protocol
+from patina_lsp.handlers import plain, request_handler
 from patina_lsp.protocol import InvalidParams
-from patina_lsp.server import plain, request_handler
+
+if TYPE_CHECKING:
+    from patina_lsp.server import PatinaServer
 
 
-def register(ls) -> None:
+def register(ls: PatinaServer) -> None:
     @ls.feature(protocol.STATUS)
     @request_handler
     async def on_status(ls, params) -> dict:

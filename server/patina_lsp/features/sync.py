@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
 from patina_lsp.engine import NotInWorkspace
 from patina_lsp.protocol import InvalidParams
+
+if TYPE_CHECKING:
+    from patina_lsp.server import PatinaServer
 
 log = logging.getLogger(__name__)
 DEBOUNCE_SECONDS = 0.3
@@ -51,7 +55,7 @@ def _schedule_buffer(ls, uri: str) -> None:
     ls.pending_edits[uri] = loop.call_later(DEBOUNCE_SECONDS, fire)
 
 
-def register(ls) -> None:
+def register(ls: PatinaServer) -> None:
     @ls.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls, params: types.DidOpenTextDocumentParams) -> None:
         """An opened buffer is searched as the editor shows it (unsaved text included), and embedded first."""

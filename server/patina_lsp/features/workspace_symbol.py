@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from lsprotocol import types
 
-from patina_lsp.index.search import SearchQuery
+from patina_lsp.handlers import request_handler
 from patina_lsp.index.results import symbol_kind
+from patina_lsp.index.search import SearchQuery
 from patina_lsp.protocol import MAX_QUERY_CHARS
-from patina_lsp.server import request_handler
+
+if TYPE_CHECKING:
+    from patina_lsp.server import PatinaServer
 
 NAME_MATCHES = 50
 SEMANTIC_MATCHES = 50
@@ -66,25 +71,16 @@ def workspace_symbols(engine, query: str) -> list[types.SymbolInformation]:
         out.append(symbol)
     if engine.embedder is not None:
         kinds = tuple(sorted(SYMBOL_KINDS))
-        for item in engine.search(SearchQuery(query, SEMANTIC_MATCHES, "hybrid", kinds=kinds)):
-            key = (item["uri"], item["selectionRange"]["start"]["line"])
+        for root, result in engine.search(SearchQuery(query, SEMANTIC_MATCHES, "hybrid", kinds=kinds)):
+            symbol = _symbol(root, result.unit)
+            key = (symbol.location.uri, symbol.location.range.start.line)
             if key not in seen:
                 seen.add(key)
-                out.append(_item_symbol(item))
+                out.append(symbol)
     return out
 
 
-def _item_symbol(item: dict) -> types.SymbolInformation:
-    sel = item["selectionRange"]
-    return types.SymbolInformation(
-        name=item["name"], kind=types.SymbolKind(item["symbolKind"]),
-        location=types.Location(uri=item["uri"], range=types.Range(
-            start=types.Position(line=sel["start"]["line"], character=sel["start"]["character"]),
-            end=types.Position(line=sel["end"]["line"], character=sel["end"]["character"]))),
-        container_name=item.get("container"))
-
-
-def register(ls) -> None:
+def register(ls: PatinaServer) -> None:
     @ls.feature(types.WORKSPACE_SYMBOL)
     @request_handler
     async def on_workspace_symbol(ls, params: types.WorkspaceSymbolParams) -> list[types.SymbolInformation]:

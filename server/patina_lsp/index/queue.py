@@ -34,6 +34,8 @@ class EmbeddingQueue:
     def add(self, paths: Iterable[str], front: bool = False) -> None:
         with self._lock:
             for path in paths:
+                if path in self._waiting and not front:
+                    continue  # already waiting: it keeps its place
                 self._waiting.add(path)
                 (self._front if front else self._line).append(path)
 

@@ -57,39 +57,52 @@ def store_dir(cache_dir: Path, root: Path, variant: str) -> Path:
     return cache_dir / f"{root.name or 'root'}-{digest}" / variant
 
 
-MAX_STORES_PER_WORKSPACE = 8
+OLD_STORE_SUFFIXES = range(2, 9)  # `<variant>-2` ... `-8`: second stores older versions made for a second server
 
 
 def _claim(directory: Path):
-    """Lock a store folder for this process: (folder, open lock file, message or None).
+    """Try to become the one writer of a store folder: (open lock file, pid of the holder).
 
-    A second server on the same workspace and cache (two editor windows) must not write the
-    same store: it takes the next free folder `<variant>-2`, `-3`, ... and says so.
+    The lock file is held (flock) for as long as the process writes the store; the kernel drops it
+    when the process exits or dies. If another process holds it, this one is a reader: it
+    answers from what the writer commits (WorkspaceIndex.follow) and may take over later.
     """
     directory.parent.mkdir(parents=True, exist_ok=True)
-    for n in range(1, MAX_STORES_PER_WORKSPACE + 1):
-        candidate = directory if n == 1 else directory.with_name(f"{directory.name}-{n}")
-        lock_path = candidate.with_name(candidate.name + ".lock")
-        handle = open(lock_path, "a+")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.seek(0)
-            holder = handle.read().strip() or "?"
-            handle.close()
-            log.info("store %s is in use by pid %s", candidate, holder)
-            continue
+    handle = open(directory.with_name(directory.name + ".lock"), "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
         handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        if n == 1:
-            return candidate, handle, None
-        message = (f"another Patina server is using the index store {directory} (two windows on one "
-                   f"workspace?); this one uses its own store {candidate}")
-        log.warning(message)
-        return candidate, handle, message
-    raise StoreError(f"{MAX_STORES_PER_WORKSPACE} Patina servers already use stores of this workspace in {directory.parent}")
+        holder = handle.read().strip() or "?"
+        handle.close()
+        return None, holder
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle, None
+
+
+def _remove_old_stores(directory: Path) -> None:
+    """Delete the `<variant>-N` stores earlier versions made for a second server (unless in use)."""
+    import shutil
+
+    for n in OLD_STORE_SUFFIXES:
+        old = directory.with_name(f"{directory.name}-{n}")
+        lock = old.with_name(old.name + ".lock")
+        if not old.exists() and not lock.exists():
+            continue
+        handle, holder = _claim(old)
+        if handle is None:
+            log.info("old second store %s is in use by pid %s: left alone", old, holder)
+            continue
+        try:
+            shutil.rmtree(old, ignore_errors=True)
+            log.info("removed %s: a second store of this workspace made by an earlier Patina "
+                     "(stores are shared between processes now)", old)
+        finally:
+            handle.close()
+            lock.unlink(missing_ok=True)
 
 
 def text_hash(text: str, variant: str) -> str:
@@ -124,20 +137,32 @@ CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, mtime_ns 
 CREATE TABLE IF NOT EXISTS units (path TEXT NOT NULL, ord INTEGER NOT NULL, {unit_columns},
                                   vector_ids TEXT NOT NULL, terms TEXT NOT NULL, PRIMARY KEY (path, ord));
 CREATE TABLE IF NOT EXISTS vectors (id INTEGER PRIMARY KEY AUTOINCREMENT, hash TEXT UNIQUE NOT NULL, vec BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, path TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS requests (path TEXT PRIMARY KEY);
 """.format(unit_columns=", ".join(ROW_FIELDS))
 _UNIT_COLUMNS = ", ".join(ROW_FIELDS)
 UNIT_START = 3  # where a unit's fields start in the rows `Store.units` gives
+KEEP_CHANGES = 200_000  # rows of the change log kept for readers that lag behind (older ones: reload all)
 
 
 class Store:
-    """One workspace's persisted index. Methods are safe to call from several threads."""
+    """One workspace's persisted index. Methods are safe to call from several threads.
+
+    One process at a time writes a store: the first to lock it. Any other process on the same
+    workspace opens it as a reader (`writable` False): it reads what the writer commits, follows
+    the change log (`changes_since`), asks the writer to look at files (`request`), and may take
+    the lock over when the writer exits (`take_over`). A reader never writes units or vectors.
+    """
 
     def __init__(self, directory: Path, variant: str, root: Path):
         self.variant = variant
         self.root = root
         self.message: str | None = None  # what happened to the store, for the user (status message)
         self._lock = threading.RLock()
-        self.directory, self._lock_file, self.message = _claim(directory)
+        self.directory = directory
+        self._lock_file, self.holder = _claim(directory)  # holder: the writer's pid when this is a reader
+        if self._lock_file is not None:
+            _remove_old_stores(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.db_path = self.directory / "index.sqlite"
         self.graph_path = self.directory / "vectors.hnsw"
@@ -145,7 +170,28 @@ class Store:
         try:
             self._db = self._open()
         except (sqlite3.DatabaseError, StoreError, OSError) as exc:
+            if not self.writable:
+                raise StoreError(f"the index store {directory}, written by pid {self.holder}, "
+                                 f"could not be read: {exc}") from exc
             self._start_over(str(exc))
+
+    @property
+    def writable(self) -> bool:
+        """Whether this process is the store's writer (holds its lock)."""
+        return self._lock_file is not None
+
+    def take_over(self) -> bool:
+        """Become the writer if the lock is free (the writer exited or died); True if this is the writer."""
+        with self._lock:
+            if self.writable:
+                return True
+            handle, holder = _claim(self.directory)
+            if handle is None:
+                self.holder = holder
+                return False
+            self._lock_file, self.holder = handle, None
+            log.info("%s: took over writing the index store", self.directory)
+            return True
 
     # -- opening, checking ------------------------------------------------------
     def _start_over(self, reason: str) -> None:
@@ -181,11 +227,14 @@ class Store:
     def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.db_path, check_same_thread=False, isolation_level=None)
         try:
+            db.execute("PRAGMA busy_timeout=10000")  # the writer and readers share the file
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(_SCHEMA)
             meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
-            if not meta:
+            if not meta and not self.writable:
+                pass  # the writer has not written it yet: an empty store for now
+            elif not meta:
                 db.executemany("INSERT INTO meta VALUES (?, ?)", [
                     ("format", str(FORMAT_VERSION)), ("variant", self.variant), ("root", str(self.root)),
                     ("created", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))])
@@ -219,19 +268,89 @@ class Store:
                 self._lock_file = None
 
     # -- reading ----------------------------------------------------------------
-    def files(self) -> dict[str, FileRecord]:
+    def files(self, paths: list[str] | None = None) -> dict[str, FileRecord]:
+        """The fingerprint of every stored file (or of those of `paths` that are stored)."""
         with self._lock:
-            rows = self._db.execute("SELECT path, size, mtime_ns, sha256 FROM files").fetchall()
+            rows = self._select("SELECT path, size, mtime_ns, sha256 FROM files", "path", paths)
         return {r[0]: FileRecord(*r) for r in rows}
 
-    def units(self) -> Iterator[tuple[str, list[tuple[tuple, list[int]]]]]:
-        """(path, [(row, vector ids)] in file order) for every stored file, where `Unit.from_row(path,
+    # -- following the writer (readers) -------------------------------------------
+    def data_version(self) -> int:
+        """Changes whenever another connection commits (SQLite's PRAGMA data_version): cheap to poll."""
+        with self._lock:
+            return self._db.execute("PRAGMA data_version").fetchone()[0]
+
+    def change_seq(self) -> int:
+        """The number of the last logged change (0 if none): a reader's starting point."""
+        with self._lock:
+            row = self._db.execute("SELECT max(seq) FROM changes").fetchone()
+        return row[0] or 0
+
+    def changes_since(self, seq: int) -> tuple[int, set[str] | None]:
+        """(last change number, the paths whose units or fingerprint changed after `seq`).
+
+        None instead of paths when the log no longer reaches back to `seq`: reload everything.
+        """
+        with self._lock:
+            trimmed = self._db.execute("SELECT value FROM meta WHERE key='changes_trimmed_to'").fetchone()
+            rows = self._db.execute("SELECT seq, path FROM changes WHERE seq > ?", (seq,)).fetchall()
+        last = max((r[0] for r in rows), default=seq)
+        if trimmed is not None and int(trimmed[0]) > seq:
+            return last, None
+        return last, {r[1] for r in rows}
+
+    def request(self, paths: list[str]) -> None:
+        """Ask the writer to look at these files again (a reader was told they changed)."""
+        with self._lock:
+            self._db.executemany("INSERT OR IGNORE INTO requests VALUES (?)", [(p,) for p in paths])
+
+    def take_requests(self) -> list[str]:
+        """The files readers asked the writer to look at, removed from the table."""
+        with self._lock:
+            db = self._db
+            if not db.execute("SELECT 1 FROM requests LIMIT 1").fetchone():
+                return []
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                paths = [r[0] for r in db.execute("SELECT path FROM requests").fetchall()]
+                db.execute("DELETE FROM requests")
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return paths
+
+    def _log_changes(self, paths: Iterable[str]) -> None:
+        """Record changed paths for readers (inside the caller's transaction)."""
+        self._db.executemany("INSERT INTO changes (path) VALUES (?)", [(p,) for p in paths])
+
+    def trim_changes(self, keep: int = KEEP_CHANGES) -> None:
+        """Keep the last `keep` rows of the change log; readers further behind reload everything."""
+        with self._lock:
+            last = self._db.execute("SELECT max(seq) FROM changes").fetchone()[0]
+            if last is None or last <= keep:
+                return
+            cut = last - keep
+            self._db.execute("BEGIN")
+            try:
+                self._db.execute("DELETE FROM changes WHERE seq <= ?", (cut,))
+                self._db.execute("INSERT OR REPLACE INTO meta VALUES ('changes_trimmed_to', ?)", (str(cut),))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def units(self, paths: list[str] | None = None) -> Iterator[tuple[str, list[tuple[tuple, list[int]]]]]:
+        """(path, [(row, vector ids)] in file order) for every stored file (or those of `paths`), where `Unit.from_row(path,
         row, UNIT_START)` is the unit (built when needed: a warm start need not build them all).
 
         A file with a row that does not parse is skipped and forgotten, so it is indexed again.
         """
         with self._lock:
-            rows = self._db.execute(f"SELECT path, ord, vector_ids, {_UNIT_COLUMNS} FROM units ORDER BY rowid").fetchall()
+            if paths is None:
+                rows = self._db.execute(f"SELECT path, ord, vector_ids, {_UNIT_COLUMNS} FROM units ORDER BY rowid").fetchall()
+            else:
+                rows = self._select(f"SELECT path, ord, vector_ids, {_UNIT_COLUMNS} FROM units", "path", paths)
         by_path: dict[str, list[tuple]] = {}
         for row in rows:
             group = by_path.get(row[0])
@@ -252,8 +371,9 @@ class Store:
                 bad_paths.append(path)
                 continue
             yield path, units
-        for path in bad_paths:
-            self.forget_file(path)
+        if self.writable:
+            for path in bad_paths:
+                self.forget_file(path)
 
     def _select(self, query: str, column: str, values: list | None) -> list[tuple]:
         """The rows of `query` (all, or those whose `column` is one of `values`, asked 500 at a time)."""
@@ -325,6 +445,8 @@ class Store:
         if not expected or not self.graph_path.is_file():
             return None
         if _blake2b(self.graph_path) != expected:
+            if not self.writable:  # the writer is replacing it: build the graph from the vectors instead
+                return None
             self._set_aside(self.graph_path, "it does not match its recorded checksum; it is rebuilt from the "
                                              "stored vectors")
             return None
@@ -337,6 +459,8 @@ class Store:
         try:
             return read_segment(self.lexical_path)
         except (PostingsError, OSError, ValueError) as exc:
+            if not self.writable:
+                return None
             self._set_aside(self.lexical_path, f"it is unusable ({exc}); it is rebuilt from the stored terms")
             return None
 
@@ -385,6 +509,7 @@ class Store:
                         for i, su in enumerate(units)])
                     db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
                                (record.path, record.size, record.mtime_ns, record.sha256))
+                self._log_changes([*removed, *(record.path for record, _ in batch)])
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -401,6 +526,7 @@ class Store:
             try:
                 db.executemany("UPDATE units SET vector_ids=? WHERE path=? AND ord=?", [
                     (_ids_text(ids), path, i) for path, per_unit in files for i, ids in enumerate(per_unit)])
+                self._log_changes(path for path, _ in files)
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")

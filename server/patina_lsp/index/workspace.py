@@ -160,6 +160,9 @@ class WorkspaceIndex:
         self._changes_since_save = 0  # units and vectors changed since the graph and postings were saved
         self._generation = 0  # bumped when units are put or dropped (IndexView.generation)
         self._queue = EmbeddingQueue()  # phase 2: files whose units have no vectors yet
+        # a reader of a store another process writes: where it is in the writer's change log
+        self._change_seq = 0
+        self._data_version: int | None = None
 
     # -- loading ------------------------------------------------------------------
     def open(self) -> None:
@@ -172,9 +175,12 @@ class WorkspaceIndex:
                  self.store.directory, time.perf_counter() - t0)
 
     def _load(self) -> None:
+        # a reader follows the writer from here: what is committed meanwhile is loaded by `follow`
+        self._data_version = self.store.data_version()
+        self._change_seq = self.store.change_seq()
         # the integrity check and the graph's checksum read whole files: they run beside the loading
         with ThreadPoolExecutor(2, thread_name_prefix="patina-check") as pool:
-            integrity = pool.submit(self.store.verify)
+            integrity = pool.submit(self.store.verify if self.store.writable else lambda: None)
             graph_check = pool.submit(self.store.graph_file)
             try:
                 labels = self.store.graph_labels()  # the stored vector ids, if the saved graph is current
@@ -216,8 +222,9 @@ class WorkspaceIndex:
         unembedded = []
         for path, units in stored:
             if not all(known.issuperset(vids) for _, vids in units):
-                log.warning("%s: stored units whose vectors are gone; it will be indexed again", path)
-                files.pop(path, None)
+                if self.store.writable:
+                    log.warning("%s: stored units whose vectors are gone; it will be indexed again", path)
+                files.pop(path, None)  # (a reader: committed while it loaded; `follow` loads it)
                 continue
             if not all(vids or row[2] == LEXICAL_ONLY for row, vids in units):
                 unembedded.append(path)  # stored by phase 1, not yet embedded: it goes back in the queue
@@ -356,6 +363,78 @@ class WorkspaceIndex:
                         self._vector_users[vid] = next(iter(owners))
             self._free.append(slot)
 
+    # -- sharing the store with other processes --------------------------------------------
+    @property
+    def writable(self) -> bool:
+        """Whether this process writes the index; if not, another one does and this one follows it."""
+        return self.store.writable
+
+    def follow(self, force: bool = False) -> int:
+        """A reader: load what the writer committed since the last call; returns how many files changed.
+
+        Cheap when nothing changed (one PRAGMA). Only the changed files' units, terms and vectors
+        are read; new vectors are inserted into the graph in memory.
+        """
+        if self.store.writable and not force:
+            return 0
+        version = self.store.data_version()
+        if version == self._data_version and not force:
+            return 0
+        self._data_version = version
+        seq, paths = self.store.changes_since(self._change_seq)
+        if paths is None:  # the log was trimmed past where this reader was: compare every file
+            paths = set(self._files) | set(self.store.files())
+        if paths:
+            self._load_files(sorted(paths))
+        self._change_seq = seq
+        return len(paths)
+
+    def take_over(self) -> bool:
+        """A reader whose writer has gone becomes the writer (after loading all it committed)."""
+        if self.store.writable:
+            return True
+        if not self.store.take_over():
+            return False
+        self.follow(force=True)
+        self._hash_ids = None  # read again: the old writer added vectors
+        return True
+
+    def _load_files(self, paths: list[str]) -> None:
+        """Replace the in-memory units of `paths` with what the store holds now."""
+        records = self.store.files(paths)
+        stored = dict(self.store.units(paths))
+        terms = self.store.terms(paths)
+        with self._write_lock:
+            wanted = {vid for units in stored.values() for _, vids in units for vid in vids}
+            missing = sorted(vid for vid in wanted if vid not in self._vectors)
+            if missing:
+                ids, matrix, _ = self.store.vectors(missing)
+                self._vectors.add(ids.tolist(), matrix)
+            queued, done = [], []
+            for path in paths:
+                record, units = records.get(path), stored.get(path, [])
+                counts = terms.get(path, [])
+                with self._state.write():
+                    if record is None:
+                        self._files.pop(path, None)
+                        self._drop(path)
+                        done.append(path)
+                        continue
+                    entries = []
+                    for i, (row, vids) in enumerate(units):
+                        vids = [v for v in vids if v in self._vectors]  # one collected meanwhile: none
+                        entry = _Entry(None, vids, counts[i] if i < len(counts) else None, path, row,
+                                       row[2] == LEXICAL_ONLY)
+                        if not entry.terms:
+                            entry.terms = term_counts(lexical_fields(entry.unit))
+                        entries.append(entry)
+                    self._files[path] = record
+                    self._put(path, entries)
+                (queued if any(not e.vector_ids and not e.lexical_only for e in entries) else done).append(path)
+            self._queue.add(queued)
+            for path in done:
+                self._queue.discard(path)
+
     # -- planning -------------------------------------------------------------------
     def plan(self) -> Plan:
         """Walk the workspace and compare it with the stored fingerprints."""
@@ -403,7 +482,13 @@ class WorkspaceIndex:
                     progress: Callable[[int, int, int], None] | None = None,
                     cancelled: Callable[[], bool] | None = None, force: bool = False,
                     replace_buffers: bool = False) -> IndexReport:
-        """Both phases for a few files at once (live updates): extract them, then embed them."""
+        """Both phases for a few files at once (live updates): extract them, then embed them.
+
+        A reader asks the writer to do it (the files are listed in the store; the writer polls).
+        """
+        if not self.store.writable:
+            self.store.request([e.path for e in entries] + list(removed))
+            return IndexReport(units=len(self._entries), stopped="requested from the writer")
         report = self.extract_files(entries, removed, progress, cancelled, force, replace_buffers)
         if report.stopped is None:
             done = self.embed_pending(cancelled=cancelled, only=[e.path for e in entries])
@@ -646,6 +731,8 @@ class WorkspaceIndex:
 
     def collect_garbage(self) -> int:
         """Delete vectors no unit uses, in memory or in the store (edits leave old ones); returns how many."""
+        if not self.store.writable:
+            return 0
         with self._write_lock:
             dead = set(self.store.drop_unused_vectors(set(self._vector_users)))
             for h in [h for h, v in self._hash_to_vid.items() if v in dead]:
@@ -663,10 +750,11 @@ class WorkspaceIndex:
     def save(self) -> None:
         """Write the graph and the lexical postings (if changed), so the next start loads, not rebuilds."""
         with self._write_lock:
-            if not self._changes_since_save:
+            if not self._changes_since_save or not self.store.writable:
                 return
             self.store.save_graph(self._vectors.save, self._vectors.labels)
             self._save_lexical()
+            self.store.trim_changes()
             self._changes_since_save = 0
             heap.settle()
 
@@ -684,7 +772,13 @@ class WorkspaceIndex:
 
     def update(self, progress: Callable[[int, int, int], None] | None = None, cancelled=None,
                embed_progress: Callable[[int, int], None] | None = None) -> IndexReport:
-        """Bring the index in line with the disk: both phases, then garbage collection and a save."""
+        """Bring the index in line with the disk: both phases, then garbage collection and a save.
+
+        A reader (another process writes the store) only loads what the writer has committed.
+        """
+        if not self.store.writable:
+            self.follow()
+            return IndexReport(units=len(self._entries), stopped="the index is written by another process")
         plan = self.plan()
         report = self.extract_files(plan.changed, plan.removed, progress, cancelled)
         if report.stopped is None:
@@ -699,7 +793,13 @@ class WorkspaceIndex:
 
     # -- live buffers -----------------------------------------------------------------
     def set_buffer(self, path: str, text: str) -> None:
-        """Index an editor's unsaved text for `path` (in memory; the disk stays the stored truth)."""
+        """Index an editor's unsaved text for `path` (in memory; the disk stays the stored truth).
+
+        Not in a reader: it would need vectors the store does not hold (the saved file is indexed
+        by the writer instead).
+        """
+        if not self.store.writable:
+            return
         entries = self._extract(path, text)
         hashes, fresh = self._embed_entries(entries, None, IndexReport())
         with self._write_lock:
@@ -715,6 +815,9 @@ class WorkspaceIndex:
 
     def reload_from_disk(self, path: str) -> None:
         """Drop an editor buffer's units and index the file as it is on disk (or forget it if gone)."""
+        if not self.store.writable:
+            self.store.request([path])
+            return
         try:
             st = (self.root / path).stat()
         except OSError:
@@ -726,6 +829,9 @@ class WorkspaceIndex:
 
     def forget(self, path: str) -> None:
         """Drop a file that is gone from disk (an open buffer of it stays searchable)."""
+        if not self.store.writable:
+            self.store.request([path])
+            return
         self._commit([], [path])
 
     def has_buffer(self, path: str) -> bool:

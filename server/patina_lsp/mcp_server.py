@@ -1,0 +1,296 @@
+"""`patina mcp`: Patina's search as Model Context Protocol tools for coding agents (stdio).
+
+The workspace is the folder given on the command line, else the client's roots (when it offers
+them), else the current directory. The index is the one every Patina process on the workspace
+shares (index/store.py): started next to an editor, this server reads the editor's index and
+embeds nothing the editor has embedded.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import unquote, urlparse
+
+import anyio
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel, Field
+
+from patina_lsp import __version__
+from patina_lsp.config import Options
+from patina_lsp.embedding import ModelError
+from patina_lsp.engine import Engine, Hit, NotInWorkspace, State
+from patina_lsp.index.search import MAX_LIMIT, SearchQuery
+
+log = logging.getLogger(__name__)
+
+FIRST_CALL_WAIT_SECONDS = 20.0  # a first call waits this long for the lexical phase, so it sees every file
+SNIPPET_LINES = 3
+
+INSTRUCTIONS = """Patina searches this repository's code by meaning and by name.
+Use search_code with a description of what the code does ("retry a failed http request with backoff")
+or with identifiers; it returns file:line locations with a snippet. Use find_related on a location
+or a symbol name to find code that does similar things. index_status says how complete the index is."""
+
+
+class Match(BaseModel):
+    path: str = Field(description="file path relative to the workspace folder")
+    line: int = Field(description="first line of the unit, 1-based")
+    end_line: int = Field(description="last line of the unit, 1-based")
+    kind: str = Field(description="function, method, class, struct, ..., comment, section or text")
+    name: str
+    qualified_name: str
+    language: str
+    score: float
+    snippet: str
+    workspace: str = Field(description="the workspace folder the path is relative to")
+
+
+class Matches(BaseModel):
+    matches: list[Match]
+    indexing: bool = Field(description="true while the index is still being built: results may be incomplete")
+
+
+class IndexStatus(BaseModel):
+    state: str = Field(description="starting, indexing, ready or error")
+    workspaces: list[str]
+    files: int
+    units: int
+    pending_files: int
+    texts_embedded: int = Field(description="texts this process embedded in its last indexing run")
+    phase: str | None = None
+    percentage: int | None = None
+    eta_seconds: float | None = None
+    shared_with: list[str] = Field(default_factory=list,
+                                   description="pids of the Patina processes that write the index (if not this one)")
+    message: str | None = None
+
+
+class Workspace:
+    """The engine of the MCP server, its workspace folders and its indexing runs (one at a time)."""
+
+    def __init__(self, options: Options, folder: Path | None):
+        self.engine = Engine(options)
+        self.folder = folder
+        self._runs = ThreadPoolExecutor(1, thread_name_prefix="patina-index")
+        self._started = threading.Lock()
+        self._run = None
+        self.engine.on_writer = self._index  # took over a store whose writer exited: finish its work
+
+    def start(self, folders: list[Path]) -> None:
+        with self._started:
+            if self._run is not None:
+                return
+            self.engine.set_roots(folders)
+            self._run = self._index()
+
+    def _index(self):
+        return self._runs.submit(self._index_all)
+
+    def _index_all(self) -> None:
+        try:
+            self.engine.index_all()
+        except ModelError as exc:
+            log.error("%s", exc)  # (index_all has recorded it)
+        except Exception as exc:  # noqa: BLE001 - background: keep answering from what there is
+            log.exception("indexing failed")
+            self.engine.fail(f"indexing failed: {exc}")
+
+    @property
+    def started(self) -> bool:
+        return self._run is not None
+
+    def wait_for_lexical(self, timeout: float) -> None:
+        """Until every file is extracted (or the run ends, or `timeout`): a first call sees the whole workspace."""
+        deadline = time.monotonic() + timeout
+        status = self.engine.status
+        while time.monotonic() < deadline:
+            if status.state in (State.READY, State.ERROR) or status.phase == "semantic" or (
+                    self.engine.readers() and status.state is not State.STARTING):
+                return
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        self.engine.shutdown()
+        self._runs.shutdown(wait=False, cancel_futures=True)
+
+
+async def _folders(ctx: Context, workspace: Workspace) -> list[Path]:
+    """The command line's folder, else the client's file: roots, else the current directory."""
+    if workspace.folder is not None:
+        return [workspace.folder]
+    caps = ctx.client_capabilities
+    if caps is not None and caps.roots is not None:
+        try:
+            with anyio.fail_after(5):
+                result = await ctx.session.list_roots()
+            folders = [Path(unquote(urlparse(str(r.uri)).path)) for r in result.roots
+                       if str(r.uri).startswith("file:")]
+            folders = [f for f in folders if f.is_dir()]
+            if folders:
+                return folders
+        except Exception as exc:  # noqa: BLE001 - a client that fails roots/list: use the current directory
+            log.info("roots/list failed (%s): using the current directory", exc)
+    return [Path.cwd()]
+
+
+async def _ensure_started(ctx: Context, workspace: Workspace) -> None:
+    if not workspace.started:
+        workspace.start(await _folders(ctx, workspace))
+        await anyio.to_thread.run_sync(workspace.wait_for_lexical, FIRST_CALL_WAIT_SECONDS)
+
+
+def _match(root: Path, hit) -> Match:
+    u = hit.unit
+    snippet = "\n".join((u.signature or u.code).splitlines()[:SNIPPET_LINES])
+    return Match(path=u.path, line=u.span.start_line + 1, end_line=u.span.end_line + 1, kind=u.kind, name=u.name,
+                 qualified_name=u.qualified_name, language=u.language, score=round(hit.score, 4),
+                 snippet=snippet, workspace=str(root))
+
+
+def _as_text(title: str, matches: list[Match], indexing: bool) -> str:
+    lines = [title + (" (the index is still being built: results may be incomplete)" if indexing else "")]
+    for n, m in enumerate(matches, start=1):
+        lines.append(f"{n}. {m.path}:{m.line}  {m.kind} {m.qualified_name}  (score {m.score:.3f})")
+        lines += [f"     {line}" for line in m.snippet.splitlines()]
+    if not matches:
+        lines.append("No matches. Try other words, or fewer filters.")
+    return "\n".join(lines)
+
+
+def _result(title: str, hits: list[Hit], indexing: bool) -> CallToolResult:
+    matches = [_match(root, hit) for root, hit in hits]
+    data = Matches(matches=matches, indexing=indexing)
+    return CallToolResult(content=[TextContent(type="text", text=_as_text(title, matches, indexing))],
+                          structured_content=data.model_dump(mode="json"))
+
+
+def _nothing_yet(engine: Engine) -> None:
+    if not any(True for _ in engine.units()):
+        if engine.status.state is State.ERROR:
+            raise ToolError(f"indexing failed: {engine.status.message or 'see the server log'}")
+        raise ToolError("nothing is indexed yet (the index is being built); call index_status, "
+                        "and try again in a few seconds")
+
+
+def build_server(options: Options, folder: Path | None = None) -> tuple[MCPServer, Workspace]:
+    workspace = Workspace(options, folder)
+    server = MCPServer("patina", title="Patina code search", version=__version__, instructions=INSTRUCTIONS)
+    read_only = ToolAnnotations(read_only_hint=True, open_world_hint=False, idempotent_hint=True)
+
+    @server.tool(annotations=read_only)
+    async def search_code(
+        query: Annotated[str, Field(description="what the code does, in words, or identifiers to look for")],
+        ctx: Context,
+        limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description="how many matches")] = 10,
+        languages: Annotated[list[str] | None, Field(description='only these languages, e.g. ["python", "rust"]')] = None,
+        kinds: Annotated[list[str] | None, Field(description='only these kinds, e.g. ["function", "method", "class"]')] = None,
+        paths: Annotated[list[str] | None, Field(description='only files matching these globs, e.g. ["src/**", "*.py"]')] = None,
+    ) -> Annotated[CallToolResult, Matches]:
+        """Find code in the workspace by what it does (semantic) and by name (lexical).
+
+        Returns the best matching functions, methods, classes, comments and doc sections with
+        their file:line, kind, qualified name, score and a short snippet.
+        """
+        if not query.strip():
+            raise ToolError('query is empty: describe what the code does, e.g. "parse http headers"')
+        await _ensure_started(ctx, workspace)
+        engine = workspace.engine
+        _nothing_yet(engine)
+        q = SearchQuery(query.strip(), limit, "hybrid", tuple(languages or ()), tuple(kinds or ()), tuple(paths or ()))
+        hits = await anyio.to_thread.run_sync(engine.search, q)
+        return _result(f'{len(hits)} matches for "{query.strip()}"', hits, engine.indexing)
+
+    @server.tool(annotations=read_only)
+    async def find_related(
+        ctx: Context,
+        file: Annotated[str | None, Field(description="a file path (relative to the workspace or absolute)")] = None,
+        line: Annotated[int | None, Field(ge=1, description="a 1-based line in `file`: the unit around it")] = None,
+        symbol: Annotated[str | None, Field(description="a function, method or class name (qualified names work)")] = None,
+        limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description="how many matches")] = 10,
+    ) -> Annotated[CallToolResult, Matches]:
+        """Find code similar to a unit of the workspace, given by file and line, or by symbol name
+        (with `file` to choose among symbols of the same name)."""
+        if line is None and not symbol:
+            raise ToolError("give a file and a line, or a symbol name")
+        if line is not None and not file:
+            raise ToolError("a line needs the file it is in")
+        await _ensure_started(ctx, workspace)
+        engine = workspace.engine
+        _nothing_yet(engine)
+        path, at = await anyio.to_thread.run_sync(_locate, engine, file, line, symbol)
+        try:
+            hits = await anyio.to_thread.run_sync(lambda: engine.related(path, at, None, None, limit))
+        except NotInWorkspace as exc:
+            raise ToolError(str(exc)) from None
+        root = next((r for r in engine.roots if r == path or r in path.parents), path.parent)
+        where = f"{path.relative_to(root).as_posix()}:{at + 1}"
+        return _result(f"{len(hits)} units related to {symbol or 'the unit'} at {where}", hits, engine.indexing)
+
+    @server.tool(annotations=read_only)
+    async def index_status(ctx: Context) -> Annotated[CallToolResult, IndexStatus]:
+        """How complete the index is: files and units indexed, the phase and time left while indexing."""
+        await _ensure_started(ctx, workspace)
+        engine = workspace.engine
+        raw = engine.status_dict()
+        data = IndexStatus(state=raw["state"], workspaces=[str(r) for r in engine.roots], files=raw["files"],
+                           units=raw["units"], pending_files=raw["pendingFiles"], phase=raw.get("phase"),
+                           texts_embedded=raw["textsEmbedded"],
+                           percentage=raw.get("percentage"), eta_seconds=raw.get("etaSeconds"),
+                           shared_with=raw.get("sharedWith", []), message=raw.get("message"))
+        text = (f"{data.state}: {data.units:,} units in {data.files:,} files of {', '.join(data.workspaces)}; "
+                f"{data.pending_files:,} files pending")
+        if data.phase:
+            text += f"; {data.phase} phase, {data.percentage}%"
+            if data.eta_seconds is not None:
+                text += f", about {round(data.eta_seconds)} s left"
+        if data.shared_with:
+            text += f"; the index is written by Patina process {', '.join(data.shared_with)} and shared"
+        if data.message:
+            text += f"; {data.message}"
+        return CallToolResult(content=[TextContent(type="text", text=text)],
+                              structured_content=data.model_dump(mode="json"))
+
+    return server, workspace
+
+
+def _locate(engine: Engine, file: str | None, line: int | None, symbol: str | None) -> tuple[Path, int]:
+    """(absolute path, 0-based line) of the unit a find_related call names; ToolError if there is none."""
+    path = None
+    if file:
+        given = Path(file)
+        candidates = [given] if given.is_absolute() else [root / given for root in engine.roots]
+        path = next((p for p in candidates if p.is_file()), None)
+        if path is None:
+            raise ToolError(f"no file {file} in the workspace ({', '.join(map(str, engine.roots))})")
+        try:
+            engine.locate(path)
+        except NotInWorkspace as exc:
+            raise ToolError(str(exc)) from None
+    if line is not None:
+        return path, line - 1
+    wanted = symbol.strip()
+    found = [(root, u) for root, u in engine.units()
+             if (u.name == wanted or u.qualified_name == wanted) and u.kind not in ("comment", "section", "text")
+             and (path is None or root / u.path == path)]
+    if not found:
+        where = f" in {file}" if file else ""
+        raise ToolError(f"no function, method or class named {wanted}{where}; search_code finds it by description")
+    root, unit = min(found, key=lambda ru: (ru[1].path, ru[1].span.start_line))
+    return root / unit.path, unit.span.start_line
+
+
+def run(options: Options, folder: Path | None) -> None:
+    server, workspace = build_server(options, folder)
+    if folder is not None:
+        workspace.start([folder])  # a folder given: start at once, before the first call
+    try:
+        server.run("stdio")
+    finally:
+        workspace.close()
