@@ -143,9 +143,9 @@ def _cmd_index(args: argparse.Namespace) -> int:
 
 
 def _print_results(results, root, as_json: bool) -> None:
-    from patina_lsp.index.results import result_to_item
+    from patina_lsp.lsp_shapes import item
 
-    items = [result_to_item(r, root) for r in results]
+    items = [item(r, root) for r in results]
     if as_json:
         print(json.dumps({"items": items}, indent=None))
         return

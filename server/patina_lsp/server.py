@@ -91,7 +91,15 @@ class PatinaServer(LanguageServer):
 
 
 def create_server() -> PatinaServer:
-    from patina_lsp.features import commands, lifecycle, related, search, status, sync, workspace_symbol
+    from patina_lsp.features import (
+        commands,
+        lifecycle,
+        related,
+        search,
+        status,
+        sync,
+        workspace_symbol,
+    )
 
     server = PatinaServer()
     for module in (lifecycle, search, related, status, workspace_symbol, sync, commands):

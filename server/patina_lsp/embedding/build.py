@@ -10,8 +10,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from patina_lsp.embedding.files import ModelError, ModelFiles, sha256_of
 from patina_lsp.embedding import source
+from patina_lsp.embedding.files import ModelError, ModelFiles, sha256_of
 
 Progress = Callable[[str], None]
 

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 from patina_lsp import protocol
 from patina_lsp.handlers import plain, request_handler
-from patina_lsp.index.results import result_to_item
 from patina_lsp.index.units import Span
+from patina_lsp.lsp_shapes import items
 from patina_lsp.protocol import InvalidParams
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ async def related(ls, request: protocol.RelatedRequest) -> dict:
         text = None  # an empty selection: use the unit under the cursor
     line = request.position.line if request.position is not None else (span.start_line if span else None)
     hits = await ls.run_query(ls.engine.related, path, line, span, text, request.limit)
-    return {"items": [result_to_item(result, root) for root, result in hits], "indexing": ls.engine.indexing}
+    return {"items": items(hits), "indexing": ls.engine.indexing}
 
 
 def _line_count(ls, uri: str, path) -> int:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from patina_lsp import protocol
 from patina_lsp.handlers import plain, request_handler
-from patina_lsp.index.results import result_to_item
+from patina_lsp.lsp_shapes import items
 
 if TYPE_CHECKING:
     from patina_lsp.server import PatinaServer
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 async def search(ls, query) -> dict:
     hits = await ls.run_query(ls.engine.search, query)
-    return {"items": [result_to_item(result, root) for root, result in hits], "indexing": ls.engine.indexing}
+    return {"items": items(hits), "indexing": ls.engine.indexing}
 
 
 def register(ls: PatinaServer) -> None:

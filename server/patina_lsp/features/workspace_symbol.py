@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from patina_lsp.handlers import request_handler
-from patina_lsp.index.results import symbol_kind
 from patina_lsp.index.search import SearchQuery
+from patina_lsp.lsp_shapes import symbol_information
 from patina_lsp.protocol import MAX_QUERY_CHARS
 
 if TYPE_CHECKING:
@@ -49,16 +49,6 @@ def name_matches(units, query: str, limit: int) -> list:
     return [(h[3], h[4]) for h in hits[:limit]]
 
 
-def _symbol(root, unit) -> types.SymbolInformation:
-    # SymbolInformation (with a range) rather than range-less WorkspaceSymbol: older clients need it
-    return types.SymbolInformation(
-        name=unit.name, kind=types.SymbolKind(symbol_kind(unit.kind)),
-        location=types.Location(uri=(root / unit.path).as_uri(), range=types.Range(
-            start=types.Position(line=unit.name_span.start_line, character=unit.name_span.start_col),
-            end=types.Position(line=unit.name_span.end_line, character=unit.name_span.end_col))),
-        container_name=unit.container or unit.path)
-
-
 def workspace_symbols(engine, query: str) -> list[types.SymbolInformation]:
     query = query.strip()[:MAX_QUERY_CHARS]
     if not query:
@@ -66,13 +56,13 @@ def workspace_symbols(engine, query: str) -> list[types.SymbolInformation]:
     out: list[types.SymbolInformation] = []
     seen: set[tuple[str, int]] = set()
     for root, unit in name_matches(engine.units(), query, NAME_MATCHES):
-        symbol = _symbol(root, unit)
+        symbol = symbol_information(root, unit)
         seen.add((symbol.location.uri, symbol.location.range.start.line))
         out.append(symbol)
     if engine.embedder is not None:
         kinds = tuple(sorted(SYMBOL_KINDS))
         for root, result in engine.search(SearchQuery(query, SEMANTIC_MATCHES, "hybrid", kinds=kinds)):
-            symbol = _symbol(root, result.unit)
+            symbol = symbol_information(root, result.unit)
             key = (symbol.location.uri, symbol.location.range.start.line)
             if key not in seen:
                 seen.add(key)

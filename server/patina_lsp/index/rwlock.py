@@ -9,8 +9,8 @@ lets waiting searches through between its steps instead of making them wait for 
 from __future__ import annotations
 
 import threading
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 class ReadWriteLock:

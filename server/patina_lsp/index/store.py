@@ -28,7 +28,12 @@ import numpy as np
 import orjson
 import platformdirs
 
-from patina_lsp.index.postings import PostingsError, Segment, read_segment, write_segment
+from patina_lsp.index.postings import (
+    PostingsError,
+    Segment,
+    read_segment,
+    write_segment,
+)
 from patina_lsp.index.units import ROW_FIELDS, Unit
 
 log = logging.getLogger(__name__)

@@ -24,10 +24,6 @@ class Span(NamedTuple):
     def overlaps(self, other: Span) -> bool:
         return not (self.end_line < other.start_line or other.end_line < self.start_line)
 
-    def as_lsp(self) -> dict:
-        return {"start": {"line": self.start_line, "character": self.start_col},
-                "end": {"line": self.end_line, "character": self.end_col}}
-
 
 class Unit(NamedTuple):
     """One searchable thing in one file."""

@@ -24,9 +24,9 @@ import os
 import sqlite3
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -39,10 +39,30 @@ from patina_lsp.index.languages import language_of
 from patina_lsp.index.lexical import LexicalIndex, term_counts
 from patina_lsp.index.queue import EmbeddingQueue
 from patina_lsp.index.rwlock import ReadWriteLock
-from patina_lsp.index.scan import DEFAULT_MAX_FILE_BYTES, FileEntry, ScanStats, read_text, walk
-from patina_lsp.index.search import (Candidates, LexicalPart, SearchQuery, SearchResult, gather,
-                                     lexical_candidates, rank)
-from patina_lsp.index.store import LEXICAL_ONLY, UNIT_START, FileRecord, Store, StoredUnit, text_hash
+from patina_lsp.index.scan import (
+    DEFAULT_MAX_FILE_BYTES,
+    FileEntry,
+    ScanStats,
+    read_text,
+    walk,
+)
+from patina_lsp.index.search import (
+    Candidates,
+    LexicalPart,
+    SearchQuery,
+    SearchResult,
+    gather,
+    lexical_candidates,
+    rank,
+)
+from patina_lsp.index.store import (
+    LEXICAL_ONLY,
+    UNIT_START,
+    FileRecord,
+    Store,
+    StoredUnit,
+    text_hash,
+)
 from patina_lsp.index.units import Span, Unit
 from patina_lsp.index.vectors import VectorIndex
 
