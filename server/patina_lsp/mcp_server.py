@@ -81,6 +81,7 @@ class Workspace:
         self._runs = ThreadPoolExecutor(1, thread_name_prefix="patina-index")
         self._started = threading.Lock()
         self._run = None
+        self.answered = False  # the first call waits for the lexical phase; later ones answer at once
         self.engine.on_writer = self._index  # took over a store whose writer exited: finish its work
 
     def start(self, folders: list[Path]) -> None:
@@ -143,7 +144,9 @@ async def _folders(ctx: Context, workspace: Workspace) -> list[Path]:
 async def _ensure_started(ctx: Context, workspace: Workspace) -> None:
     if not workspace.started:
         workspace.start(await _folders(ctx, workspace))
+    if not workspace.answered:
         await anyio.to_thread.run_sync(workspace.wait_for_lexical, FIRST_CALL_WAIT_SECONDS)
+        workspace.answered = True
 
 
 def _match(root: Path, hit) -> Match:
