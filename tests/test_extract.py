@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from patina_lsp.index.extract import extract_units, extract_windows
-from patina_lsp.index.languages import language_of
+from patina_lsp.index.extract import MAX_NESTING, extract_units, extract_windows
+from patina_lsp.index.languages import CODE_LANGUAGES, language_of
 
 LANGS = Path(__file__).parent / "fixtures" / "langs"
 
@@ -105,3 +105,31 @@ def test_unknown_language_falls_back_to_windows():
 def test_syntax_errors_do_not_stop_extraction():
     units = extract_units("broken.py", "python", "def ok():\n    pass\n\ndef broken(:\n")
     assert "ok" in {u.name for u in units}
+
+
+def _nested(language: str, depth: int) -> str:
+    """A generated file with `depth` nested functions or classes (each inside the previous one's body)."""
+    if language == "python":
+        return "\n".join("    " * i + f"def level_{i}():" for i in range(depth)) + "\n" + "    " * depth + "pass\n"
+    if language == "ruby":
+        return "".join(f"class Level{i}\n" for i in range(depth)) + "end\n" * depth
+    if language == "go":
+        return "package deep\n\nfunc Level0() {\n" + "".join(f"f{i} := func() {{\n" for i in range(depth)) + \
+            "}\n" * depth + "}\n"
+    if language == "rust":
+        return "".join(f"fn level_{i}() {{\n" for i in range(depth)) + "}\n" * depth
+    if language == "java":
+        return "".join(f"class Level{i} {{\n" for i in range(depth)) + "}\n" * depth
+    if language in ("c", "cpp"):
+        return "int level_0(void) {\n" + "{\n" * depth + "}\n" * depth + "return 0;\n}\n"
+    opener = "function level_{i}() {{\n"  # javascript, typescript, tsx
+    return "".join(opener.format(i=i) for i in range(depth)) + "}\n" * depth
+
+
+@pytest.mark.parametrize("language", sorted(CODE_LANGUAGES))
+def test_deeply_nested_generated_code_is_extracted_without_exhausting_the_stack(language):
+    ext = {"python": "py", "javascript": "js", "typescript": "ts", "tsx": "tsx", "go": "go", "rust": "rs",
+           "java": "java", "c": "c", "cpp": "cpp", "ruby": "rb"}[language]
+    units = extract_units(f"deep.{ext}", language, _nested(language, 1200))
+    assert units  # the outer levels are found (or the file is indexed as text); nothing raised
+    assert len(units) <= MAX_NESTING + 1 or all(u.kind == "text" for u in units)

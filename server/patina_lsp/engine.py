@@ -21,7 +21,7 @@ from patina_lsp.config import Options
 from patina_lsp.embedding import Embedder, ModelError, model_files
 from patina_lsp.embedding.build import ensure_models
 from patina_lsp.index.priority import embedding_order
-from patina_lsp.index.scan import FileEntry
+from patina_lsp.index.scan import read_text
 from patina_lsp.index.search import SearchQuery, SearchResult, rank
 from patina_lsp.index.store import default_cache_dir
 from patina_lsp.index.units import Span
@@ -428,19 +428,36 @@ class Engine:
         index, rel = self.locate(path)
         if index.has_buffer(rel):
             return  # the open buffer is the truth until it is closed
-        try:
-            st = path.stat()
-        except OSError:
-            index.forget(rel)
-        else:
-            if path.is_dir():
-                return
-            index.index_files([FileEntry(rel, st.st_size, st.st_mtime_ns)])
+        if path.is_dir() and not path.is_symlink():
+            return
+        index.refresh(rel)  # indexed only if the walk's rules admit it (scan.Admission)
         self._refresh_counts()
 
+    def readable(self, path: Path) -> bool:
+        """Whether a request may read `path` from disk: a file the index may hold (or an open buffer)."""
+        try:
+            index, rel = self.locate(path)
+        except NotInWorkspace:
+            return False
+        return index.readable(rel)
+
+    def disk_text(self, path: Path) -> str | None:
+        """The text of `path` on disk if the index's rules admit it (scan.Admission), else None."""
+        try:
+            index, rel = self.locate(path)
+        except NotInWorkspace:
+            return None
+        if index.admission.admit(rel)[0] is None:
+            return None
+        return read_text(index.root, rel, max_file_bytes=index.max_file_bytes)
+
     def file_deleted(self, path: Path) -> None:
+        """A file or folder was deleted: its units go (or, if it is back already, it is indexed again)."""
         index, rel = self.locate(path)
-        index.forget(rel)
+        if index.has_buffer(rel):
+            index.forget(rel)  # the open buffer's units stay until it is closed
+        else:
+            index.refresh(rel)
         self._refresh_counts()
 
     # -- queries (run on the server's query threads) -------------------------------------------

@@ -22,10 +22,7 @@ def _selected_text(ls, uri: str, request: protocol.RelatedRequest, path) -> str 
     if doc is not None:
         lines = doc.source.split("\n")
     else:
-        try:
-            lines = path.read_text(errors="replace").split("\n")
-        except OSError as exc:
-            raise InvalidParams(f"cannot read {path}: {exc.strerror}") from None
+        lines = _disk_text(ls, uri, path).split("\n")
     if start.line >= len(lines):
         raise InvalidParams(f"range.start.line {start.line} is past the end of the file ({len(lines)} lines)")
     if start.line == end.line:
@@ -39,9 +36,9 @@ def _selected_text(ls, uri: str, request: protocol.RelatedRequest, path) -> str 
 async def related(ls, request: protocol.RelatedRequest) -> dict:
     path = ls.path_of(request.uri)
     index, rel = ls.engine.locate(path)  # NotInWorkspace -> InvalidParams
-    known = ls.workspace.text_documents.get(request.uri) is not None or path.is_file()
+    known = ls.workspace.text_documents.get(request.uri) is not None or ls.engine.readable(path)
     if not known:
-        raise InvalidParams(f"unknown document {request.uri}: not open and not on disk")
+        raise InvalidParams(_UNREADABLE.format(uri=request.uri))
     line_count = _line_count(ls, request.uri, path)
     text = _selected_text(ls, request.uri, request, path)
     if request.position is not None and request.position.line >= line_count:
@@ -58,15 +55,28 @@ async def related(ls, request: protocol.RelatedRequest) -> dict:
     return {"items": items(hits), "indexing": ls.engine.indexing}
 
 
+# one message whatever the reason, so that it tells nothing about files Patina may not read
+_UNREADABLE = ("unknown document {uri}: not open in the editor, and not a file Patina indexes (missing, "
+               "ignored, too large, not a regular file, or outside the workspace through a symlink)")
+
+
+def _disk_text(ls, uri: str, path) -> str:
+    """The file's text, if it is one Patina may read (the index's admission rules, scan.Admission).
+
+    The same answer for a file outside the workspace, ignored, special or missing: nothing about
+    files Patina may not read leaks into an error message.
+    """
+    text = ls.engine.disk_text(path)
+    if text is None:
+        raise InvalidParams(_UNREADABLE.format(uri=uri))
+    return text
+
+
 def _line_count(ls, uri: str, path) -> int:
     doc = ls.workspace.text_documents.get(uri)
     if doc is not None:
         return len(doc.source.split("\n"))
-    try:
-        with open(path, "rb") as fh:
-            return fh.read().count(b"\n") + 1
-    except OSError:
-        return 0
+    return _disk_text(ls, uri, path).count("\n") + 1
 
 
 def register(ls: PatinaServer) -> None:

@@ -63,7 +63,7 @@ def register(ls: PatinaServer) -> None:
         try:
             path = ls.path_of(uri)
             ls.engine.opened(path)
-            on_disk = path.read_text(errors="replace") if path.is_file() else None
+            on_disk = ls.engine.disk_text(path)  # None for a file the index may not hold
         except (InvalidParams, OSError):
             return
         if on_disk != params.text_document.text:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,7 +12,10 @@ from tree_sitter import Node
 from patina_lsp.index.languages import CODE_LANGUAGES, parser_for
 from patina_lsp.index.units import Span, Unit
 
+log = logging.getLogger(__name__)
+
 WINDOW_LINES = 40
+MAX_NESTING = 100  # syntax levels searched for symbols (each costs a few Python frames)
 WINDOW_OVERLAP = 5
 MIN_COMMENT_CHARS = 40
 MAX_SIGNATURE_CHARS = 300
@@ -150,6 +154,8 @@ class _Extractor:
         self.doc_comment_rows: set[int] = set()
         self.comment_nodes: list[Node] = []
         self.comment_by_end_row: dict[int, Node] = {}
+        self.depth = 0  # nesting of `visit` calls: bounded, so a generated file cannot exhaust the stack
+        self.too_deep = 0  # subtrees not visited because of that bound
 
     def index_comments(self, root: Node) -> None:
         for node in _walk_comments(root):
@@ -182,8 +188,15 @@ class _Extractor:
         return kind
 
     def visit(self, node: Node, container: str | None, container_kind: str | None) -> None:
-        for child in node.named_children:
-            self._visit_one(child, container, container_kind)
+        if self.depth >= MAX_NESTING:
+            self.too_deep += 1
+            return
+        self.depth += 1
+        try:
+            for child in node.named_children:
+                self._visit_one(child, container, container_kind)
+        finally:
+            self.depth -= 1
 
     def _visit_one(self, node: Node, container: str | None, container_kind: str | None) -> None:
         outer = node
@@ -322,6 +335,9 @@ def extract_code(path: str, language: str, text: str) -> list[Unit]:
     ex.index_comments(tree.root_node)
     ex.visit(tree.root_node, None, None)
     ex.comments(tree.root_node)
+    if ex.too_deep:
+        log.info("%s: %d blocks nested deeper than %d levels were not searched for symbols",
+                 path, ex.too_deep, MAX_NESTING)
     return sorted(ex.units, key=lambda u: (u.span.start_line, u.span.start_col, -u.span.end_line))
 
 

@@ -91,6 +91,93 @@ class IgnoreRules:
         return bool(verdict and verdict[1])
 
 
+QUIET_REASONS = frozenset({"ignored", "not a regular file"})  # the walk skips these without counting them
+
+
+def file_verdict(rules: IgnoreRules, rel: str, st: os.stat_result, max_file_bytes: int) -> str | None:
+    """Why the file `rel` (whose `stat`, symlinks followed, is `st`) may not be indexed; None if it may.
+
+    Never a FIFO, socket or device (they block or never end), nothing ignored, no binary type, nothing
+    over `max_file_bytes`.
+    """
+    if not stat.S_ISREG(st.st_mode):
+        return "not a regular file"
+    if rules.ignored(rel, False):
+        return "ignored"
+    name = rel.rsplit("/", 1)[-1].lower()
+    if any(name.endswith(s) for s in SKIP_SUFFIXES):
+        return "binary file type"
+    if st.st_size > max_file_bytes:
+        return "too large"
+    return None
+
+
+class Admission:
+    """Whether a path may be indexed: the one rule for the walk, watched files, closed and open buffers,
+    and requests that read files. Built once per indexing pass (so .gitignore edits apply on the next).
+
+    A path is admitted when it is inside the root (also after resolving symlinks), under no ignored
+    or symlinked folder, not ignored itself, a regular file, of no binary type and not too large.
+    """
+
+    def __init__(self, root: Path, exclude: list[str] | tuple[str, ...] = (),
+                 max_file_bytes: int = DEFAULT_MAX_FILE_BYTES):
+        self.root = Path(os.path.abspath(root))
+        self.real_root = self.root.resolve()
+        self.max_file_bytes = max_file_bytes
+        self.rules = IgnoreRules(self.real_root, exclude)
+        self._loaded: set[str] = set()
+
+    def _folders_reason(self, rel: str) -> str | None:
+        parts = rel.split("/")
+        if not rel or rel.startswith("/") or any(p in ("", ".", "..") for p in parts):
+            return "not a path inside the workspace"
+        for i in range(len(parts)):
+            folder = "/".join(parts[:i])
+            if folder not in self._loaded:
+                self.rules.load_dir(folder)
+                self._loaded.add(folder)
+            if folder and (self.rules.ignored(folder, True) or os.path.islink(self.root / folder)):
+                return "ignored" if self.rules.ignored(folder, True) else "symlinked folder"
+        return None
+
+    def admit(self, rel: str) -> tuple[FileEntry | None, str | None]:
+        """(the file's entry, None) if `rel` may be indexed, else (None, why not: "missing" if it is gone)."""
+        reason = self._folders_reason(rel)
+        if reason:
+            return None, reason
+        path = self.root / rel
+        try:
+            if not Path(os.path.realpath(path)).is_relative_to(self.real_root):
+                return None, "symlink outside the workspace"
+            st = os.stat(path)
+        except FileNotFoundError:
+            return None, "missing"
+        except OSError as exc:
+            return None, f"unreadable ({exc.strerror})"
+        reason = file_verdict(self.rules, rel, st, self.max_file_bytes)
+        return (FileEntry(rel, st.st_size, st.st_mtime_ns), None) if reason is None else (None, reason)
+
+    def admit_text(self, rel: str, text: str) -> str | None:
+        """Why an editor buffer for `rel` may not be indexed (None if it may): the file's rules, on its text."""
+        reason = self._folders_reason(rel)
+        if reason:
+            return reason
+        path = self.root / rel
+        if os.path.lexists(path):
+            if not Path(os.path.realpath(path)).is_relative_to(self.real_root):
+                return "symlink outside the workspace"
+            if os.path.exists(path) and not os.path.isfile(path):
+                return "not a regular file"
+        if self.rules.ignored(rel, False):
+            return "ignored"
+        if any(rel.lower().endswith(s) for s in SKIP_SUFFIXES):
+            return "binary file type"
+        if len(text.encode("utf-8", "surrogatepass")) > self.max_file_bytes:
+            return "too large"
+        return None
+
+
 def walk(root: Path, exclude: list[str] | tuple[str, ...] = (), max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
          stats: ScanStats | None = None, follow_symlinks: bool = False) -> Iterator[FileEntry]:
     """Every indexable file under `root`, in a stable order. Bad entries are skipped, counted and logged."""
@@ -134,26 +221,44 @@ def walk(root: Path, exclude: list[str] | tuple[str, ...] = (), max_file_bytes: 
                 if not rules.ignored(rel, True):
                     subdirs.append(rel)
                 continue
-            if not stat.S_ISREG(st.st_mode) or rules.ignored(rel, False):
+            reason = file_verdict(rules, rel, st, max_file_bytes)
+            if reason in QUIET_REASONS:
                 continue
-            if any(entry.name.lower().endswith(s) for s in SKIP_SUFFIXES):
-                stats.skip("binary file type", rel)
-                continue
-            if st.st_size > max_file_bytes:
-                stats.skip("too large", rel, f"{st.st_size} bytes > maxFileBytes {max_file_bytes}")
+            if reason is not None:
+                stats.skip(reason, rel, f"{st.st_size} bytes > maxFileBytes {max_file_bytes}"
+                           if reason == "too large" else "")
                 continue
             stats.files += 1
             yield FileEntry(rel, st.st_size, st.st_mtime_ns)
         stack.extend(reversed(subdirs))
 
 
-def read_text(root: Path, rel: str, stats: ScanStats | None = None) -> str | None:
-    """A file's text (invalid UTF-8 replaced), or None for a binary or unreadable file (counted)."""
+def read_text(root: Path, rel: str, stats: ScanStats | None = None,
+              max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> str | None:
+    """A file's text (invalid UTF-8 replaced), or None for a binary, unreadable, special or too large
+    file (counted). Opened without blocking and checked after opening: a file swapped for a FIFO or a
+    device since it was admitted is not read, nor more than `max_file_bytes` of a growing one."""
     stats = stats if stats is not None else ScanStats()
     try:
-        data = (root / rel).read_bytes()
+        fd = os.open(root / rel, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         stats.skip("unreadable", rel, str(exc))
+        return None
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            stats.skip("not a regular file", rel)
+            return None
+        if st.st_size > max_file_bytes:
+            stats.skip("too large", rel, f"{st.st_size} bytes > maxFileBytes {max_file_bytes}")
+            return None
+        try:
+            data = fh.read(max_file_bytes + 1)
+        except OSError as exc:
+            stats.skip("unreadable", rel, str(exc))
+            return None
+    if len(data) > max_file_bytes:
+        stats.skip("too large", rel, f"grew past maxFileBytes {max_file_bytes} while read")
         return None
     if b"\0" in data[:8192]:
         stats.skip("binary (NUL bytes)", rel)

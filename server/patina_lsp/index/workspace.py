@@ -34,13 +34,14 @@ from typing import Protocol
 import numpy as np
 
 from patina_lsp.index import chunks, embeddable, heap
-from patina_lsp.index.extract import extract_units
+from patina_lsp.index.extract import extract_units, extract_windows
 from patina_lsp.index.languages import language_of
 from patina_lsp.index.lexical import LexicalIndex, term_counts
 from patina_lsp.index.queue import EmbeddingQueue
 from patina_lsp.index.rwlock import ReadWriteLock
 from patina_lsp.index.scan import (
     DEFAULT_MAX_FILE_BYTES,
+    Admission,
     FileEntry,
     ScanStats,
     read_text,
@@ -163,6 +164,7 @@ class WorkspaceIndex:
         self.max_units = max_units
         self.texts = texts  # what is embedded of a unit (chunks.POLICIES)
         self.scan_stats = ScanStats()
+        self.admission = Admission(self.root, self.exclude, max_file_bytes)  # what may be indexed (scan.py)
         self._state = ReadWriteLock()
         self._write_lock = threading.Lock()  # one writer of the index at a time (indexing or live updates)
         self._entries: dict[int, _Entry] = {}
@@ -459,6 +461,7 @@ class WorkspaceIndex:
     def plan(self) -> Plan:
         """Walk the workspace and compare it with the stored fingerprints."""
         self.scan_stats = ScanStats()
+        self.admission = Admission(self.root, self.exclude, self.max_file_bytes)  # .gitignore edits apply now
         plan = Plan()
         seen: set[str] = set()
         for entry in walk(self.root, self.exclude, self.max_file_bytes, self.scan_stats):
@@ -566,7 +569,7 @@ class WorkspaceIndex:
         before that read, so the next pass looks at it again.
         """
         for attempt in range(1, MAX_READS + 1):
-            text = read_text(self.root, entry.path, self.scan_stats)
+            text = read_text(self.root, entry.path, self.scan_stats, self.max_file_bytes)
             if text is None:
                 if entry.path in self._files:
                     self._commit([], [entry.path])
@@ -593,8 +596,17 @@ class WorkspaceIndex:
         return None
 
     def _extract(self, path: str, text: str) -> list[_Entry]:
-        """The units of a file's text, with their lexical terms; those not worth embedding marked so."""
-        units = extract_units(path, language_of(path), text)
+        """The units of a file's text, with their lexical terms; those not worth embedding marked so.
+
+        A file the extractor fails on is indexed as plain text windows (counted and logged): one bad
+        file never stops a pass.
+        """
+        try:
+            units = extract_units(path, language_of(path), text)
+        except Exception as exc:  # noqa: BLE001 - a parser or extractor bug on one file
+            log.warning("%s: extraction failed (%s: %s); indexed as text windows", path, type(exc).__name__, exc)
+            self.scan_stats.skipped["extraction failed, text windows instead"] += 1
+            units = extract_windows(path, language_of(path), text)
         whole_file = embeddable.file_reason(text) is not None
         return [_Entry(u, [], term_counts(lexical_fields(u)),
                        lexical_only=whole_file or embeddable.unit_reason(u) is not None) for u in units]
@@ -666,6 +678,10 @@ class WorkspaceIndex:
                 self._queue.add([path], front=True)
                 report.stopped = "cancelled"
                 break
+            except Exception as exc:  # noqa: BLE001 - one file must not stop the pass
+                log.exception("%s: embedding failed; its units stay lexical until the next pass", path)
+                self.scan_stats.skip("embedding failed", path, f"{type(exc).__name__}: {exc}")
+                continue
             pending.append((path, entries, hashes, fresh))
             report.files += 1
             done_units += len(entries)
@@ -811,7 +827,26 @@ class WorkspaceIndex:
         report.units = len(self._entries)
         return report
 
-    # -- live buffers -----------------------------------------------------------------
+    # -- live changes -----------------------------------------------------------------
+    def refresh(self, path: str) -> None:
+        """A file changed, appeared or vanished (a watched file, a reader's request): index it if it
+        may be indexed (scan.Admission, the walk's rules), else make sure it is not in the index."""
+        entry, reason = self.admission.admit(path)
+        if entry is not None:
+            self.index_files([entry])
+            return
+        if reason != "missing":
+            self.scan_stats.skip(reason, path)
+        gone = [path] if path in self._files or path in self._by_path else []
+        if reason == "missing":  # a folder deleted or renamed: its files go with it
+            gone += [p for p in list(self._files) if p.startswith(path + "/")]
+        for p in gone:
+            self.forget(p)
+
+    def readable(self, path: str) -> bool:
+        """Whether a request may read `path` (an open buffer of it, or a file the index may hold)."""
+        return path in self._overlays or self.admission.admit(path)[0] is not None
+
     def set_buffer(self, path: str, text: str) -> None:
         """Index an editor's unsaved text for `path` (in memory; the disk stays the stored truth).
 
@@ -819,6 +854,12 @@ class WorkspaceIndex:
         by the writer instead).
         """
         if not self.store.writable:
+            return
+        reason = self.admission.admit_text(path, text)
+        if reason is not None:  # an ignored or too large file opened in the editor: never indexed
+            log.info("buffer %s not indexed: %s", path, reason)
+            if path in self._overlays:
+                self._commit([], [path], replace_buffers=True)
             return
         entries = self._extract(path, text)
         hashes, fresh = self._embed_entries(entries, None, IndexReport())
@@ -838,12 +879,11 @@ class WorkspaceIndex:
         if not self.store.writable:
             self.store.request([path])
             return
-        try:
-            st = (self.root / path).stat()
-        except OSError:
+        entry, _ = self.admission.admit(path)
+        if entry is None:  # gone, or not to be indexed (ignored, too large, special, outside): dropped
             self._commit([], [path], replace_buffers=True)
             return
-        self.index_files([FileEntry(path, st.st_size, st.st_mtime_ns)], force=True, replace_buffers=True)
+        self.index_files([entry], force=True, replace_buffers=True)
         if path in self._overlays:  # the file could not be read: its buffer's units go all the same
             self._commit([], [path], replace_buffers=True)
 
