@@ -90,8 +90,9 @@ class StdioClient:
     def notify(self, method: str, params) -> None:
         self._write({"jsonrpc": "2.0", "method": method, "params": params})
 
-    def initialize(self, root: str, options: dict | None = None) -> dict:
-        """initialize + initialized, as an editor with progress, configuration and file watching would."""
+    def initialize(self, root: str, options: dict | None = None, file_watching: bool = True) -> dict:
+        """initialize + initialized, as an editor with progress, configuration and (unless told not
+        to) file watching would."""
         uri = Path(os.path.abspath(root)).as_uri()
         self.settings = dict(options or {})
         result = self.request("initialize", {
@@ -100,7 +101,7 @@ class StdioClient:
             "initializationOptions": self.settings,
             "capabilities": {"window": {"workDoneProgress": True},
                              "workspace": {"configuration": True, "workspaceFolders": True,
-                                           "didChangeWatchedFiles": {"dynamicRegistration": True}}},
+                                           "didChangeWatchedFiles": {"dynamicRegistration": file_watching}}},
         }, timeout=120)
         self.notify("initialized", {})
         return result

@@ -58,3 +58,44 @@ def test_bad_input_is_a_message_not_a_traceback(ws, tmp_path, args, message):
     done = patina(*args[:1], "--cache-dir", str(tmp_path / "cache"), *args[1:], cwd=ws)
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_tcp_refuses_a_non_loopback_address_unless_allowed():
+    refused = patina("lsp", "--tcp", "0.0.0.0:0")
+    assert refused.returncode == 2 and "not a loopback address" in refused.stderr and "--allow-remote" in refused.stderr
+    bad = patina("lsp", "--tcp", "nonsense")
+    assert bad.returncode == 2 and "HOST:PORT" in bad.stderr
+
+
+def test_tcp_on_loopback_serves_lsp():
+    import socket
+
+    with socket.socket() as probe:  # a free port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "patina_lsp", "lsp", "--tcp", f"127.0.0.1:{port}"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        import time
+
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                conn = socket.create_connection(("127.0.0.1", port), timeout=5)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the server never listened"
+                time.sleep(0.2)
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                           "params": {"processId": None, "rootUri": None, "capabilities": {}}}).encode()
+        conn.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        reply = b""
+        while b'"id": 1' not in reply and b'"id":1' not in reply:
+            chunk = conn.recv(65536)
+            assert chunk, "connection closed"
+            reply += chunk
+        assert b"capabilities" in reply
+        conn.close()
+    finally:
+        server.kill()
+        server.wait()

@@ -352,3 +352,28 @@ def test_damaged_postings_file_is_set_aside_and_rebuilt(workspace, int8_embedder
     again.store.close()
     third = open_index(workspace, int8_embedder, cache)
     assert third.store.message is None and lexical_top(third) == expected
+
+
+def test_store_is_private_to_its_user(workspace, int8_embedder, cache):
+    index = build(workspace, int8_embedder, cache)
+    directory = index.store.directory
+    assert directory.stat().st_mode & 0o777 == 0o700 and directory.parent.stat().st_mode & 0o777 == 0o700
+    files = [p for p in directory.iterdir() if p.is_file()]
+    assert {"index.sqlite", "vectors.hnsw", "lexical.postings"} <= {p.name for p in files}
+    assert all(p.stat().st_mode & 0o077 == 0 for p in files), {p.name: oct(p.stat().st_mode) for p in files}
+    lock = directory.with_name(directory.name + ".lock")
+    assert lock.stat().st_mode & 0o077 == 0
+    index.store.close()
+
+
+def test_a_symlinked_lock_file_is_refused(workspace, int8_embedder, cache, tmp_path):
+    from patina_lsp.index.store import StoreError, default_cache_dir, store_dir
+
+    directory = store_dir(default_cache_dir(cache), workspace, "int8")
+    directory.parent.mkdir(parents=True)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    directory.with_name(directory.name + ".lock").symlink_to(victim)
+    with pytest.raises(StoreError, match="symlink"):
+        open_index(workspace, int8_embedder, cache)
+    assert victim.read_text() == "keep me\n"

@@ -197,6 +197,22 @@ def _cmd_related(args: argparse.Namespace) -> int:
     return 0
 
 
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+    import socket
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        try:  # a host name: every address it resolves to must be loopback
+            infos = socket.getaddrinfo(host, None)
+        except OSError:
+            return False
+        return bool(infos) and all(ipaddress.ip_address(info[4][0]).is_loopback for info in infos)
+
+
 def _cmd_lsp(args: argparse.Namespace) -> int:
     import logging
 
@@ -208,12 +224,20 @@ def _cmd_lsp(args: argparse.Namespace) -> int:
     logging.getLogger("pygls").setLevel(max(logging.WARNING, logging.getLogger().level))
     from patina_lsp.server import create_server
 
-    server = create_server()
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
         if not port.isdigit():
             raise CliError(f"--tcp expects HOST:PORT, got {args.tcp!r}")
-        server.start_tcp(host or "127.0.0.1", int(port))
+        host = host.strip("[]") or "127.0.0.1"
+        if not _is_loopback(host):
+            if not args.allow_remote:
+                raise CliError(f"--tcp {args.tcp}: {host} is not a loopback address. The language server protocol "
+                               f"has no authentication: anyone who can reach the port can read the indexed source "
+                               f"and make the server read files. Use 127.0.0.1, or add --allow-remote if you mean it")
+            _stderr(f"patina: warning: listening on {host}:{port} without authentication (--allow-remote)")
+    server = create_server()
+    if args.tcp:
+        server.start_tcp(host, int(port))
     else:
         server.start_io()
     return 0
@@ -261,7 +285,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     lsp = sub.add_parser("lsp", help="run the language server (stdio)")
-    lsp.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio (for debugging)")
+    lsp.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio (for debugging; "
+                                                       "loopback addresses only, see --allow-remote)")
+    lsp.add_argument("--allow-remote", action="store_true",
+                     help="let --tcp listen on a non-loopback address (LSP has no authentication)")
     lsp.add_argument("--log-file", help="write the log here instead of stderr")
     lsp.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     lsp.set_defaults(func=_cmd_lsp)

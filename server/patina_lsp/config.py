@@ -17,6 +17,9 @@ from patina_lsp.protocol import short_repr
 MODELS = ("int8", "fp32")
 
 
+DEFAULT_RESCAN_SECONDS = 60
+
+
 @dataclass(frozen=True)
 class Options:
     """Everything a client may configure (section `patina`)."""
@@ -29,6 +32,7 @@ class Options:
     index_on_startup: bool = True
     max_units: int = DEFAULT_MAX_UNITS
     index_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+    rescan_interval: int = DEFAULT_RESCAN_SECONDS  # seconds between checks of the disk (stat only); 0: never
 
     @property
     def index_settings(self) -> tuple:
@@ -72,7 +76,7 @@ def parse_options(raw: Any, base: Options | None = None) -> tuple[Options, list[
     if not isinstance(raw, dict):
         return options, problems + [f"patina settings must be an object, got {type(raw).__name__}; using defaults"]
     known = {"model", "modelDir", "cacheDir", "exclude", "maxFileBytes", "indexOnStartup", "maxUnits",
-             "indexThreads"}
+             "indexThreads", "rescanInterval"}
     client_side = {"server", "trace"}  # editor settings in the same section (how to start the server, tracing)
     unknown = sorted(k for k in raw if k not in known and k not in client_side)
     if unknown:
@@ -105,6 +109,9 @@ def parse_options(raw: Any, base: Options | None = None) -> tuple[Options, list[
     if "indexThreads" in raw and raw["indexThreads"] is not None:
         default_threads = os.cpu_count() or 1
         changes["index_threads"] = _int(raw["indexThreads"], "indexThreads", 1, 256, default_threads, problems)
+    if "rescanInterval" in raw and raw["rescanInterval"] is not None:
+        changes["rescan_interval"] = _int(raw["rescanInterval"], "rescanInterval", 0, 86_400,
+                                          DEFAULT_RESCAN_SECONDS, problems)
     if "indexOnStartup" in raw and raw["indexOnStartup"] is not None:
         if isinstance(raw["indexOnStartup"], bool):
             changes["index_on_startup"] = raw["indexOnStartup"]

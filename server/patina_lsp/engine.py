@@ -107,9 +107,13 @@ class Engine:
         self.open_files: set[Path] = set()  # open in the editor: embedded first
         self._query_pool = ThreadPoolExecutor(2, thread_name_prefix="patina-query")  # query embeddings
         self._follower: threading.Thread | None = None
-        # called (on the follower thread) when this process takes over writing a store whose writer
-        # exited: the server starts an indexing run to finish what that writer left
-        self.on_writer: Callable[[], None] | None = None
+        # called (on the follower thread) when an indexing run is needed: this process took over
+        # writing a store whose writer exited, or a rescan found the disk changed behind its back
+        self.on_changes: Callable[[], None] | None = None
+        self._running = False  # an index_all run is going on
+        self._last_scan = time.monotonic()
+        self._recheck = False  # a run just ended: check at once that the disk still matches it
+        self._vanished: set[tuple[Path, str]] = set()  # results whose file was gone at answer time
 
     # -- configuration ---------------------------------------------------------------
     @property
@@ -193,7 +197,8 @@ class Engine:
                 self._follower.start()
 
     def _follow(self) -> None:
-        """Readers load the writer's commits and take over when it exits; writers serve readers' requests."""
+        """Readers load the writer's commits and take over when it exits; writers serve readers'
+        requests, drop vanished files and rescan the disk now and then."""
         while not self._stop.wait(FOLLOW_EVERY_SECONDS):
             for root, index in list(self.roots.items()):
                 if index is None:
@@ -202,6 +207,39 @@ class Engine:
                     self.follow_once(index)
                 except Exception:  # noqa: BLE001 - a bad moment (a busy database): try again next time
                     log.exception("%s: following the shared index failed", root)
+            try:
+                self._drop_vanished()
+                self._maybe_rescan()
+            except Exception:  # noqa: BLE001 - try again next time
+                log.exception("rescanning the workspace failed")
+
+    def _drop_vanished(self) -> None:
+        while self._vanished:
+            root, rel = self._vanished.pop()
+            index = self.roots.get(root)
+            if index is not None:
+                log.info("%s: gone from disk, dropped from the index", rel)
+                index.refresh(rel)
+                self._refresh_counts()
+
+    def _maybe_rescan(self) -> None:
+        """Without file events (many clients send none), compare the disk's fingerprints with the
+        index every `rescan_interval` seconds and right after a run; start a run if they differ."""
+        interval = self.options.rescan_interval
+        due = self._recheck or (interval and time.monotonic() - self._last_scan >= interval)
+        if not due or self._running or self.status.state is not State.READY or self.paused.is_set():
+            return
+        self._recheck, self._last_scan = False, time.monotonic()
+        for index in self._indexes(list(self.roots)):
+            if not index.writable:
+                continue
+            plan = index.plan()
+            if plan.changed or plan.removed:
+                log.info("%s: %d files changed and %d removed behind the server's back: indexing them",
+                         index.root, len(plan.changed), len(plan.removed))
+                if self.on_changes is not None:
+                    self.on_changes()
+                return
 
     def follow_once(self, index: WorkspaceIndex) -> None:
         """One look at the store shared with other processes (see Store)."""
@@ -213,8 +251,8 @@ class Engine:
         if index.take_over():
             self.note(f"took over indexing {index.root} from the process that exited")
             self._refresh_counts()
-            if self.on_writer is not None:
-                self.on_writer()
+            if self.on_changes is not None:
+                self.on_changes()
             return
         if index.follow():
             self._refresh_counts()
@@ -234,8 +272,17 @@ class Engine:
 
         Phase 1 (lexical) extracts every changed file of every root, so searches see the whole
         workspace within seconds; phase 2 (semantic) then embeds, open files and recently
-        changed ones first (index/priority.py).
+        changed ones first (index/priority.py). When it ends, the follower thread checks at once
+        that the disk still matches (files changed or deleted during the run start another).
         """
+        self._running = True
+        try:
+            self._index_all(progress)
+        finally:
+            self._running = False
+            self._recheck = True
+
+    def _index_all(self, progress: Progress | None) -> None:
         self.paused.clear()
         status = self.status
         # the model loads while the stores are read, the folders walked and the files extracted:
@@ -474,7 +521,19 @@ class Engine:
         lexical = [index.lexical_part(query) for _, index in indexes]
         vector = embedding.result() if embedding is not None else None
         groups = [(root, index.candidates(query, vector, part)) for (root, index), part in zip(indexes, lexical)]
-        return rank(groups, query)
+        return self._present(rank(groups, query))
+
+    def _present(self, hits: list[Hit]) -> list[Hit]:
+        """The hits whose file is still there (a stat each); the others are dropped from the index soon."""
+        out = []
+        for root, result in hits:
+            rel = result.unit.path
+            index = self.roots.get(root)
+            if index is not None and not index.has_buffer(rel) and not os.path.lexists(root / rel):
+                self._vanished.add((root, rel))
+                continue
+            out.append((root, result))
+        return out
 
     def related(self, path: Path, line: int | None, span: Span | None, text: str | None,
                 limit: int) -> list[Hit]:
@@ -482,7 +541,8 @@ class Engine:
         index, rel = self.locate(path)
         if self.embedder is None or index.embedder is None:
             return []
-        return [(index.root, r) for r in index.related_to(rel, line=line, span=span, text=text, limit=limit)]
+        return self._present([(index.root, r) for r in index.related_to(rel, line=line, span=span, text=text,
+                                                                         limit=limit)])
 
     def units(self):
         """(root, unit) for every unit of every root."""

@@ -82,7 +82,7 @@ class Workspace:
         self._started = threading.Lock()
         self._run = None
         self.answered = False  # the first call waits for the lexical phase; later ones answer at once
-        self.engine.on_writer = self._index  # took over a store whose writer exited: finish its work
+        self.engine.on_changes = self._index  # a store taken over, or the disk changed: index again
 
     def start(self, folders: list[Path]) -> None:
         with self._started:

@@ -82,3 +82,43 @@ def test_checkhealth(tmp_path, model_files):
     assert "OK: server command: patina lsp" in text
     assert "OK: patina " in text
     assert "OK: int8 model file" in text and "ERROR" not in text
+
+
+def test_roots_come_from_markers_and_never_default_to_home(tmp_path, model_files):
+    home = tmp_path / "home"
+    (home / ".git").mkdir(parents=True)  # a dotfiles repository in the home directory
+    (home / ".bashrc").write_text("export EDITOR=nvim\n")
+    (home / ".ssh").mkdir()
+    (home / ".ssh" / "config").write_text("Host *\n")
+    project = home / "src" / "app"
+    (project / ".git").mkdir(parents=True)
+    (project / "main.py").write_text("def main():\n    pass\n")
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    (loose / "notes.py").write_text("x = 1\n")
+    out = tmp_path / "roots.json"
+    lua = f"""
+      local patina = require('patina')
+      patina.setup({{ cmd = {{ 'patina-not-started-in-this-test' }} }})
+      local r = {{
+        bashrc = patina.find_root('{home}/.bashrc') or vim.NIL,
+        ssh = patina.find_root('{home}/.ssh/config') or vim.NIL,
+        loose = patina.find_root('{loose}/notes.py') or vim.NIL,
+        project = patina.find_root('{project}/main.py') or vim.NIL,
+      }}
+      vim.cmd('edit {home}/.ssh/config')
+      r.attached_ssh = patina.attach(0) or vim.NIL
+      patina.setup({{ cmd = {{ 'patina-not-started-in-this-test' }}, allowed_roots = {{ '~' }} }})
+      r.allowed = patina.find_root('{home}/.bashrc') or vim.NIL
+      local fh = io.open('{out}', 'w'); fh:write(vim.fn.json_encode(r)); fh:close()
+    """
+    script = tmp_path / "roots.lua"
+    script.write_text(lua)
+    subprocess.run(["nvim", "--headless", "-n", "-u", "NONE", "-c", f"set rtp+={REPO / 'editors' / 'nvim'}",
+                    "-c", f"luafile {script}", "-c", "qa!"], timeout=60, capture_output=True, cwd=tmp_path,
+                   env={**os.environ, "HOME": str(home)})
+    roots = json.loads(out.read_text())
+    assert roots["bashrc"] is None and roots["ssh"] is None and roots["attached_ssh"] is None
+    assert roots["loose"] is None
+    assert roots["project"] == str(project)
+    assert roots["allowed"] == str(home)

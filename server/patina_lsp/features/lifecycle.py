@@ -63,8 +63,8 @@ def register(ls: PatinaServer) -> None:
             ls.engine.idle("no workspace folder: open a folder to index it")
             return
         loop = asyncio.get_running_loop()
-        # a store whose writer exited is taken over on the follower thread: finish its indexing here
-        ls.engine.on_writer = lambda: loop.call_soon_threadsafe(progress.start_indexing, ls, True)
+        # a store whose writer exited was taken over, or a rescan found changes: index (again) here
+        ls.engine.on_changes = lambda: loop.call_soon_threadsafe(progress.start_indexing, ls, True)
         if ls.options.index_on_startup:
             progress.start_indexing(ls)
         else:

@@ -240,15 +240,16 @@ def read_text(root: Path, rel: str, stats: ScanStats | None = None,
     device since it was admitted is not read, nor more than `max_file_bytes` of a growing one."""
     stats = stats if stats is not None else ScanStats()
     try:
-        fd = os.open(root / rel, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(root / rel, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         stats.skip("unreadable", rel, str(exc))
         return None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):  # a folder, FIFO or device now: nothing to read
+        os.close(fd)
+        stats.skip("not a regular file", rel)
+        return None
     with os.fdopen(fd, "rb") as fh:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            stats.skip("not a regular file", rel)
-            return None
         if st.st_size > max_file_bytes:
             stats.skip("too large", rel, f"{st.st_size} bytes > maxFileBytes {max_file_bytes}")
             return None

@@ -72,8 +72,13 @@ def _claim(directory: Path):
     when the process exits or dies. If another process holds it, this one is a reader: it
     answers from what the writer commits (WorkspaceIndex.follow) and may take over later.
     """
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(directory.with_name(directory.name + ".lock"), "a+")
+    _private_dir(directory.parent)
+    path = directory.with_name(directory.name + ".lock")
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        handle = os.fdopen(os.open(path, flags, 0o600), "r+")
+    except OSError as exc:
+        raise StoreError(f"cannot open the lock file {path} ({exc.strerror}; a symlink there is refused)") from None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -86,6 +91,25 @@ def _claim(directory: Path):
     handle.write(str(os.getpid()))
     handle.flush()
     return handle, None
+
+
+def _private_dir(path: Path) -> None:
+    """Create `path` (and its parents) readable by this user only: stores hold the source text."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.chmod(path, 0o700)
+    except OSError:
+        pass
+
+
+def _private_files(directory: Path) -> None:
+    """Make the store's files readable and writable by this user only (0600)."""
+    for path in directory.iterdir():
+        try:
+            if path.is_file() and not path.is_symlink() and (path.stat().st_mode & 0o077):
+                os.chmod(path, 0o600)
+        except OSError:
+            pass
 
 
 def _remove_old_stores(directory: Path) -> None:
@@ -168,12 +192,14 @@ class Store:
         self._lock_file, self.holder = _claim(directory)  # holder: the writer's pid when this is a reader
         if self._lock_file is not None:
             _remove_old_stores(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        _private_dir(self.directory)
         self.db_path = self.directory / "index.sqlite"
         self.graph_path = self.directory / "vectors.hnsw"
         self.lexical_path = self.directory / "lexical.postings"
         try:
             self._db = self._open()
+            if self.writable:
+                _private_files(self.directory)
         except (sqlite3.DatabaseError, StoreError, OSError) as exc:
             if not self.writable:
                 raise StoreError(f"the index store {directory}, written by pid {self.holder}, "
@@ -262,7 +288,7 @@ class Store:
             aside = self.directory.parent / f"{self.directory.name}.damaged-{stamp}-{n}"
         os.replace(self.directory, aside)
         (aside / "REASON.txt").write_text(reason + "\n")
-        self.directory.mkdir(parents=True, exist_ok=True)
+        _private_dir(self.directory)
         return aside
 
     def close(self) -> None:
@@ -471,6 +497,7 @@ class Store:
 
     def save_lexical(self, segment: Segment, meta: dict) -> None:
         write_segment(self.lexical_path, segment, meta)
+        _private_files(self.directory)
 
     def _set_aside(self, path: Path, why: str) -> None:
         """Keep a damaged derived file next to the store under another name, and say so."""

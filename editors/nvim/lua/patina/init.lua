@@ -8,6 +8,9 @@ local defaults = {
   cmd = { "patina", "lsp" },
   root_markers = { ".git", "pyproject.toml", "package.json", "go.mod", "Cargo.toml", "pom.xml",
     "build.gradle", "Gemfile", "Makefile", ".hg" },
+  -- folders allowed as a root although they are your home directory or / (never by default: a
+  -- marker there would make Patina index everything below it, ~/.ssh included)
+  allowed_roots = {},
   model = nil, -- "int8" (server default) or "fp32"
   exclude = nil, -- list of gitignore-style globs
   init_options = {}, -- passed through to the server
@@ -39,14 +42,32 @@ local function exists(path)
   return vim.loop.fs_stat(path) ~= nil
 end
 
---- The workspace root of a file: the nearest folder upwards holding a root marker, else its folder.
+local function normalize(path)
+  return (vim.fn.fnamemodify(vim.fn.expand(path), ":p"):gsub("/$", ""))
+end
+
+local function allowed_as_root(dir)
+  local home = vim.loop.os_homedir()
+  if dir ~= "" and dir ~= "/" and (home == nil or dir ~= normalize(home)) then
+    return true
+  end
+  for _, allowed in ipairs(M.config.allowed_roots) do
+    if normalize(allowed) == dir then
+      return true
+    end
+  end
+  return false
+end
+
+--- The workspace root of a file: the nearest folder upwards holding a root marker; nil when there
+--- is none, or when it is the home directory or / (unless listed in `allowed_roots`).
 function M.find_root(path)
   local dir = is_dir(path) and path or vim.fn.fnamemodify(path, ":h")
-  local current = dir
+  local current = normalize(dir)
   while current and current ~= "" do
     for _, marker in ipairs(M.config.root_markers) do
       if exists(current .. "/" .. marker) then
-        return current
+        return allowed_as_root(current == "" and "/" or current) and current or nil
       end
     end
     local parent = vim.fn.fnamemodify(current, ":h")
@@ -55,7 +76,7 @@ function M.find_root(path)
     end
     current = parent
   end
-  return dir
+  return nil
 end
 
 local function init_options()
@@ -154,6 +175,9 @@ function M.attach(bufnr)
     return nil
   end
   local root = M.find_root(name)
+  if not root then
+    return nil -- not inside a project: no server (see root_markers, allowed_roots)
+  end
   local id = clients[root]
   if id and vim.lsp.get_client_by_id(id) then
     vim.lsp.buf_attach_client(bufnr, id)
@@ -183,8 +207,8 @@ end
 function M.client(bufnr)
   bufnr = bufnr or vim.api.nvim_get_current_buf()
   local name = vim.api.nvim_buf_get_name(bufnr)
-  local root = name ~= "" and M.find_root(name) or vim.loop.cwd()
-  local id = clients[root]
+  local root = M.find_root(name ~= "" and name or vim.loop.cwd())
+  local id = root and clients[root]
   if not id or not vim.lsp.get_client_by_id(id) then
     id = M.attach(bufnr)
   end
