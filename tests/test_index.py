@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import sqlite3
 from pathlib import Path
 
@@ -377,3 +378,26 @@ def test_a_symlinked_lock_file_is_refused(workspace, int8_embedder, cache, tmp_p
     with pytest.raises(StoreError, match="symlink"):
         open_index(workspace, int8_embedder, cache)
     assert victim.read_text() == "keep me\n"
+
+
+def test_max_units_holds_inside_one_huge_file_and_for_buffers(tmp_path, int8_embedder, cache):
+    ws = tmp_path / "huge"
+    ws.mkdir()
+    (ws / "generated.py").write_text("".join(f"def f_{i}():\n    return {i}\n\n" for i in range(200)))
+    index = open_index(ws, int8_embedder, cache, max_units=50)
+    report = index.update()
+    assert index.unit_count == 50 and "inside generated.py" in report.stopped
+    index.set_buffer("scratch.py", "".join(f"def g_{i}():\n    pass\n" for i in range(10)))
+    assert index.unit_count == 50 and not index.has_buffer("scratch.py")
+    index.store.close()
+
+
+def test_only_the_last_damaged_stores_are_kept(workspace, int8_embedder, cache):
+    index = build(workspace, int8_embedder, cache)
+    for n in range(5):
+        index.store.recover(f"damage number {n}")
+        time.sleep(0.01)
+    aside = sorted(index.store.directory.parent.glob("int8.damaged-*"))
+    assert len(aside) == 3
+    assert sorted((p / "REASON.txt").read_text() for p in aside) == [f"damage number {n}\n" for n in (2, 3, 4)]
+    index.store.close()

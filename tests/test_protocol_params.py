@@ -89,3 +89,13 @@ def test_options(raw):
     assert options.model in ("int8", "fp32")
     assert options.max_file_bytes >= 1 and options.max_units >= 1
     assert all(isinstance(p, str) and p for p in problems)
+
+
+def test_filters_are_bounded_in_count_and_length():
+    import pytest
+
+    with pytest.raises(InvalidParams, match="at most 500 characters"):
+        protocol.parse_search({"query": "x", "paths": ["*" * 501]})
+    with pytest.raises(InvalidParams, match="at most 100 entries"):
+        protocol.parse_search({"query": "x", "kinds": ["function"] * 101})
+    assert protocol.parse_search({"query": "x", "paths": ["src/**/*.py"]}).paths == ("src/**/*.py",)

@@ -163,7 +163,7 @@ class Engine:
 
     def note(self, message: str) -> None:
         """A message for `patina/status` (e.g. a store that was moved aside)."""
-        self._messages.append(message)
+        self._messages = [*self._messages[-19:], message]  # bounded: a long session notes many things
         self.status.message = "; ".join(self._messages[-3:])
 
     # -- indexing (runs on the server's index thread) ---------------------------------------
@@ -472,12 +472,23 @@ class Engine:
         self._refresh_counts()
 
     def file_changed(self, path: Path) -> None:
-        index, rel = self.locate(path)
-        if index.has_buffer(rel):
-            return  # the open buffer is the truth until it is closed
-        if path.is_dir() and not path.is_symlink():
-            return
-        index.refresh(rel)  # indexed only if the walk's rules admit it (scan.Admission)
+        self.files_changed([path])
+
+    def files_changed(self, paths: list[Path]) -> None:
+        """Files created, changed or deleted (watched-file events, coalesced): indexed or dropped,
+        one pass per workspace folder. Open buffers are the truth until they are closed."""
+        by_index: dict[int, tuple[WorkspaceIndex, list[str]]] = {}
+        for path in paths:
+            try:
+                index, rel = self.locate(path)
+            except NotInWorkspace as exc:
+                log.debug("file event ignored: %s", exc)
+                continue
+            if index.has_buffer(rel) or (path.is_dir() and not path.is_symlink()):
+                continue
+            by_index.setdefault(id(index), (index, []))[1].append(rel)
+        for index, rels in by_index.values():
+            index.refresh(*rels)  # indexed only if the walk's rules admit them (scan.Admission)
         self._refresh_counts()
 
     def readable(self, path: Path) -> bool:

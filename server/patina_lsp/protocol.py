@@ -25,6 +25,7 @@ COMMANDS = (CMD_SEARCH, CMD_RELATED, CMD_REINDEX, CMD_STATUS)
 STATES = ("starting", "indexing", "ready", "error")
 MAX_QUERY_CHARS = 2000
 MAX_FILTER_ITEMS = 100
+MAX_FILTER_CHARS = 500  # one language, kind or glob
 
 
 class InvalidParams(ValueError):
@@ -83,6 +84,9 @@ def _strings(params: dict, key: str) -> tuple[str, ...]:
         raise InvalidParams(f"{key} must be an array of strings, got {_type(value)}")
     if len(value) > MAX_FILTER_ITEMS:
         raise InvalidParams(f"{key} may hold at most {MAX_FILTER_ITEMS} entries, got {len(value)}")
+    long = [v for v in value if len(v) > MAX_FILTER_CHARS]
+    if long:
+        raise InvalidParams(f"{key} entries may be at most {MAX_FILTER_CHARS} characters, got one of {len(long[0]):,}")
     return tuple(value)
 
 

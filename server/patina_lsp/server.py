@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -55,6 +56,9 @@ class PatinaServer(LanguageServer):
         self.progress_token: str | None = None
         """The $/progress token of the running indexing run."""
         self.pending_edits: dict[str, asyncio.TimerHandle] = {}
+        self.changed_files: dict[Path, None] = {}
+        """Watched files created, changed or deleted, waiting for the live-update thread (in order)."""
+        self.changed_files_lock = threading.Lock()
         """Debounce timers of edited buffers, by URI."""
         self.client_supports_progress = False
         self.client_supports_configuration = False

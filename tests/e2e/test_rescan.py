@@ -51,3 +51,27 @@ def test_files_changed_during_the_first_pass_are_caught_when_it_ends(tmp_path, m
     status = wait(client, lambda s: s["state"] == "ready" and s["files"] == 150, timeout=120)
     assert not any(n.startswith("validate_invoice_") for n in names(client, "validate an invoice record", 50)), status
     client.shutdown()
+
+
+def test_a_checkout_of_many_files_is_a_few_live_updates(tmp_path, model_files):
+    ws = make_workspace(tmp_path / "ws", files=20)
+    log = tmp_path / "server.err"
+    client = StdioClient(SERVER, cwd=str(ws), stderr_path=str(log))
+    client.initialize(str(ws), {"cacheDir": str(tmp_path / "cache"), "rescanInterval": 0})
+    wait(client, lambda s: s["state"] == "ready")
+    new = []
+    for i in range(600):  # a `git checkout` that brings 600 files, each reported three times
+        path = ws / "checkout" / f"module_{i}.py"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(f'def checked_out_{i}():\n    """Part {i} of the branch."""\n')
+        new.append(path)
+    for kind in (1, 2, 2):
+        for start in range(0, 600, 100):  # editors send events in batches
+            client.notify("workspace/didChangeWatchedFiles", {"changes": [
+                {"uri": p.as_uri(), "type": kind} for p in new[start:start + 100]]})
+    status = wait(client, lambda s: s["files"] == 620 and s["state"] == "ready", timeout=180)
+    jobs = [line for line in log.read_text().splitlines() if "live update:" in line]
+    assert 1 <= len(jobs) <= 10, jobs  # not 1,800 jobs
+    assert sum(int(line.split("live update: ")[1].split()[0]) for line in jobs) < 1800  # repeats coalesced
+    assert status["units"] >= 620
+    client.shutdown()

@@ -35,6 +35,28 @@ def _run_live(ls, fn, *args) -> None:
     loop.run_in_executor(ls.live_executor, job)
 
 
+def _file_event(ls, path) -> None:
+    """Coalesce watched-file events: one live-update job takes every path waiting (a `git checkout`
+    of thousands of files is one job, and a file changed ten times is indexed once)."""
+    if ls.engine.embedder is None:
+        return  # the first indexing run will read the file
+    with ls.changed_files_lock:
+        first = not ls.changed_files
+        ls.changed_files[path] = None
+    if first:
+        _run_live(ls, _drain_file_events, ls)
+
+
+def _drain_file_events(ls) -> None:
+    while True:
+        with ls.changed_files_lock:
+            batch, ls.changed_files = list(ls.changed_files), {}
+        if not batch:
+            return
+        log.info("live update: %d changed files", len(batch))
+        ls.engine.files_changed(batch)
+
+
 def _schedule_buffer(ls, uri: str) -> None:
     timer = ls.pending_edits.pop(uri, None)
     if timer is not None:
@@ -101,7 +123,4 @@ def register(ls: PatinaServer) -> None:
                 path = ls.path_of(change.uri)
             except InvalidParams:
                 continue
-            if change.type == types.FileChangeType.Deleted:
-                _run_live(ls, ls.engine.file_deleted, path)
-            else:
-                _run_live(ls, ls.engine.file_changed, path)
+            _file_event(ls, path)  # created, changed or deleted: the disk says which

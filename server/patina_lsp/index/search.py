@@ -64,20 +64,39 @@ def path_matches(path: str, patterns: tuple[str, ...]) -> bool:
     return False
 
 
+FILTER_CACHE_SIZE = 16
+
+
 def _allowed_slots(view: IndexView, query: SearchQuery) -> set[int] | None:
+    """The slots the query's filters let through (None: no filter). Reads each unit's path, language
+    and kind without building it; a path's glob verdict is computed once; the answer is kept until
+    the index changes, so a filter repeated while typing costs nothing more."""
     if not (query.languages or query.kinds or query.paths):
         return None
+    cache = view.filter_cache
+    key = (query.languages, query.kinds, query.paths)
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
     languages, kinds = set(query.languages), set(query.kinds)
+    path_ok: dict[str, bool] = {}
     out = set()
     for slot in view.slots():
-        u = view.unit(slot)
-        if languages and u.language not in languages:
+        path, language, kind = view.facets(slot)
+        if languages and language not in languages:
             continue
-        if kinds and u.kind not in kinds:
+        if kinds and kind not in kinds:
             continue
-        if query.paths and not path_matches(u.path, query.paths):
-            continue
+        if query.paths:
+            ok = path_ok.get(path)
+            if ok is None:
+                ok = path_ok[path] = path_matches(path, query.paths)
+            if not ok:
+                continue
         out.add(slot)
+    if len(cache) >= FILTER_CACHE_SIZE:
+        cache.clear()
+    cache[key] = out
     return out
 
 

@@ -17,6 +17,7 @@ import fcntl
 import hashlib
 import logging
 import os
+import shutil
 import sqlite3
 import threading
 import time
@@ -39,6 +40,7 @@ from patina_lsp.index.units import ROW_FIELDS, Unit
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 3
+KEEP_DAMAGED = 3  # damaged stores kept aside per workspace and model
 DIM = 384
 
 
@@ -114,8 +116,6 @@ def _private_files(directory: Path) -> None:
 
 def _remove_old_stores(directory: Path) -> None:
     """Delete the `<variant>-N` stores earlier versions made for a second server (unless in use)."""
-    import shutil
-
     for n in OLD_STORE_SUFFIXES:
         old = directory.with_name(f"{directory.name}-{n}")
         lock = old.with_name(old.name + ".lock")
@@ -288,6 +288,10 @@ class Store:
             aside = self.directory.parent / f"{self.directory.name}.damaged-{stamp}-{n}"
         os.replace(self.directory, aside)
         (aside / "REASON.txt").write_text(reason + "\n")
+        kept = sorted(self.directory.parent.glob(f"{self.directory.name}.damaged-*"), key=lambda p: p.stat().st_mtime)
+        for old in kept[:-KEEP_DAMAGED]:  # the newest few are kept for a bug report; older ones go
+            shutil.rmtree(old, ignore_errors=True)
+            log.info("removed %s: only the last %d damaged stores are kept", old, KEEP_DAMAGED)
         _private_dir(self.directory)
         return aside
 

@@ -143,6 +143,14 @@ class _Entry:
         self._row = None
         return unit
 
+    def facets(self) -> tuple[str, str, str]:
+        """(path, language, kind) without building the unit (filters read these of every unit)."""
+        unit, row = self._unit, self._row
+        if unit is not None or row is None:
+            unit = self.unit
+            return unit.path, unit.language, unit.kind
+        return self._path, row[UNIT_START], row[UNIT_START + 1]
+
 
 def lexical_fields(u: Unit) -> list[tuple[str, float]]:
     """What the lexical index sees of a unit, with weights: the name most, prose docs above code."""
@@ -181,6 +189,8 @@ class WorkspaceIndex:
         self._buffer_updates = 0  # since the last garbage collection
         self._changes_since_save = 0  # units and vectors changed since the graph and postings were saved
         self._generation = 0  # bumped when units are put or dropped (IndexView.generation)
+        self._filter_cache: dict = {}  # filters -> allowed slots, for `_filter_cache_generation`
+        self._filter_cache_generation = -1
         self._queue = EmbeddingQueue()  # phase 2: files whose units have no vectors yet
         # a reader of a store another process writes: where it is in the writer's change log
         self._change_seq = 0
@@ -547,8 +557,16 @@ class WorkspaceIndex:
                 break
             prepared = self._prepare(entry, force)
             if prepared is not None:
+                room = self.max_units - len(self._entries) - sum(len(p[1]) for p in pending)
+                if len(prepared[1]) > room:  # one huge file: the limit holds inside it too
+                    prepared = (prepared[0], prepared[1][: max(room, 0)])
+                    report.stopped = (f"stopped at the maxUnits limit ({self.max_units:,} units) inside "
+                                      f"{entry.path}; raise maxUnits or exclude files to index the rest")
                 pending.append(prepared)
                 report.lexical_only += sum(e.lexical_only for e in prepared[1])
+                if report.stopped:
+                    report.files = n
+                    break
             if pending and (len(pending) >= COMMIT_EVERY_FILES or time.monotonic() - last_commit > COMMIT_EVERY_SECONDS):
                 self._commit(pending, [], replace_buffers)
                 pending, last_commit = [], time.monotonic()
@@ -828,20 +846,29 @@ class WorkspaceIndex:
         return report
 
     # -- live changes -----------------------------------------------------------------
-    def refresh(self, path: str) -> None:
-        """A file changed, appeared or vanished (a watched file, a reader's request): index it if it
-        may be indexed (scan.Admission, the walk's rules), else make sure it is not in the index."""
-        entry, reason = self.admission.admit(path)
-        if entry is not None:
-            self.index_files([entry])
+    def refresh(self, *paths: str) -> None:
+        """Files changed, appeared or vanished (watched files, a reader's request): index those that
+        may be indexed (scan.Admission, the walk's rules), in one pass; make sure the others are not
+        in the index (a missing folder takes its files with it)."""
+        entries, gone = [], []
+        for path in paths:
+            entry, reason = self.admission.admit(path)
+            if entry is not None:
+                entries.append(entry)
+                continue
+            if reason != "missing":
+                self.scan_stats.skip(reason, path)
+            if path in self._files or path in self._by_path:
+                gone.append(path)
+            if reason == "missing":  # a folder deleted or renamed: its files go with it
+                gone += [p for p in list(self._files) if p.startswith(path + "/")]
+        if not self.store.writable:
+            self.store.request([e.path for e in entries] + gone)
             return
-        if reason != "missing":
-            self.scan_stats.skip(reason, path)
-        gone = [path] if path in self._files or path in self._by_path else []
-        if reason == "missing":  # a folder deleted or renamed: its files go with it
-            gone += [p for p in list(self._files) if p.startswith(path + "/")]
-        for p in gone:
-            self.forget(p)
+        if gone:
+            self._commit([], sorted(set(gone)))
+        if entries:
+            self.index_files(entries)
 
     def readable(self, path: str) -> bool:
         """Whether a request may read `path` (an open buffer of it, or a file the index may hold)."""
@@ -856,12 +883,14 @@ class WorkspaceIndex:
         if not self.store.writable:
             return
         reason = self.admission.admit_text(path, text)
+        entries = self._extract(path, text) if reason is None else []
+        if reason is None and len(self._entries) - len(self._by_path.get(path, ())) + len(entries) > self.max_units:
+            reason = f"the index would pass maxUnits ({self.max_units:,})"
         if reason is not None:  # an ignored or too large file opened in the editor: never indexed
             log.info("buffer %s not indexed: %s", path, reason)
             if path in self._overlays:
                 self._commit([], [path], replace_buffers=True)
             return
-        entries = self._extract(path, text)
         hashes, fresh = self._embed_entries(entries, None, IndexReport())
         with self._write_lock:
             self._add_vectors(fresh)
@@ -1007,6 +1036,18 @@ class IndexView:
 
     def unit(self, slot: int) -> Unit:
         return self._index._entries[slot].unit
+
+    def facets(self, slot: int) -> tuple[str, str, str]:
+        """(path, language, kind) of a unit, cheaper than `unit` (no Unit is built)."""
+        return self._index._entries[slot].facets()
+
+    @property
+    def filter_cache(self) -> dict:
+        """Filters' allowed slots, valid for this generation of the index (search._allowed_slots)."""
+        index = self._index
+        if index._filter_cache_generation != index._generation:
+            index._filter_cache, index._filter_cache_generation = {}, index._generation
+        return index._filter_cache
 
     def vector_ids(self, slot: int) -> list[int]:
         return self._index._entries[slot].vector_ids
