@@ -13,7 +13,6 @@ Vector ids are never reused (AUTOINCREMENT), so a graph older than the database 
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import logging
 import os
@@ -29,6 +28,7 @@ import numpy as np
 import orjson
 import platformdirs
 
+from patina_lsp.index.filelock import try_lock
 from patina_lsp.index.postings import (
     PostingsError,
     Segment,
@@ -81,16 +81,13 @@ def _claim(directory: Path):
         handle = os.fdopen(os.open(path, flags, 0o600), "r+")
     except OSError as exc:
         raise StoreError(f"cannot open the lock file {path} ({exc.strerror}; a symlink there is refused)") from None
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    if not try_lock(handle):
         handle.seek(0)
         holder = handle.read().strip() or "?"
         handle.close()
         return None, holder
     handle.seek(0)
-    handle.truncate()
-    handle.write(str(os.getpid()))
+    handle.write(str(os.getpid()).ljust(20))  # fixed width: no truncation (Windows locks a byte range)
     handle.flush()
     return handle, None
 
