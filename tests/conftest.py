@@ -46,3 +46,18 @@ def fp32_embedder(model_files):
     from patina_lsp.embedding import Embedder
 
     return Embedder(model_files, "fp32")
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A throwaway PostgreSQL cluster (skipped without PostgreSQL; a failure when PATINA_REQUIRE_POSTGRES=1)."""
+    import os
+
+    from postgres import binaries, cluster
+
+    if binaries() is None:
+        if os.environ.get("PATINA_REQUIRE_POSTGRES") == "1":
+            pytest.fail("PostgreSQL is not installed and PATINA_REQUIRE_POSTGRES=1")
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    with cluster() as url:
+        yield url

@@ -112,8 +112,14 @@ def _open_index(args: argparse.Namespace, root: str):
     path = Path(root)
     if not path.is_dir():
         raise CliError(f"{root} is not a folder")
-    return open_index(path, _load_embedder(args), cache_dir=args.cache_dir, exclude=args.exclude or (),
-                      max_file_bytes=args.max_file_bytes)
+    embedder = _load_embedder(args)
+    index = open_index(path, embedder, cache_dir=args.cache_dir, exclude=args.exclude or (),
+                       max_file_bytes=args.max_file_bytes)
+    if args.shared_cache:
+        from patina_lsp.index.shared_cache import SharedCache
+
+        index.shared_cache = SharedCache(args.shared_cache, embedder.identity)
+    return index
 
 
 def _update(index, quiet: bool = False) -> None:
@@ -125,11 +131,17 @@ def _update(index, quiet: bool = False) -> None:
         return
     report = index.update(progress=None if quiet else _ProgressBar("extracting (lexical)", "files"),
                           embed_progress=None if quiet else _ProgressBar("embedding (semantic)", "units"))
+    cache = index.shared_cache
+    if cache is not None:
+        cache.record_run()
+        if cache.problem:
+            _stderr(f"patina: {cache.problem}; indexed locally")
     skipped = index.scan_stats.skipped
     if not quiet:
         extra = f"; skipped: {', '.join(f'{n} {why}' for why, n in sorted(skipped.items()))}" if skipped else ""
         _stderr(f"indexed {index.file_count:,} files, {index.unit_count:,} units "
                 f"({report.embedded:,} texts embedded, {report.reused:,} reused"
+                f"{f', {report.shared:,} from the shared cache' if cache is not None else ''}"
                 f"{f', {report.lexical_only:,} lexical only' if report.lexical_only else ''}) in {report.seconds:.1f}s{extra}")
     if report.stopped:
         _stderr(f"patina: {report.stopped}")
@@ -243,6 +255,29 @@ def _cmd_lsp(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_cache(args: argparse.Namespace) -> int:
+    from patina_lsp.index.shared_cache import SharedCacheError, cache_stats, init_schema
+
+    try:
+        if args.cache_command == "init":
+            _stderr(init_schema(args.url))
+            return 0
+        stats = cache_stats(args.url)
+    except SharedCacheError as exc:
+        raise CliError(str(exc)) from None
+    if args.json:
+        print(json.dumps(stats))
+        return 0
+    print(f"{stats['rows']:,} vectors of {stats['models']} model build(s), {stats['dataBytes'] / 1e6:.1f} MB of data "
+          f"({stats['tableBytes'] / 1e6:.1f} MB on disk)")
+    last = stats.get("lastRun")
+    if last:
+        rate = f"{last['hitRate']:.1%}" if last["hitRate"] is not None else "n/a"
+        print(f"last run {last['at']}: {last['hits']:,} hits, {last['misses']:,} misses (hit rate {rate}), "
+              f"{last['written']:,} written, {last['bad']:,} bad rows ignored")
+    return 0
+
+
 def _cmd_mcp(args: argparse.Namespace) -> int:
     import dataclasses
     import logging
@@ -265,7 +300,7 @@ def _cmd_mcp(args: argparse.Namespace) -> int:
         _stderr(f"patina: {problem}")
     options = dataclasses.replace(options, model=args.model or options.model, model_dir=args.model_dir,
                                   cache_dir=args.cache_dir, exclude=tuple(args.exclude or ()),
-                                  max_file_bytes=args.max_file_bytes)
+                                  max_file_bytes=args.max_file_bytes, shared_cache=args.shared_cache)
     from patina_lsp.mcp_server import run
 
     run(options, folder)
@@ -277,6 +312,8 @@ def _add_index_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache-dir", help="where stores live (default: PATINA_CACHE_DIR, else the user cache dir)")
     p.add_argument("--exclude", action="append", metavar="GLOB", help="gitignore-style pattern to skip (repeatable)")
     p.add_argument("--max-file-bytes", type=int, default=1_000_000, help="skip larger files (default 1 MB)")
+    p.add_argument("--shared-cache", metavar="URL", default=os.environ.get("PATINA_SHARED_CACHE") or None,
+                   help="a team's embedding cache on PostgreSQL (postgresql://...; default: PATINA_SHARED_CACHE)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -332,6 +369,16 @@ def build_parser() -> argparse.ArgumentParser:
     related.add_argument("path")
     related.add_argument("location", metavar="FILE:LINE[:COL]")
     related.set_defaults(func=_cmd_related)
+
+    cache = sub.add_parser("cache", help="the team's shared embedding cache on PostgreSQL")
+    cache_sub = cache.add_subparsers(dest="cache_command", required=True, metavar="ACTION")
+    cinit = cache_sub.add_parser("init", help="create the cache's tables in a PostgreSQL database (idempotent)")
+    cinit.add_argument("url", help="postgresql://user@host:port/database")
+    cinit.set_defaults(func=_cmd_cache)
+    cstats = cache_sub.add_parser("stats", help="rows, size and the hit rate of the last run")
+    cstats.add_argument("url", help="postgresql://user@host:port/database")
+    cstats.add_argument("--json", action="store_true")
+    cstats.set_defaults(func=_cmd_cache)
 
     mcp = sub.add_parser("mcp", help="run the MCP server for coding agents (stdio): search_code, find_related, "
                                      "index_status", description="Serve Patina's search to coding agents over the "

@@ -33,6 +33,7 @@ class Options:
     max_units: int = DEFAULT_MAX_UNITS
     index_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
     rescan_interval: int = DEFAULT_RESCAN_SECONDS  # seconds between checks of the disk (stat only); 0: never
+    shared_cache: str | None = field(default_factory=lambda: os.environ.get("PATINA_SHARED_CACHE") or None)
 
     @property
     def index_settings(self) -> tuple:
@@ -76,7 +77,7 @@ def parse_options(raw: Any, base: Options | None = None) -> tuple[Options, list[
     if not isinstance(raw, dict):
         return options, problems + [f"patina settings must be an object, got {type(raw).__name__}; using defaults"]
     known = {"model", "modelDir", "cacheDir", "exclude", "maxFileBytes", "indexOnStartup", "maxUnits",
-             "indexThreads", "rescanInterval"}
+             "indexThreads", "rescanInterval", "sharedCache"}
     client_side = {"server", "trace"}  # editor settings in the same section (how to start the server, tracing)
     unknown = sorted(k for k in raw if k not in known and k not in client_side)
     if unknown:
@@ -109,6 +110,15 @@ def parse_options(raw: Any, base: Options | None = None) -> tuple[Options, list[
     if "indexThreads" in raw and raw["indexThreads"] is not None:
         default_threads = os.cpu_count() or 1
         changes["index_threads"] = _int(raw["indexThreads"], "indexThreads", 1, 256, default_threads, problems)
+    if "sharedCache" in raw:
+        value = raw["sharedCache"]
+        if value is None or value == "":
+            changes["shared_cache"] = None
+        elif isinstance(value, str) and value.startswith(("postgresql://", "postgres://")):
+            changes["shared_cache"] = value
+        else:
+            problems.append("patina.sharedCache must be a PostgreSQL URL (postgresql://user@host/db), "
+                            "got something else; no shared cache")
     if "rescanInterval" in raw and raw["rescanInterval"] is not None:
         changes["rescan_interval"] = _int(raw["rescanInterval"], "rescanInterval", 0, 86_400,
                                           DEFAULT_RESCAN_SECONDS, problems)

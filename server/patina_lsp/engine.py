@@ -57,6 +57,7 @@ class Status:
     pending_files: int = 0  # files still to extract or to embed
     message: str | None = None
     embedded: int = 0  # texts embedded by the last indexing run (0 on a warm start)
+    shared: int = 0  # texts of the last run whose vectors came from the team's shared cache
     phase: str | None = None  # "lexical" or "semantic" while indexing
     files_extracted: int = 0  # phase 1: files read and extracted so far, of files_to_extract
     files_to_extract: int = 0
@@ -114,6 +115,7 @@ class Engine:
         self._last_scan = time.monotonic()
         self._recheck = False  # a run just ended: check at once that the disk still matches it
         self._vanished: set[tuple[Path, str]] = set()  # results whose file was gone at answer time
+        self._shared_cache = None  # index/shared_cache.SharedCache, when options.shared_cache is set
 
     # -- configuration ---------------------------------------------------------------
     @property
@@ -305,11 +307,19 @@ class Engine:
                 except ModelError as exc:
                     self.fail(str(exc))
                     raise
+        shared = self._open_shared_cache(embedder)
         for index in self.roots.values():
             if index is not None:
                 index.embedder = embedder
-        if not self._embed(roots, progress):
-            return
+                index.shared_cache = shared
+        try:
+            if not self._embed(roots, progress):
+                return
+        finally:
+            if shared is not None:
+                shared.record_run()
+                if shared.problem:
+                    self.note(shared.problem + "; indexing carried on locally")
         status.phase, status.eta_seconds = None, None
         self._refresh_counts()
         status.state = State.READY
@@ -320,6 +330,21 @@ class Engine:
             if index.unsaved and not self._stop.is_set():
                 index.collect_garbage()
                 index.save()  # searches go on meanwhile; the next start loads instead of rebuilding
+
+    def _open_shared_cache(self, embedder: Embedder):
+        """The team's shared embedding cache for this model build (None if not configured or unusable)."""
+        url = self.options.shared_cache
+        if not url:
+            if self._shared_cache is not None:
+                self._shared_cache.close()
+            self._shared_cache = None
+            return None
+        cache = self._shared_cache
+        if cache is None or cache.url != url or cache.model != bytes.fromhex(embedder.identity):
+            from patina_lsp.index.shared_cache import SharedCache
+
+            cache = self._shared_cache = SharedCache(url, embedder.identity)
+        return cache
 
     def _indexes(self, roots: list[Path]) -> list[WorkspaceIndex]:
         return [index for index in (self.roots.get(root) for root in roots) if index is not None]
@@ -334,7 +359,7 @@ class Engine:
             status.state = State.INDEXING
         status.phase = "lexical" if busy else None
         status.files_extracted, status.files_to_extract = 0, total
-        status.units_embedded = status.units_to_embed = status.embedded = status.lexical_only = 0
+        status.units_embedded = status.units_to_embed = status.embedded = status.lexical_only = status.shared = 0
         status.pending_files = total + pending_embed
         self._refresh_counts()
         done_before = 0
@@ -391,6 +416,7 @@ class Engine:
 
             result = index.embed_pending(report, cancelled=self._cancelled)
             status.embedded += result.embedded
+            status.shared += result.shared
             if not self._after_phase(index.root, index, result):
                 return False
         return True
@@ -573,7 +599,8 @@ class Engine:
     def status_dict(self) -> dict:
         status = self.status
         out = {"state": status.state.value, "files": status.files, "units": status.units,
-               "pendingFiles": status.pending_files, "textsEmbedded": status.embedded, "model": self.options.model,
+               "pendingFiles": status.pending_files, "textsEmbedded": status.embedded,
+               "textsFromSharedCache": status.shared, "model": self.options.model,
                "modelPath": self.model_path, "cacheDir": self.cache_dir}
         readers = self.readers()
         if readers:

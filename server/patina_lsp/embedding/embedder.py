@@ -65,6 +65,7 @@ class Embedder:
             files.verify(variant)
         self.variant = variant
         self.model_path: Path = files.onnx(variant)
+        self.identity = files.identity(variant)  # which build made a vector (the shared cache's key)
         self.tokenizer = load_tokenizer(files.tokenizer)
         self.lanes = max(1, threads or os.cpu_count() or 1)
         self._query_session = _session(self.model_path, self.lanes)

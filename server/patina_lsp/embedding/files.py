@@ -97,6 +97,17 @@ class ModelFiles:
         wanted = [self.tokenizer] + ([self.onnx(variant)] if variant else [self.int8, self.fp32])
         return [p for p in wanted if not p.is_file()]
 
+    def identity(self, variant: str) -> str:
+        """The sha256 of the variant's ONNX file (from the manifest when there is one): which build made a vector."""
+        path = self.onnx(variant)
+        try:
+            recorded = json.loads(self.manifest.read_text())["files"][path.name]["sha256"]
+            if isinstance(recorded, str) and len(recorded) == 64:
+                return recorded
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        return sha256_of(path)
+
     def verify(self, variant: str) -> None:
         """Raise ModelError unless the files for `variant` exist and match the manifest (when there is one)."""
         missing = self.missing(variant)

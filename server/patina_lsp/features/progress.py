@@ -88,6 +88,8 @@ async def run_indexing(ls) -> None:
         return
     status = engine.status
     lexical = f", {status.lexical_only:,} units lexical only (generated, minified or data)" if status.lexical_only else ""
+    if status.shared:
+        lexical += f", {status.shared:,} texts from the shared cache"
     summary = (f"{status.units:,} units in {status.files:,} files, {status.embedded:,} texts embedded{lexical} "
                f"({time.monotonic() - started:.1f}s)")
     if engine.paused.is_set():

@@ -106,12 +106,14 @@ class IndexReport:
     embedded: int = 0  # texts embedded
     embedded_units: int = 0  # units that got their vectors
     reused: int = 0  # texts whose vector the store already held
+    shared: int = 0  # texts whose vector came from the team's shared cache (shared_cache.py)
     seconds: float = 0.0
     stopped: str | None = None
 
     def add_embedding(self, done: IndexReport) -> None:
         """Take in what the embedding phase (`done`) did after this report's extraction."""
         self.embedded, self.reused, self.stopped = done.embedded, done.reused, done.stopped
+        self.shared = done.shared
         self.embedded_units = done.embedded_units
 
 
@@ -192,6 +194,7 @@ class WorkspaceIndex:
         self._filter_cache: dict = {}  # filters -> allowed slots, for `_filter_cache_generation`
         self._filter_cache_generation = -1
         self._queue = EmbeddingQueue()  # phase 2: files whose units have no vectors yet
+        self.shared_cache = None  # a SharedCache: texts are looked up there before they are embedded
         # a reader of a store another process writes: where it is in the writer's change log
         self._change_seq = 0
         self._data_version: int | None = None
@@ -719,15 +722,24 @@ class WorkspaceIndex:
         report.seconds = time.perf_counter() - t0
         return report
 
-    def _embed_entries(self, entries: list[_Entry], cancelled, report: IndexReport):
-        """(text hashes per unit, hash -> new vector) for `entries`; vectors the store holds are reused."""
+    def _embed_entries(self, entries: list[_Entry], cancelled, report: IndexReport, share: bool = True):
+        """(text hashes per unit, hash -> new vector) for `entries`; vectors the store holds are reused,
+        then those the shared cache holds; the rest are embedded (and, with `share`, written to it)."""
         hashes_per_unit, todo = self._texts_of([None if e.lexical_only else e.unit for e in entries])
+        report.reused += sum(len(h) for h in hashes_per_unit) - len(todo)
         fresh: dict[str, np.ndarray] = {}
+        cache = self.shared_cache
+        if todo and cache is not None:
+            fresh = cache.lookup(todo)
+            todo = {h: t for h, t in todo.items() if h not in fresh}
+            report.shared += len(fresh)
         if todo:
             matrix = self.embedder.embed(list(todo.values()), cancelled)
-            fresh = dict(zip(todo.keys(), matrix))
+            new = dict(zip(todo.keys(), matrix))
+            if cache is not None and share:
+                cache.store(new)
+            fresh.update(new)
         report.embedded += len(todo)
-        report.reused += sum(len(h) for h in hashes_per_unit) - len(todo)
         return hashes_per_unit, fresh
 
     def _texts_of(self, units: list[Unit | None]) -> tuple[list[list[str]], dict[str, str]]:
@@ -891,7 +903,7 @@ class WorkspaceIndex:
             if path in self._overlays:
                 self._commit([], [path], replace_buffers=True)
             return
-        hashes, fresh = self._embed_entries(entries, None, IndexReport())
+        hashes, fresh = self._embed_entries(entries, None, IndexReport(), share=False)  # unsaved text
         with self._write_lock:
             self._add_vectors(fresh)
             for entry, hs in zip(entries, hashes):
