@@ -7,6 +7,8 @@ export interface Settings {
   exclude: string[];
   maxFileBytes: number;
   cacheDir: string;
+  sharedCache: string;
+  rescanInterval: number;
   trace: "off" | "messages" | "verbose";
 }
 
@@ -22,6 +24,8 @@ export function readSettings(config: ConfigurationLike): Settings {
     exclude: config.get<string[]>("exclude", []),
     maxFileBytes: config.get<number>("maxFileBytes", 1_000_000),
     cacheDir: config.get<string>("cacheDir", ""),
+    sharedCache: config.get<string>("sharedCache", ""),
+    rescanInterval: config.get<number>("rescanInterval", 60),
     trace: config.get<"off" | "messages" | "verbose">("trace.server", "off"),
   };
 }
@@ -37,6 +41,12 @@ export function toInitializationOptions(settings: Settings): Record<string, unkn
   }
   if (settings.cacheDir) {
     options.cacheDir = settings.cacheDir;
+  }
+  if (settings.sharedCache) {
+    options.sharedCache = settings.sharedCache;
+  }
+  if (settings.rescanInterval !== 60) {
+    options.rescanInterval = settings.rescanInterval;
   }
   return options;
 }

@@ -8,7 +8,7 @@ const manifest = JSON.parse(fs.readFileSync(path.resolve(__dirname, "../../../pa
 
 test("settings that choose what runs or where files go are machine-scoped", () => {
   const props = manifest.contributes.configuration.properties;
-  for (const key of ["patina.server.command", "patina.server.python", "patina.cacheDir"]) {
+  for (const key of ["patina.server.command", "patina.server.python", "patina.cacheDir", "patina.sharedCache"]) {
     assert.equal(props[key].scope, "machine", key);
   }
 });

@@ -15,6 +15,12 @@ test("settings become initializationOptions", () => {
   assert.deepEqual(toInitializationOptions(s), { model: "fp32", exclude: ["vendor/"], maxFileBytes: 5000, cacheDir: "/tmp/c" });
 });
 
+test("the shared cache and the rescan interval reach the server", () => {
+  const s = readSettings(config({ sharedCache: "postgresql://patina@db/patina", rescanInterval: 0 }));
+  assert.deepEqual(toInitializationOptions(s), { model: "int8", sharedCache: "postgresql://patina@db/patina",
+    rescanInterval: 0 });
+});
+
 test("only server settings need a restart", () => {
   const a: Settings = readSettings(config({}));
   assert.equal(needsRestart(a, { ...a, model: "fp32" }), false);
