@@ -105,7 +105,7 @@ def test_unreachable_cache_indexes_locally_with_a_message(repo, tmp_path, int8_e
         i.store.close()
 
 
-def test_a_cache_killed_mid_index_and_a_corrupt_row(repo, tmp_path, int8_embedder, cache_url):
+def test_a_cache_killed_mid_index_and_a_corrupt_row(repo, tmp_path, int8_embedder, cache_url, monkeypatch):
     first, _ = machine(repo, tmp_path / "one", int8_embedder, cache_url)
     total = first.update().embedded
     with psycopg.connect(cache_url, autocommit=True) as conn:  # one row damaged: NaN in its vector
@@ -116,7 +116,8 @@ def test_a_cache_killed_mid_index_and_a_corrupt_row(repo, tmp_path, int8_embedde
     assert second.shared_cache.bad == 1 and counting.texts == 1 and report.shared == total - 1
     assert top10(second) == top10(first)
 
-    # the server goes away in the middle of a run: the run finishes locally
+    # the server goes away in the middle of a run (lookups of 5 texts at a time): the run finishes locally
+    monkeypatch.setattr("patina_lsp.index.workspace.PREFETCH_BATCH", 5)
     third, counting = machine(repo, tmp_path / "three", int8_embedder, cache_url)
     real_lookup = third.shared_cache.lookup
     calls = {"n": 0}

@@ -74,6 +74,7 @@ COMMIT_EVERY_FILES = 64
 COMMIT_EVERY_SECONDS = 3.0
 MAX_READS = 3
 GC_EVERY_BUFFER_UPDATES = 200
+PREFETCH_BATCH = 2_000  # text hashes per shared-cache lookup when a pass starts
 SAVE_EVERY_CHANGES = 25_000  # units changed: during a long indexing run, save graph and postings this often
 
 
@@ -195,6 +196,8 @@ class WorkspaceIndex:
         self._filter_cache_generation = -1
         self._queue = EmbeddingQueue()  # phase 2: files whose units have no vectors yet
         self.shared_cache = None  # a SharedCache: texts are looked up there before they are embedded
+        self._prefetched: dict[str, np.ndarray] = {}  # the cache's answers for the queued texts
+        self._asked: set[str] = set()  # hashes already asked of the cache in this pass
         # a reader of a store another process writes: where it is in the writer's change log
         self._change_seq = 0
         self._data_version: int | None = None
@@ -673,6 +676,8 @@ class WorkspaceIndex:
         report = IndexReport()
         t0 = time.perf_counter()
         total = self.pending_units if only is None else 0
+        if only is None and self.shared_cache is not None:
+            self._prefetch_shared()
         todo = deque(only) if only is not None else None
         pending: list[tuple[str, list[_Entry], list[list[str]], dict[str, np.ndarray]]] = []
         last_commit = time.monotonic()
@@ -717,10 +722,26 @@ class WorkspaceIndex:
             self._commit_vectors(pending)
         if self._changes_since_save >= SAVE_EVERY_CHANGES:
             self.save()
+        self._prefetched, self._asked = {}, set()
         report.embedded_units = done_units
         report.units = len(self._entries)
         report.seconds = time.perf_counter() - t0
         return report
+
+    def _prefetch_shared(self) -> None:
+        """Ask the shared cache for every queued text at once (a few round trips instead of one a
+        file); `_embed_entries` then takes the answers from `_prefetched`."""
+        with self._state.read():
+            units = [self._entries[slot].unit for path in self._queue.paths() for slot in self._by_path.get(path, ())
+                     if not self._entries[slot].vector_ids and not self._entries[slot].lexical_only]
+        _, todo = self._texts_of(units)
+        hashes = list(todo)
+        found: dict[str, np.ndarray] = {}
+        for start in range(0, len(hashes), PREFETCH_BATCH):
+            found.update(self.shared_cache.lookup(hashes[start : start + PREFETCH_BATCH]))
+            if self.shared_cache.problem and not found:
+                return  # unreachable: each file will try (and soon give up) on its own
+        self._prefetched, self._asked = found, set(hashes)
 
     def _embed_entries(self, entries: list[_Entry], cancelled, report: IndexReport, share: bool = True):
         """(text hashes per unit, hash -> new vector) for `entries`; vectors the store holds are reused,
@@ -730,7 +751,10 @@ class WorkspaceIndex:
         fresh: dict[str, np.ndarray] = {}
         cache = self.shared_cache
         if todo and cache is not None:
-            fresh = cache.lookup(todo)
+            fresh = {h: self._prefetched[h] for h in todo if h in self._prefetched}
+            ask = [h for h in todo if h not in self._asked]
+            if ask:
+                fresh.update(cache.lookup(ask))
             todo = {h: t for h, t in todo.items() if h not in fresh}
             report.shared += len(fresh)
         if todo:
