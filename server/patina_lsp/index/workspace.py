@@ -198,6 +198,7 @@ class WorkspaceIndex:
         self.shared_cache = None  # a SharedCache: texts are looked up there before they are embedded
         self._prefetched: dict[str, np.ndarray] = {}  # the cache's answers for the queued texts
         self._asked: set[str] = set()  # hashes already asked of the cache in this pass
+        self._texts_memo: dict[Unit, list[str]] | None = None  # a unit's texts, computed by the prefetch
         # a reader of a store another process writes: where it is in the writer's change log
         self._change_seq = 0
         self._data_version: int | None = None
@@ -722,7 +723,7 @@ class WorkspaceIndex:
             self._commit_vectors(pending)
         if self._changes_since_save >= SAVE_EVERY_CHANGES:
             self.save()
-        self._prefetched, self._asked = {}, set()
+        self._prefetched, self._asked, self._texts_memo = {}, set(), None
         report.embedded_units = done_units
         report.units = len(self._entries)
         report.seconds = time.perf_counter() - t0
@@ -734,6 +735,9 @@ class WorkspaceIndex:
         with self._state.read():
             units = [self._entries[slot].unit for path in self._queue.paths() for slot in self._by_path.get(path, ())
                      if not self._entries[slot].vector_ids and not self._entries[slot].lexical_only]
+        # the texts are computed once: the prefetch and then the files of the pass take them from here
+        # (keyed by the unit's value: equal units have equal texts)
+        self._texts_memo = {u: self.texts(u, self.embedder.count_tokens) for u in units}
         _, todo = self._texts_of(units)
         hashes = list(todo)
         found: dict[str, np.ndarray] = {}
@@ -772,9 +776,13 @@ class WorkspaceIndex:
         known = self._hash_to_vid
         hashes_per_unit: list[list[str]] = []
         todo: dict[str, str] = {}
+        memo = self._texts_memo
         for unit in units:
             hashes = []
-            for t in (self.texts(unit, self.embedder.count_tokens) if unit is not None else ()):
+            texts = memo.get(unit) if memo is not None and unit is not None else None
+            if texts is None:
+                texts = self.texts(unit, self.embedder.count_tokens) if unit is not None else ()
+            for t in texts:
                 h = text_hash(t, variant)
                 hashes.append(h)
                 if h not in known and h not in todo:
