@@ -133,3 +133,16 @@ def test_deeply_nested_generated_code_is_extracted_without_exhausting_the_stack(
     units = extract_units(f"deep.{ext}", language, _nested(language, 1200))
     assert units  # the outer levels are found (or the file is indexed as text); nothing raised
     assert len(units) <= MAX_NESTING + 1 or all(u.kind == "text" for u in units)
+
+
+def test_columns_are_utf16_code_units_as_lsp_expects():
+    # before the name: accents (1 unit each), emoji outside the BMP (2 units each), CJK (1 unit)
+    js = 'const s = "naïve 😀 日本 😀"; function área() {}\n'
+    [fn] = [u for u in extract_units("m.js", "javascript", js) if u.kind == "function"]
+    start = js.encode("utf-16-le").index("área".encode("utf-16-le")) // 2
+    assert start == len(js[: js.index("área")]) + 2  # two emoji: two more units than code points
+    assert (fn.name_span.start_col, fn.name_span.end_col) == (start, start + 4)
+    assert fn.span.start_col == start - len("function ")
+    text = "# 😀 the shapes\nclass Çircle:\n    pass\n"
+    [cls] = [u for u in extract_units("m.py", "python", text) if u.kind == "class"]
+    assert (cls.name_span.start_col, cls.name_span.end_col) == (6, 12)

@@ -99,3 +99,10 @@ def test_filters_are_bounded_in_count_and_length():
     with pytest.raises(InvalidParams, match="at most 100 entries"):
         protocol.parse_search({"query": "x", "kinds": ["function"] * 101})
     assert protocol.parse_search({"query": "x", "paths": ["src/**/*.py"]}).paths == ("src/**/*.py",)
+
+
+def test_lsp_columns_map_to_string_indexes():
+    from patina_lsp.lsp_shapes import string_index
+
+    line = "a😀b é"
+    assert [string_index(line, c) for c in (0, 1, 3, 4, 5, 6, 99)] == [0, 1, 2, 3, 4, 5, 5]

@@ -22,6 +22,16 @@ SYMBOL_KINDS = {
 }
 
 
+def string_index(line: str, character: int) -> int:
+    """The index in a Python string of an LSP column (UTF-16 code units, the default position encoding)."""
+    units = 0
+    for i, ch in enumerate(line):
+        if units >= character:
+            return i
+        units += 2 if ord(ch) > 0xFFFF else 1
+    return len(line)
+
+
 def symbol_kind(kind: str) -> int:
     return SYMBOL_KINDS.get(kind, 13)
 

@@ -122,3 +122,29 @@ def test_roots_come_from_markers_and_never_default_to_home(tmp_path, model_files
     assert roots["loose"] is None
     assert roots["project"] == str(project)
     assert roots["allowed"] == str(home)
+
+
+def test_positions_convert_between_utf16_and_bytes(tmp_path, model_files):
+    src = tmp_path / "shapes.js"
+    line = 'const s = "naïve 😀 日本"; function área() {}'
+    src.write_text(line + "\n", encoding="utf-8")
+    utf16 = line.encode("utf-16-le").index("área".encode("utf-16-le")) // 2  # what the server sends
+    byte = line.encode("utf-8").index("área".encode("utf-8"))  # what Neovim uses
+    assert utf16 != byte
+    out = tmp_path / "cols.json"
+    script = tmp_path / "cols.lua"
+    script.write_text(f"""
+      local patina = require('patina')
+      local item = {{ uri = vim.uri_from_fname('{src}'), name = 'área', kind = 'function',
+        range = {{ start = {{ line = 0, character = {utf16} }} }},
+        selectionRange = {{ start = {{ line = 0, character = {utf16} }} }} }}
+      local r = {{ qf_col = patina.to_qf(item).col, item_col = patina.item_col(item) }}
+      patina.jump(item)
+      r.cursor = vim.api.nvim_win_get_cursor(0)[2]
+      r.back = patina.utf16_col(vim.api.nvim_get_current_line(), r.cursor)
+      local fh = io.open('{out}', 'w'); fh:write(vim.fn.json_encode(r)); fh:close()
+    """)
+    subprocess.run(["nvim", "--headless", "-n", "-u", "NONE", "-c", f"set rtp+={REPO / 'editors' / 'nvim'}",
+                    "-c", f"luafile {script}", "-c", "qa!"], timeout=60, capture_output=True, cwd=tmp_path)
+    cols = json.loads(out.read_text())
+    assert cols == {"qf_col": byte + 1, "item_col": byte, "cursor": byte, "back": utf16}, cols

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from patina_lsp import protocol
 from patina_lsp.handlers import plain, request_handler
 from patina_lsp.index.units import Span
-from patina_lsp.lsp_shapes import items
+from patina_lsp.lsp_shapes import items, string_index
 from patina_lsp.protocol import InvalidParams
 
 if TYPE_CHECKING:
@@ -26,10 +26,12 @@ def _selected_text(ls, uri: str, request: protocol.RelatedRequest, path) -> str 
     if start.line >= len(lines):
         raise InvalidParams(f"range.start.line {start.line} is past the end of the file ({len(lines)} lines)")
     if start.line == end.line:
-        return lines[start.line][start.character:end.character]
-    part = [lines[start.line][start.character:]] + lines[start.line + 1 : end.line]
+        line = lines[start.line]
+        return line[string_index(line, start.character) : string_index(line, end.character)]
+    first = lines[start.line]
+    part = [first[string_index(first, start.character):]] + lines[start.line + 1 : end.line]
     if end.line < len(lines):
-        part.append(lines[end.line][: end.character])
+        part.append(lines[end.line][: string_index(lines[end.line], end.character)])
     return "\n".join(part)
 
 

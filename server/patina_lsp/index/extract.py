@@ -65,9 +65,10 @@ class _Source:
                        [line.encode("utf-8", "surrogatepass") for line in lines])
 
     def col(self, row: int, byte_col: int) -> int:
+        """The LSP column of a byte offset: UTF-16 code units (LSP's default position encoding)."""
         if row >= len(self.line_bytes):
             return 0
-        return len(self.line_bytes[row][:byte_col].decode("utf-8", "replace"))
+        return utf16_len(self.line_bytes[row][:byte_col].decode("utf-8", "replace"))
 
     def span(self, start: Node, end: Node | None = None) -> Span:
         end = end or start
@@ -79,6 +80,11 @@ class _Source:
 
     def node_text(self, node: Node | None) -> str:
         return "" if node is None else self.slice(node.start_byte, node.end_byte)
+
+
+def utf16_len(text: str) -> int:
+    """Length in UTF-16 code units (a character outside the BMP, like most emoji, counts 2)."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
 
 
 def _clean_comment(text: str) -> str:
@@ -370,7 +376,7 @@ def extract_markdown(path: str, text: str) -> list[Unit]:
         container = " > ".join(trail[k] for k in sorted(trail)) or None
         trail[level] = title
         units.append(Unit(path=path, language="markdown", kind="section", name=title, container=container,
-                          span=Span(row, 0, end, len(lines[end])), name_span=Span(row, 0, row, len(lines[row])),
+                          span=Span(row, 0, end, utf16_len(lines[end])), name_span=Span(row, 0, row, utf16_len(lines[row])),
                           signature="", doc="", code=body))
     return units
 
@@ -389,8 +395,8 @@ def extract_windows(path: str, language: str, text: str, size: int = WINDOW_LINE
         body = "\n".join(lines[start : end + 1])
         if body.strip():
             units.append(Unit(path=path, language=language, kind="text", name=f"{name}:{start + 1}-{end + 1}",
-                              container=None, span=Span(start, 0, end, len(lines[end])),
-                              name_span=Span(start, 0, start, len(lines[start])), signature="", doc="", code=body))
+                              container=None, span=Span(start, 0, end, utf16_len(lines[end])),
+                              name_span=Span(start, 0, start, utf16_len(lines[start])), signature="", doc="", code=body))
         if start + size >= len(lines):
             break
         start += size - overlap

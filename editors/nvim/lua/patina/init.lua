@@ -238,6 +238,50 @@ function M.request(method, params, callback, bufnr)
   end, bufnr or vim.api.nvim_get_current_buf())
 end
 
+-- LSP columns count UTF-16 code units; Neovim's count bytes. Both ways, on Neovim 0.7 to 0.11+.
+local new_index_api = vim.fn.has("nvim-0.11") == 1
+
+local function line_text(fname, lnum0)
+  local bufnr = vim.fn.bufnr(fname)
+  if bufnr ~= -1 and vim.api.nvim_buf_is_loaded(bufnr) then
+    return vim.api.nvim_buf_get_lines(bufnr, lnum0, lnum0 + 1, false)[1]
+  end
+  local ok, lines = pcall(vim.fn.readfile, fname, "", lnum0 + 1)
+  return ok and lines[lnum0 + 1] or nil
+end
+
+--- The byte column of LSP position `character` (UTF-16 units) on `line`.
+function M.byte_col(line, character)
+  if not line then
+    return character
+  end
+  local ok, col
+  if new_index_api then
+    ok, col = pcall(vim.str_byteindex, line, "utf-16", character, false)
+  else
+    ok, col = pcall(vim.str_byteindex, line, character, true)
+  end
+  return ok and col or #line
+end
+
+--- The LSP position character (UTF-16 units) of byte column `col` on `line`.
+function M.utf16_col(line, col)
+  local ok, units
+  if new_index_api then
+    ok, units = pcall(vim.str_utfindex, line, "utf-16", col, false)
+  else
+    local _
+    ok, _, units = pcall(vim.str_utfindex, line, col)
+  end
+  return ok and units or col
+end
+
+--- The byte column of an item's selection start in its file.
+function M.item_col(item)
+  local start = item.selectionRange.start
+  return M.byte_col(line_text(vim.uri_to_fname(item.uri), start.line), start.character)
+end
+
 local function item_text(item)
   local path = vim.fn.fnamemodify(vim.uri_to_fname(item.uri), ":~:.")
   local name = item.container and (item.container .. "." .. item.name) or item.name
@@ -250,7 +294,7 @@ function M.to_qf(item)
   return {
     filename = vim.uri_to_fname(item.uri),
     lnum = item.selectionRange.start.line + 1,
-    col = item.selectionRange.start.character + 1,
+    col = M.item_col(item) + 1,
     text = ("%s [%s] %s"):format(item.container and (item.container .. "." .. item.name) or item.name,
       item.kind, ((item.preview or ""):gsub("\n.*", ""))),
   }
@@ -259,8 +303,7 @@ end
 function M.jump(item)
   vim.cmd("normal! m'")
   vim.cmd("edit " .. vim.fn.fnameescape(vim.uri_to_fname(item.uri)))
-  local pos = item.selectionRange.start
-  pcall(vim.api.nvim_win_set_cursor, 0, { pos.line + 1, pos.character })
+  pcall(vim.api.nvim_win_set_cursor, 0, { item.selectionRange.start.line + 1, M.item_col(item) })
 end
 
 --- Search; opts: { limit, mode, languages, kinds, paths, qf = true (quickfix), on_result = fn(items) }.
@@ -317,10 +360,12 @@ function M.related(opts)
   if opts.range then
     local first, last = opts.range[1], opts.range[2]
     local last_line = vim.api.nvim_buf_get_lines(bufnr, last - 1, last, false)[1] or ""
-    params.range = { start = { line = first - 1, character = 0 }, ["end"] = { line = last - 1, character = #last_line } }
+    params.range = { start = { line = first - 1, character = 0 },
+      ["end"] = { line = last - 1, character = M.utf16_col(last_line, #last_line) } }
   else
     local cursor = vim.api.nvim_win_get_cursor(0)
-    params.position = { line = cursor[1] - 1, character = cursor[2] }
+    local line = vim.api.nvim_buf_get_lines(bufnr, cursor[1] - 1, cursor[1], false)[1] or ""
+    params.position = { line = cursor[1] - 1, character = M.utf16_col(line, cursor[2]) }
   end
   local win = vim.api.nvim_get_current_win()
   M.request(protocol.RELATED, params, function(result)

@@ -21,7 +21,7 @@ local function entry_maker(item)
     display = ("%s [%s] %s:%d"):format(name, item.kind, vim.fn.fnamemodify(filename, ":~:."), item.range.start.line + 1),
     filename = filename,
     lnum = item.selectionRange.start.line + 1,
-    col = item.selectionRange.start.character + 1,
+    col = require("patina").item_col(item) + 1,
   }
 end
 
