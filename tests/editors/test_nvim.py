@@ -148,3 +148,25 @@ def test_positions_convert_between_utf16_and_bytes(tmp_path, model_files):
                     "-c", f"luafile {script}", "-c", "qa!"], timeout=60, capture_output=True, cwd=tmp_path)
     cols = json.loads(out.read_text())
     assert cols == {"qf_col": byte + 1, "item_col": byte, "cursor": byte, "back": utf16}, cols
+
+
+def test_the_lazy_nvim_install_path_loads_the_plugin_and_its_help(tmp_path, model_files):
+    clone = tmp_path / "lazy" / "patina"  # lazy.nvim clones the whole repository
+    shutil.copytree(REPO / "editors" / "nvim", clone / "editors" / "nvim")  # (the rest of a clone is not read)
+    out = tmp_path / "lazy.json"
+    script = tmp_path / "lazy.lua"
+    # what the documented spec's config function does, with plugin.dir = the clone
+    script.write_text(f"""
+      local plugin = {{ dir = '{clone}' }}
+      vim.opt.rtp:append(plugin.dir .. "/editors/nvim")
+      vim.cmd("silent! helptags " .. plugin.dir .. "/editors/nvim/doc")
+      require("patina").setup({{ cmd = {{ 'patina-not-started-in-this-test' }} }})
+      local ok = pcall(vim.cmd, "help patina-install")
+      local r = {{ help = ok and vim.fn.expand('%:t') or vim.NIL,
+                   commands = vim.fn.exists(':PatinaSearch') == 2 }}
+      local fh = io.open('{out}', 'w'); fh:write(vim.fn.json_encode(r)); fh:close()
+    """)
+    subprocess.run(["nvim", "--headless", "-n", "-u", "NONE", "-c", f"luafile {script}", "-c", "qa!"],
+                   timeout=60, capture_output=True, cwd=tmp_path)
+    result = json.loads(out.read_text())
+    assert result == {"help": "patina.txt", "commands": True}, result

@@ -39,7 +39,7 @@ function M.check()
   end
   local model = config.model or (vim.env.PATINA_MODEL or "int8")
   for _, key in ipairs({ model, "tokenizer" }) do
-    if files[key] and vim.loop.fs_stat(files[key]) then
+    if files[key] and (vim.uv or vim.loop).fs_stat(files[key]) then
       ok(("%s model file: %s"):format(key, files[key]))
     else
       warn(("%s model file missing: %s"):format(key, tostring(files[key])),

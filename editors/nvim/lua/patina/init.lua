@@ -3,6 +3,24 @@
 local protocol = require("patina.protocol")
 
 local M = {}
+local uv = vim.uv or vim.loop
+local method_calls = vim.fn.has("nvim-0.11") == 1 -- client:request(); client.request() is deprecated there
+
+--- client:request on Neovim 0.11+, client.request before (same arguments).
+function M.client_request(client, method, params, handler, bufnr)
+  if method_calls then
+    return client:request(method, params, handler, bufnr)
+  end
+  return client.request(method, params, handler, bufnr)
+end
+
+--- client:request_sync on Neovim 0.11+, client.request_sync before.
+function M.client_request_sync(client, method, params, timeout_ms, bufnr)
+  if method_calls then
+    return client:request_sync(method, params, timeout_ms, bufnr)
+  end
+  return client.request_sync(method, params, timeout_ms, bufnr)
+end
 
 local defaults = {
   cmd = { "patina", "lsp" },
@@ -34,12 +52,12 @@ local function notify(msg, level, once_key)
 end
 
 local function is_dir(path)
-  local stat = vim.loop.fs_stat(path)
+  local stat = uv.fs_stat(path)
   return stat ~= nil and stat.type == "directory"
 end
 
 local function exists(path)
-  return vim.loop.fs_stat(path) ~= nil
+  return uv.fs_stat(path) ~= nil
 end
 
 local function normalize(path)
@@ -47,7 +65,7 @@ local function normalize(path)
 end
 
 local function allowed_as_root(dir)
-  local home = vim.loop.os_homedir()
+  local home = uv.os_homedir()
   if dir ~= "" and dir ~= "/" and (home == nil or dir ~= normalize(home)) then
     return true
   end
@@ -108,7 +126,7 @@ local function progress_handler(err, result, ctx, config)
       vim.schedule(function()
         local client = vim.lsp.get_client_by_id(ctx.client_id)
         if client then
-          client.request(protocol.STATUS, vim.empty_dict(), function(e, s)
+          M.client_request(client, protocol.STATUS, vim.empty_dict(), function(e, s)
             if not e and s then
               M._last_status = s
             end
@@ -207,7 +225,7 @@ end
 function M.client(bufnr)
   bufnr = bufnr or vim.api.nvim_get_current_buf()
   local name = vim.api.nvim_buf_get_name(bufnr)
-  local root = M.find_root(name ~= "" and name or vim.loop.cwd())
+  local root = M.find_root(name ~= "" and name or uv.cwd())
   local id = root and clients[root]
   if not id or not vim.lsp.get_client_by_id(id) then
     id = M.attach(bufnr)
@@ -229,7 +247,7 @@ function M.request(method, params, callback, bufnr)
     notify("no server for this buffer (see :checkhealth patina)", vim.log.levels.WARN)
     return false
   end
-  return client.request(method, params, function(err, result)
+  return M.client_request(client, method, params, function(err, result)
     if err then
       notify(("%s failed: %s"):format(method, err.message or tostring(err)), vim.log.levels.ERROR)
       return
@@ -431,6 +449,10 @@ end
 
 function M.setup(opts)
   M.config = vim.tbl_deep_extend("force", vim.deepcopy(defaults), opts or {})
+  if not vim.g.loaded_patina then
+    -- plugin/ was not sourced (a manager that loads the repository root, e.g. lazy.nvim): the commands
+    vim.cmd("runtime plugin/patina.lua")
+  end
   local group = vim.api.nvim_create_augroup("patina", { clear = true })
   vim.api.nvim_create_autocmd({ "BufReadPost", "BufNewFile" }, {
     group = group,

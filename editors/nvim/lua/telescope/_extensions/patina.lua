@@ -40,7 +40,7 @@ local function search(opts)
         if not prompt or prompt:match("^%s*$") then
           return {}
         end
-        local response = client.request_sync(protocol.SEARCH, { query = prompt, limit = 50 }, 5000, bufnr)
+        local response = require("patina").client_request_sync(client, protocol.SEARCH, { query = prompt, limit = 50 }, 5000, bufnr)
         return response and response.result and response.result.items or {}
       end,
       entry_maker = entry_maker,
