@@ -4,7 +4,7 @@ import { PatinaClient } from "./client";
 import { findRelated } from "./commands/related";
 import { semanticSearch } from "./commands/search";
 import { reindex, restart, showStatus } from "./commands/server";
-import { needsRestart, readSettings } from "./settings";
+import { hasLocalFolder, needsRestart, readSettings } from "./settings";
 import { StatusBar } from "./statusBar";
 
 let patina: PatinaClient | undefined;
@@ -32,7 +32,19 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       }
     }),
   );
-  await p.get();
+  // an empty window, or one on a virtual file system, starts no server until a folder on disk is opened
+  // (or a Patina command is run)
+  if (hasLocalFolder(vscode.workspace.workspaceFolders)) {
+    await p.get();
+    return;
+  }
+  const waiting = vscode.workspace.onDidChangeWorkspaceFolders(() => {
+    if (hasLocalFolder(vscode.workspace.workspaceFolders)) {
+      waiting.dispose();
+      void p.get();
+    }
+  });
+  context.subscriptions.push(waiting);
 }
 
 export async function deactivate(): Promise<void> {

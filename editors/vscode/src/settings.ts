@@ -51,6 +51,11 @@ export function toInitializationOptions(settings: Settings): Record<string, unkn
   return options;
 }
 
+/** Whether a window has something for the server to index: a workspace folder on disk (`file:`). */
+export function hasLocalFolder(folders: readonly { uri: { scheme: string } }[] | undefined): boolean {
+  return (folders ?? []).some((folder) => folder.uri.scheme === "file");
+}
+
 /** Settings whose change needs a new server (the rest are sent as configuration). */
 export function needsRestart(before: Settings, after: Settings): boolean {
   return JSON.stringify([before.serverCommand, before.serverPython, before.trace]) !==

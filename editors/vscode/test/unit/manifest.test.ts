@@ -13,6 +13,10 @@ test("settings that choose what runs or where files go are machine-scoped", () =
   }
 });
 
+test("virtual workspaces (no files on disk) are not supported", () => {
+  assert.equal(manifest.capabilities.virtualWorkspaces, false);
+});
+
 test("untrusted workspaces never start the server", () => {
   assert.equal(manifest.capabilities.untrustedWorkspaces.supported, false);
   assert.ok(manifest.capabilities.untrustedWorkspaces.description);

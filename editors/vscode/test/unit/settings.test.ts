@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { needsRestart, readSettings, resolveServerCommand, Settings, toInitializationOptions } from "../../src/settings";
+import { hasLocalFolder, needsRestart, readSettings, resolveServerCommand, Settings, toInitializationOptions } from "../../src/settings";
 
 function config(values: Record<string, unknown>) {
   return { get: <T>(key: string, fallback: T): T => (key in values ? (values[key] as T) : fallback) };
@@ -19,6 +19,13 @@ test("the shared cache and the rescan interval reach the server", () => {
   const s = readSettings(config({ sharedCache: "postgresql://patina@db/patina", rescanInterval: 0 }));
   assert.deepEqual(toInitializationOptions(s), { model: "int8", sharedCache: "postgresql://patina@db/patina",
     rescanInterval: 0 });
+});
+
+test("only a window with a folder on disk starts the server", () => {
+  assert.equal(hasLocalFolder(undefined), false);
+  assert.equal(hasLocalFolder([]), false);
+  assert.equal(hasLocalFolder([{ uri: { scheme: "vscode-vfs" } }]), false);
+  assert.equal(hasLocalFolder([{ uri: { scheme: "vscode-vfs" } }, { uri: { scheme: "file" } }]), true);
 });
 
 test("only server settings need a restart", () => {
