@@ -93,6 +93,9 @@ def test_roots_come_from_markers_and_never_default_to_home(tmp_path, model_files
     project = home / "src" / "app"
     (project / ".git").mkdir(parents=True)
     (project / "main.py").write_text("def main():\n    pass\n")
+    (project / "tools").mkdir()
+    (project / "tools" / "Makefile").write_text("all:\n")
+    (project / "tools" / "gen.py").write_text("x = 1\n")
     loose = tmp_path / "loose"
     loose.mkdir()
     (loose / "notes.py").write_text("x = 1\n")
@@ -105,7 +108,10 @@ def test_roots_come_from_markers_and_never_default_to_home(tmp_path, model_files
         ssh = patina.find_root('{home}/.ssh/config') or vim.NIL,
         loose = patina.find_root('{loose}/notes.py') or vim.NIL,
         project = patina.find_root('{project}/main.py') or vim.NIL,
+        subfolder = patina.find_root('{project}/tools/gen.py') or vim.NIL,
       }}
+      patina.setup({{ cmd = {{ 'patina-not-started-in-this-test' }}, prefer_vcs_root = false }})
+      r.nearest = patina.find_root('{project}/tools/gen.py') or vim.NIL
       vim.cmd('edit {home}/.ssh/config')
       r.attached_ssh = patina.attach(0) or vim.NIL
       patina.setup({{ cmd = {{ 'patina-not-started-in-this-test' }}, allowed_roots = {{ '~' }} }})
@@ -121,6 +127,8 @@ def test_roots_come_from_markers_and_never_default_to_home(tmp_path, model_files
     assert roots["bashrc"] is None and roots["ssh"] is None and roots["attached_ssh"] is None
     assert roots["loose"] is None
     assert roots["project"] == str(project)
+    assert roots["subfolder"] == str(project)  # the repository, not the Makefile's folder
+    assert roots["nearest"] == str(project / "tools")
     assert roots["allowed"] == str(home)
 
 

@@ -29,6 +29,10 @@ local defaults = {
   -- folders allowed as a root although they are your home directory or / (never by default: a
   -- marker there would make Patina index everything below it, ~/.ssh included)
   allowed_roots = {},
+  -- the outermost repository (a folder with one of vcs_markers) wins over nearer markers, so a
+  -- Makefile in a subfolder does not make a second workspace; false: the nearest marker wins
+  prefer_vcs_root = true,
+  vcs_markers = { [".git"] = true, [".hg"] = true, [".svn"] = true },
   model = nil, -- "int8" (server default) or "fp32"
   exclude = nil, -- list of gitignore-style globs
   init_options = {}, -- passed through to the server
@@ -82,10 +86,23 @@ end
 function M.find_root(path)
   local dir = is_dir(path) and path or vim.fn.fnamemodify(path, ":h")
   local current = normalize(dir)
+  local nearest, outermost_vcs = nil, nil
   while current and current ~= "" do
-    for _, marker in ipairs(M.config.root_markers) do
-      if exists(current .. "/" .. marker) then
-        return allowed_as_root(current == "" and "/" or current) and current or nil
+    if allowed_as_root(current) then
+      for _, marker in ipairs(M.config.root_markers) do
+        if exists(current .. "/" .. marker) then
+          nearest = nearest or current
+          if M.config.vcs_markers[marker] then
+            outermost_vcs = current
+          end
+        end
+      end
+    elseif nearest == nil and outermost_vcs == nil then
+      -- home or /, not allowed: a marker there must not make everything below it a workspace
+      for _, marker in ipairs(M.config.root_markers) do
+        if exists(current .. "/" .. marker) then
+          return nil
+        end
       end
     end
     local parent = vim.fn.fnamemodify(current, ":h")
@@ -94,7 +111,10 @@ function M.find_root(path)
     end
     current = parent
   end
-  return nil
+  if M.config.prefer_vcs_root and outermost_vcs then
+    return outermost_vcs -- one workspace per repository, not one per Makefile inside it
+  end
+  return nearest
 end
 
 local function init_options()
