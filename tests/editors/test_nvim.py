@@ -63,6 +63,7 @@ def test_semantic_search_related_symbols_and_live_edits(tmp_path, model_files):
     assert "greet" in data["workspace_symbol"][:5]
     assert "reticulate_splines" in data["unsaved_search"]
     assert data["modified"] is True  # searched without saving
+    assert data["restarted"] is True and data["log_buffer"] is True
 
 
 def test_missing_server_gives_a_clear_message(tmp_path, model_files):

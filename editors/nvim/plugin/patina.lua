@@ -23,3 +23,11 @@ end, { desc = "Patina: index status" })
 vim.api.nvim_create_user_command("PatinaReindex", function()
   patina().reindex()
 end, { desc = "Patina: bring the index in line with the disk" })
+
+vim.api.nvim_create_user_command("PatinaRestart", function()
+  patina().restart()
+end, { desc = "Patina: restart the servers" })
+
+vim.api.nvim_create_user_command("PatinaLog", function()
+  patina().log()
+end, { desc = "Patina: open the LSP log" })

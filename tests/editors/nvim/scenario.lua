@@ -110,6 +110,17 @@ local function run()
   end)
   record("unsaved_search", found)
   record("modified", vim.bo[bufnr].modified)
+
+  -- :PatinaRestart stops the server and starts a new one for the open buffers
+  local before = patina.client(bufnr).id
+  vim.cmd("PatinaRestart")
+  wait_for("a new server after :PatinaRestart", 30000, function()
+    local ids = vim.tbl_map(function(c) return c.id end, vim.lsp.get_active_clients({ bufnr = bufnr }))
+    return #ids == 1 and ids[1] ~= before
+  end)
+  record("restarted", true)
+  vim.cmd("PatinaLog")
+  record("log_buffer", vim.api.nvim_buf_get_name(0) == vim.lsp.get_log_path())
   record("done", true)
 end
 

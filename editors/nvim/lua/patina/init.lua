@@ -461,6 +461,34 @@ function M.show_status()
   end)
 end
 
+--- Stop every Patina server and start them again for the open buffers (after an upgrade, say).
+function M.restart()
+  for root, id in pairs(clients) do
+    local client = vim.lsp.get_client_by_id(id)
+    if client then
+      if method_calls then
+        client:stop()
+      else
+        client.stop()
+      end
+    end
+    clients[root] = nil
+  end
+  vim.defer_fn(function()
+    for _, bufnr in ipairs(vim.api.nvim_list_bufs()) do
+      if vim.api.nvim_buf_is_loaded(bufnr) and vim.api.nvim_buf_get_name(bufnr) ~= "" then
+        M.attach(bufnr)
+      end
+    end
+    notify("restarted")
+  end, 500)
+end
+
+--- Open Neovim's LSP log, where the server's stderr and Patina's messages go.
+function M.log()
+  vim.cmd("edit " .. vim.fn.fnameescape(vim.lsp.get_log_path()))
+end
+
 function M.reindex()
   M.request("workspace/executeCommand", { command = protocol.CMD_REINDEX, arguments = {} }, function()
     notify("reindexing")
