@@ -96,9 +96,14 @@ export class PatinaClient implements vscode.Disposable {
     }
     await client.setTrace(Trace.fromString(this.settings.trace));
     this.watchProgress(client);
+    // every state change, including the client restarting a crashed server by itself
     client.onDidChangeState((e) => {
       if (e.newState === State.Stopped) {
         this.statusBar.stopped();
+      } else if (e.newState === State.Starting) {
+        this.statusBar.starting();
+      } else if (e.newState === State.Running) {
+        this.statusBar.started(client);
       }
     });
     this.client = client;
@@ -140,6 +145,12 @@ export class PatinaClient implements vscode.Disposable {
     if (client) {
       await client.stop().catch((err) => this.log(`stopping the server: ${String(err)}`));
     }
+  }
+
+  /** Change the protocol trace of the running client (no restart needed). */
+  async setTrace(trace: Settings["trace"]): Promise<void> {
+    this.settings = { ...this.settings, trace };
+    await this.client?.setTrace(Trace.fromString(trace));
   }
 
   async restart(): Promise<void> {

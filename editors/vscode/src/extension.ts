@@ -27,6 +27,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         const after = readSettings(vscode.workspace.getConfiguration("patina"));
         if (needsRestart(p.settings, after)) {
           void p.restart();
+        } else if (after.trace !== p.settings.trace) {
+          void p.setTrace(after.trace);
         }
         // other settings reach the server as workspace/didChangeConfiguration (synchronize.configurationSection)
       }

@@ -9,6 +9,9 @@ export interface Settings {
   cacheDir: string;
   sharedCache: string;
   rescanInterval: number;
+  maxUnits: number;
+  indexThreads: number;
+  indexOnStartup: boolean;
   trace: "off" | "messages" | "verbose";
 }
 
@@ -26,6 +29,9 @@ export function readSettings(config: ConfigurationLike): Settings {
     cacheDir: config.get<string>("cacheDir", ""),
     sharedCache: config.get<string>("sharedCache", ""),
     rescanInterval: config.get<number>("rescanInterval", 60),
+    maxUnits: config.get<number>("maxUnits", 500_000),
+    indexThreads: config.get<number>("indexThreads", 0),
+    indexOnStartup: config.get<boolean>("indexOnStartup", true),
     trace: config.get<"off" | "messages" | "verbose">("trace.server", "off"),
   };
 }
@@ -48,6 +54,15 @@ export function toInitializationOptions(settings: Settings): Record<string, unkn
   if (settings.rescanInterval !== 60) {
     options.rescanInterval = settings.rescanInterval;
   }
+  if (settings.maxUnits !== 500_000) {
+    options.maxUnits = settings.maxUnits;
+  }
+  if (settings.indexThreads > 0) {
+    options.indexThreads = settings.indexThreads;
+  }
+  if (!settings.indexOnStartup) {
+    options.indexOnStartup = false;
+  }
   return options;
 }
 
@@ -56,10 +71,10 @@ export function hasLocalFolder(folders: readonly { uri: { scheme: string } }[] |
   return (folders ?? []).some((folder) => folder.uri.scheme === "file");
 }
 
-/** Settings whose change needs a new server (the rest are sent as configuration). */
+/** Settings whose change needs a new server (the rest are sent as configuration; the trace is set live). */
 export function needsRestart(before: Settings, after: Settings): boolean {
-  return JSON.stringify([before.serverCommand, before.serverPython, before.trace]) !==
-    JSON.stringify([after.serverCommand, after.serverPython, after.trace]);
+  return JSON.stringify([before.serverCommand, before.serverPython]) !==
+    JSON.stringify([after.serverCommand, after.serverPython]);
 }
 
 export interface ServerCommand {

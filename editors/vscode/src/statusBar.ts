@@ -18,6 +18,11 @@ export class StatusBar implements vscode.Disposable {
     this.item.show();
   }
 
+  starting(): void {
+    this.item.text = statusText("starting", 0);
+    this.item.tooltip = "Patina: starting";
+  }
+
   started(client: LanguageClient): void {
     this.client = client;
     void this.refresh();

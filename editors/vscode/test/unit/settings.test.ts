@@ -21,6 +21,11 @@ test("the shared cache and the rescan interval reach the server", () => {
     rescanInterval: 0 });
 });
 
+test("the server options users ask for are settings", () => {
+  const s = readSettings(config({ maxUnits: 1000, indexThreads: 1, indexOnStartup: false }));
+  assert.deepEqual(toInitializationOptions(s), { model: "int8", maxUnits: 1000, indexThreads: 1, indexOnStartup: false });
+});
+
 test("only a window with a folder on disk starts the server", () => {
   assert.equal(hasLocalFolder(undefined), false);
   assert.equal(hasLocalFolder([]), false);
@@ -32,7 +37,7 @@ test("only server settings need a restart", () => {
   const a: Settings = readSettings(config({}));
   assert.equal(needsRestart(a, { ...a, model: "fp32" }), false);
   assert.equal(needsRestart(a, { ...a, serverCommand: ["x"] }), true);
-  assert.equal(needsRestart(a, { ...a, trace: "verbose" }), true);
+  assert.equal(needsRestart(a, { ...a, trace: "verbose" }), false); // set on the running client
 });
 
 test("server discovery order: setting, PATH, python setting, Python extension", () => {
