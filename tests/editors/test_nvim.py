@@ -179,3 +179,21 @@ def test_the_lazy_nvim_install_path_loads_the_plugin_and_its_help(tmp_path, mode
                    timeout=60, capture_output=True, cwd=tmp_path)
     result = json.loads(out.read_text())
     assert result == {"help": "patina.txt", "commands": True}, result
+
+
+def test_search_filters_parse_as_in_vs_code_and_complete(tmp_path, model_files):
+    out = tmp_path / "query.json"
+    script = tmp_path / "query.lua"
+    script.write_text(f"""
+      local patina = require('patina')
+      local text, filters = patina.parse_query('lang:py,RS kind:function parse   http lang:python headers')
+      local r = {{ text = text, languages = filters.languages, kinds = filters.kinds,
+                   plain = select(2, patina.parse_query('just words')).languages or vim.NIL,
+                   complete = patina.complete('kind:c') }}
+      local fh = io.open('{out}', 'w'); fh:write(vim.fn.json_encode(r)); fh:close()
+    """)
+    subprocess.run(["nvim", "--headless", "-n", "-u", "NONE", "-c", f"set rtp+={REPO / 'editors' / 'nvim'}",
+                    "-c", f"luafile {script}", "-c", "qa!"], timeout=60, capture_output=True, cwd=tmp_path)
+    result = json.loads(out.read_text())
+    assert result == {"text": "parse http headers", "languages": ["python", "rust"], "kinds": ["function"],
+                      "plain": None, "complete": ["kind:class", "kind:comment"]}, result

@@ -10,7 +10,8 @@ end
 
 vim.api.nvim_create_user_command("PatinaSearch", function(args)
   patina().search_command(args.args, args.bang)
-end, { nargs = "*", bang = true, desc = "Patina: semantic search (! fills the quickfix list)" })
+end, { nargs = "*", bang = true, desc = "Patina: semantic search (! fills the quickfix list)",
+  complete = function(arglead) return patina().complete(arglead) end })
 
 vim.api.nvim_create_user_command("PatinaRelated", function(args)
   patina().related({ range = args.range > 0 and { args.line1, args.line2 } or nil })

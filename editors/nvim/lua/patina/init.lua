@@ -378,16 +378,55 @@ function M.search(query, opts)
   end)
 end
 
+local LANGUAGE_ALIASES = { py = "python", js = "javascript", ts = "typescript", rs = "rust", rb = "ruby",
+  golang = "go", ["c++"] = "cpp", cxx = "cpp", md = "markdown" }
+
+--- `lang:py kind:function parse headers` -> "parse headers", { languages = { "python" }, kinds = { "function" } }
+--- (the same syntax as the VS Code extension's search box).
+function M.parse_query(input)
+  local words, languages, kinds, seen = {}, {}, {}, {}
+  for word in (input or ""):gmatch("%S+") do
+    local key, values = word:match("^(%a+):(.+)$")
+    key = key and key:lower()
+    if key == "lang" or key == "language" or key == "kind" then
+      for value in values:gmatch("[^,]+") do
+        value = value:lower()
+        local list = key == "kind" and kinds or languages
+        value = key == "kind" and value or (LANGUAGE_ALIASES[value] or value)
+        if not seen[key .. value] then
+          seen[key .. value] = true
+          table.insert(list, value)
+        end
+      end
+    else
+      table.insert(words, word)
+    end
+  end
+  return table.concat(words, " "), { languages = #languages > 0 and languages or nil,
+    kinds = #kinds > 0 and kinds or nil }
+end
+
+local QUERY_PREFIXES = { "lang:python", "lang:javascript", "lang:typescript", "lang:go", "lang:rust", "lang:java",
+  "lang:c", "lang:cpp", "lang:ruby", "lang:markdown", "kind:function", "kind:method", "kind:class", "kind:struct",
+  "kind:interface", "kind:enum", "kind:trait", "kind:type", "kind:module", "kind:comment", "kind:section" }
+
+--- Completion for :PatinaSearch: the filter prefixes.
+function M.complete(arglead)
+  return vim.tbl_filter(function(p) return p:sub(1, #arglead) == arglead end, QUERY_PREFIXES)
+end
+
 function M.search_command(args, bang)
   if args == nil or args:match("^%s*$") then
     vim.ui.input({ prompt = "Patina search: " }, function(input)
       if input and not input:match("^%s*$") then
-        M.search(input, { qf = bang })
+        local text, filters = M.parse_query(input)
+        M.search(text, vim.tbl_extend("force", filters, { qf = bang }))
       end
     end)
     return
   end
-  M.search(args, { qf = bang })
+  local text, filters = M.parse_query(args)
+  M.search(text, vim.tbl_extend("force", filters, { qf = bang }))
 end
 
 --- Related code for the symbol under the cursor, or lines { first, last } of a selection, into the location list.
