@@ -64,6 +64,8 @@ def test_semantic_search_related_symbols_and_live_edits(tmp_path, model_files):
     assert "reticulate_splines" in data["unsaved_search"]
     assert data["modified"] is True  # searched without saving
     assert data["restarted"] is True and data["log_buffer"] is True
+    health = data["health"]
+    assert "0.7 or later needed" in health and "server for " in health and " units" in health, health
 
 
 def test_missing_server_gives_a_clear_message(tmp_path, model_files):

@@ -121,6 +121,8 @@ local function run()
   record("restarted", true)
   vim.cmd("PatinaLog")
   record("log_buffer", vim.api.nvim_buf_get_name(0) == vim.lsp.get_log_path())
+  vim.cmd("checkhealth patina")
+  record("health", table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), "\n"))
   record("done", true)
 end
 

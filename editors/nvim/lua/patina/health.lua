@@ -11,7 +11,31 @@ local info = health.info or health.report_info
 function M.check()
   start("Patina")
   local v = vim.version()
-  info(("Neovim %d.%d.%d (%s API)"):format(v.major, v.minor, v.patch, vim.lsp.start and "vim.lsp.start" or "vim.lsp.start_client"))
+  local api = vim.lsp.start and "vim.lsp.start" or "vim.lsp.start_client"
+  if v.major == 0 and v.minor < 7 then
+    error(("Neovim %d.%d.%d: Patina needs 0.7 or later"):format(v.major, v.minor, v.patch))
+    return
+  end
+  ok(("Neovim %d.%d.%d (0.7 or later needed; %s API)"):format(v.major, v.minor, v.patch, api))
+  local patina = require("patina")
+  local running = 0
+  for root, id in pairs(patina.clients()) do
+    local client = vim.lsp.get_client_by_id(id)
+    if client then
+      running = running + 1
+      local response = patina.client_request_sync(client, "patina/status", vim.empty_dict(), 2000)
+      local s = response and response.result
+      if s then
+        local line = ("server for %s: %s, %s files, %s units"):format(root, s.state, s.files, s.units)
+        ok(s.message and (line .. " (" .. s.message .. ")") or line)
+      else
+        warn(("server for %s: no answer to patina/status"):format(root))
+      end
+    end
+  end
+  if running == 0 then
+    info("no Patina server running (one starts when a file inside a project is opened)")
+  end
   local config = require("patina").config
   local exe = config.cmd[1]
   if vim.fn.executable(exe) == 0 then

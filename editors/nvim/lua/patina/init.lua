@@ -241,6 +241,11 @@ function M.attach(bufnr)
   return id
 end
 
+--- The running servers: root -> client id (a copy).
+function M.clients()
+  return vim.deepcopy(clients)
+end
+
 --- The Patina client for a buffer (attaching if needed).
 function M.client(bufnr)
   bufnr = bufnr or vim.api.nvim_get_current_buf()
