@@ -35,3 +35,12 @@ def test_editor_side_settings_are_not_reported():
 def test_dotdot_in_exclude_is_refused():
     options, problems = parse_options({"exclude": ["../secret", "build/"]})
     assert options.exclude == ("build/",) and "'..'" in problems[0]
+
+
+def test_shared_cache_and_rescan_interval_are_checked():
+    options, problems = parse_options({"sharedCache": "mysql://db/x", "rescanInterval": -5})
+    assert options.shared_cache is None and options.rescan_interval == 60
+    text = " | ".join(problems)
+    assert "patina.sharedCache must be a PostgreSQL URL" in text and "rescanInterval" in text
+    options, problems = parse_options({"sharedCache": "postgresql://patina@db/patina", "rescanInterval": 0})
+    assert options.shared_cache == "postgresql://patina@db/patina" and options.rescan_interval == 0 and not problems

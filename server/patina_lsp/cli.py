@@ -225,14 +225,20 @@ def _is_loopback(host: str) -> bool:
         return bool(infos) and all(ipaddress.ip_address(info[4][0]).is_loopback for info in infos)
 
 
+def _log_to_stderr_or_file(args: argparse.Namespace) -> None:
+    """Logging for a server on stdio: stderr (stdout carries the protocol) or --log-file, at --log-level."""
+    import logging
+
+    handlers: list[logging.Handler] = [logging.FileHandler(args.log_file) if args.log_file
+                                       else logging.StreamHandler(sys.stderr)]
+    logging.basicConfig(level=getattr(logging, args.log_level.upper()), handlers=handlers,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
 def _cmd_lsp(args: argparse.Namespace) -> int:
     import logging
 
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]  # stdout carries the protocol
-    if args.log_file:
-        handlers = [logging.FileHandler(args.log_file)]
-    logging.basicConfig(level=getattr(logging, args.log_level.upper()), handlers=handlers,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _log_to_stderr_or_file(args)
     logging.getLogger("pygls").setLevel(max(logging.WARNING, logging.getLogger().level))
     from patina_lsp.server import create_server
 
@@ -280,16 +286,11 @@ def _cmd_cache(args: argparse.Namespace) -> int:
 
 def _cmd_mcp(args: argparse.Namespace) -> int:
     import dataclasses
-    import logging
     from pathlib import Path
 
     from patina_lsp.config import default_options
 
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]  # stdout carries the protocol
-    if args.log_file:
-        handlers = [logging.FileHandler(args.log_file)]
-    logging.basicConfig(level=getattr(logging, args.log_level.upper()), handlers=handlers,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _log_to_stderr_or_file(args)
     folder = None
     if args.path is not None:
         folder = Path(args.path).absolute()

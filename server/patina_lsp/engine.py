@@ -246,9 +246,10 @@ class Engine:
     def follow_once(self, index: WorkspaceIndex) -> None:
         """One look at the store shared with other processes (see Store)."""
         if index.writable:
-            for rel in index.store.take_requests():
-                log.info("%s: indexed again at the request of a reader", rel)
-                self.file_changed(index.root / rel)
+            requested = index.store.take_requests()
+            if requested:
+                log.info("indexing %d files at the request of readers", len(requested))
+                self.files_changed([index.root / rel for rel in requested])
             return
         if index.take_over():
             self.note(f"took over indexing {index.root} from the process that exited")
@@ -496,9 +497,6 @@ class Engine:
         index, rel = self.locate(path)
         index.reload_from_disk(rel)
         self._refresh_counts()
-
-    def file_changed(self, path: Path) -> None:
-        self.files_changed([path])
 
     def files_changed(self, paths: list[Path]) -> None:
         """Files created, changed or deleted (watched-file events, coalesced): indexed or dropped,

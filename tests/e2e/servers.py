@@ -65,3 +65,16 @@ def top_names(client: StdioClient, root: Path) -> list[list[str]]:
         items = client.request("patina/search", {"query": q, "limit": 10})["items"]
         out.append([f"{Path(i['uri']).name}:{i['name']}" for i in items])
     return out
+
+
+def clean_run(tmp_path: Path, corpus: Path) -> tuple[int, int, list[list[str]]]:
+    """(texts embedded, units, top names) of an uninterrupted cold index of a copy of `corpus`."""
+    import shutil
+
+    clean_root = tmp_path / "clean"
+    shutil.copytree(corpus, clean_root)
+    clean = start(clean_root, tmp_path / "clean-cache", tmp_path / "clean.err")
+    wait(clean, lambda s: s["state"] == "ready")
+    result = (embedded_count(clean), clean.request("patina/status", {})["units"], top_names(clean, clean_root))
+    clean.shutdown()
+    return result

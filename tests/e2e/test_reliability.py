@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import threading
 from pathlib import Path
 
 import pytest
 
-from e2e.servers import TOPICS, VERBS, embedded_count, make_workspace, start, top_names, wait
+from e2e.servers import TOPICS, VERBS, clean_run, embedded_count, make_workspace, start, top_names, wait
 
 @pytest.fixture
 def corpus(tmp_path, model_files):
@@ -19,13 +18,7 @@ def corpus(tmp_path, model_files):
 
 @pytest.mark.parametrize("phase", ["lexical", "semantic"])
 def test_sigkill_mid_index_resumes_without_re_embedding(tmp_path, corpus, phase):
-    clean_root = tmp_path / "clean"
-    shutil.copytree(corpus, clean_root)
-    clean = start(clean_root, tmp_path / "clean-cache", tmp_path / "clean.err")
-    wait(clean, lambda s: s["state"] == "ready")
-    total_embedded = embedded_count(clean)
-    clean_units, clean_results = clean.request("patina/status", {})["units"], top_names(clean, clean_root)
-    clean.shutdown()
+    total_embedded, clean_units, clean_results = clean_run(tmp_path, corpus)
 
     cache = tmp_path / "cache"
     first = start(corpus, cache, tmp_path / "first.err")

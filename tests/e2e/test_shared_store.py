@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e.servers import embedded_count, make_workspace, start, top_names, wait
+from e2e.servers import clean_run, embedded_count, make_workspace, start, top_names, wait
 
 
 @pytest.fixture
@@ -86,13 +86,7 @@ def test_a_saved_edit_reaches_the_reader_within_two_seconds(tmp_path, corpus):
 
 
 def test_the_reader_takes_over_when_the_writer_is_killed(tmp_path, corpus):
-    clean_root = tmp_path / "clean"
-    shutil.copytree(corpus, clean_root)
-    clean = start(clean_root, tmp_path / "clean-cache", tmp_path / "clean.err")
-    wait(clean, lambda s: s["state"] == "ready")
-    total = embedded_count(clean)
-    clean_units, clean_results = clean.request("patina/status", {})["units"], top_names(clean, clean_root)
-    clean.shutdown()
+    total, clean_units, clean_results = clean_run(tmp_path, corpus)
 
     cache = tmp_path / "cache"
     writer = start(corpus, cache, tmp_path / "w.err")

@@ -6,20 +6,20 @@ local M = {}
 local uv = vim.uv or vim.loop
 local method_calls = vim.fn.has("nvim-0.11") == 1 -- client:request(); client.request() is deprecated there
 
---- client:request on Neovim 0.11+, client.request before (same arguments).
-function M.client_request(client, method, params, handler, bufnr)
+--- client:name(...) on Neovim 0.11+, client.name(...) before (the dot-call is deprecated there).
+local function call(client, name, ...)
   if method_calls then
-    return client:request(method, params, handler, bufnr)
+    return client[name](client, ...)
   end
-  return client.request(method, params, handler, bufnr)
+  return client[name](...)
 end
 
---- client:request_sync on Neovim 0.11+, client.request_sync before.
+function M.client_request(client, method, params, handler, bufnr)
+  return call(client, "request", method, params, handler, bufnr)
+end
+
 function M.client_request_sync(client, method, params, timeout_ms, bufnr)
-  if method_calls then
-    return client:request_sync(method, params, timeout_ms, bufnr)
-  end
-  return client.request_sync(method, params, timeout_ms, bufnr)
+  return call(client, "request_sync", method, params, timeout_ms, bufnr)
 end
 
 local defaults = {
@@ -510,11 +510,7 @@ function M.restart()
   for root, id in pairs(clients) do
     local client = vim.lsp.get_client_by_id(id)
     if client then
-      if method_calls then
-        client:stop()
-      else
-        client.stop()
-      end
+      call(client, "stop")
     end
     clients[root] = nil
   end
