@@ -4,7 +4,7 @@
 
 For each (platform, Python) pair it asks pip for a binary wheel of each dependency in
 pyproject.toml (`pip download --only-binary=:all: --no-deps`, nothing is installed) and prints a
-table; the exit status is 1 if any is missing. The Pythons default to those `requires-python`
+table; the exit status is 1 if any is missing (or pip failed three times for one). The Pythons default to those `requires-python`
 admits, from 3.10 to 3.14.
 """
 
@@ -14,6 +14,7 @@ import argparse
 import subprocess
 import sys
 import tempfile
+import time
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -41,12 +42,22 @@ def admitted(version: str, requires: str) -> bool:
     return True
 
 
-def has_wheel(requirement: str, tags: list[str], python: str, into: str) -> bool:
+def has_wheel(requirement: str, tags: list[str], python: str, into: str) -> bool | None:
+    """True if pip finds a wheel, False if it finds none, None if pip failed otherwise (three tries)."""
     platforms = [arg for tag in tags for arg in ("--platform", tag)]
-    run = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
-                          *platforms, "--python-version", python, "-d", into, requirement],
-                         capture_output=True, text=True)
-    return run.returncode == 0
+    for attempt in range(3):
+        # a directory per call: two cells resolving to one abi3 wheel must not write one file at once
+        with tempfile.TemporaryDirectory(dir=into) as own:
+            run = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
+                                  *platforms, "--python-version", python, "-d", own, requirement],
+                                 capture_output=True, text=True)
+        if run.returncode == 0:
+            return True
+        if "No matching distribution" in run.stderr or "Could not find a version" in run.stderr:
+            return False
+        time.sleep(2 * (attempt + 1))
+    print(f"pip failed for {requirement} ({python}): {run.stderr.strip()[-400:]}", file=sys.stderr)
+    return None
 
 
 def main() -> int:
@@ -69,12 +80,13 @@ def main() -> int:
         for platform in platforms:
             for python in pythons:
                 ok = found[(requirement, platform, python)]
-                row.append("ok" if ok else "NO WHEEL")
+                row.append({True: "ok", False: "NO WHEEL", None: "pip failed"}[ok])
                 if not ok:
-                    missing.append(f"{requirement} on {platform}, Python {python}")
+                    missing.append(f"{requirement} on {platform}, Python {python}"
+                                   + (" (pip failed three times; see above)" if ok is None else ""))
         print(f"  {requirement:32} {' '.join(f'{r:13}' for r in row)}", flush=True)
     if missing:
-        print("no binary wheel (users would need a compiler):\n  " + "\n  ".join(missing))
+        print("no binary wheel (users would need a compiler) or not checked:\n  " + "\n  ".join(missing))
         return 1
     print("every dependency has a wheel everywhere")
     return 0
