@@ -55,7 +55,7 @@ def test_standalone_comment_becomes_a_unit_and_doc_comments_do_not():
     ("a.go", {("struct", "Server", None), ("interface", "Handler", None), ("method", "Start", "Server"),
               ("function", "main", None)}),
     ("a.rs", {("struct", "Point", None), ("enum", "Shape", None), ("trait", "Area", None),
-              ("method", "area", "Point"), ("function", "free", None)}),
+              ("method", "area", "Point"), ("function", "free", None), ("type", "Speed", None)}),
     ("A.java", {("class", "A", None), ("method", "add", "A"), ("constructor", "A", "A"),
                 ("interface", "I", "A"), ("enum", "E", "A")}),
     ("a.c", {("function", "checksum", None), ("struct", "node", None), ("enum", "color", None)}),

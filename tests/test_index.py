@@ -49,6 +49,27 @@ def test_semantic_search_finds_the_described_symbol(workspace, int8_embedder, ca
     assert names(index.search(SearchQuery("checksum of a buffer", 3, "lexical")))[0] == "checksum"
 
 
+def test_a_query_that_names_an_identifier_lands_on_it_first(tmp_path, int8_embedder, cache):
+    """An identifier typed as the query wins over units that only share its words or its meaning."""
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "perms.py").write_text(
+        "def get_all_permissions(user):\n    return user.groups.permissions | user.permissions\n\n\n"
+        "def get_group_permissions(user):\n    return user.groups.permissions\n\n\n"
+        "def all_permissions_for(user, obj):\n    return {p for p in get_all_permissions(user) if p.applies(obj)}\n\n\n"
+        "def has_permission(user, name):\n    return name in get_all_permissions(user)\n")
+    (root / "perms.rs").write_text(
+        "pub fn get_all_permissions(user: &User) -> Vec<Permission> {\n    user.permissions.clone()\n}\n\n"
+        "pub fn permissions_of_group(group: &Group) -> Vec<Permission> {\n    group.permissions.clone()\n}\n")
+    index = build(root, int8_embedder, cache)
+    for query, path in (("get_all_permissions", None), ("getAllPermissions", None),
+                        ("get_group_permissions", "perms.py"), ("permissions_of_group", "perms.rs")):
+        top = index.search(SearchQuery(query, 5))[0].unit
+        assert top.name.replace("_", "").lower() == query.replace("_", "").lower(), (query, top.name)
+        assert path is None or top.path == path
+    index.store.close()
+
+
 def test_results_are_per_unit_never_duplicates(workspace, int8_embedder, cache):
     long_body = "\n".join(f"    total += compute_value_{i}(item, factor={i})" for i in range(120))
     (workspace / "long.py").write_text(f"def accumulate(items):\n    \"\"\"Sum the values.\"\"\"\n"

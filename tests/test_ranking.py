@@ -41,6 +41,23 @@ def test_fusion_with_units_not_embedded_yet():
     assert int(np.argmax(after)) == 1
 
 
+def test_a_flat_semantic_side_gets_little_say():
+    """Cosines that hardly differ are noise: min-max must not stretch them over 0..1 and outvote BM25."""
+    sem = np.array([0.310, 0.300, 0.305])
+    lex = np.array([1.0, 9.0, 3.0])
+    fused = fuse_scores(sem, lex, np.zeros(3, dtype=bool))
+    assert list(np.argsort(-fused)) == [1, 2, 0]  # BM25's order
+    # the same lexical scores against a semantic side that does separate: it decides
+    fused = fuse_scores(np.array([0.80, 0.30, 0.50]), lex, np.zeros(3, dtype=bool))
+    assert int(np.argmax(fused)) == 0
+
+
+def test_a_flat_lexical_side_decides_nothing():
+    sem = np.array([0.40, 0.70, 0.55])
+    fused = fuse_scores(sem, np.full(3, 5.0), np.zeros(3, dtype=bool))
+    assert list(np.argsort(-fused)) == list(np.argsort(-sem))
+
+
 def test_path_globs():
     assert path_matches("src/http/parse.py", ("*.py",))
     assert path_matches("src/http/parse.py", ("src/**",))

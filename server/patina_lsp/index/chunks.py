@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 from patina_lsp.index.text import words_of
@@ -88,6 +89,34 @@ def summary_or_window(unit: Unit, count_tokens: Callable[[Sequence[str]], list[i
     return [brief] + [w for w in window if w != brief]
 
 
+_CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*(?:::<[^>]*>)?[!]?\(")
+NOT_CALLS = frozenset("""if for while switch match return catch with elif and or not in is new typeof sizeof
+function fn def lambda await yield super self this print assert mut Some Ok Err""".split())
+MAX_CALLS = 12
+
+
+def calls(unit: Unit) -> list[str]:
+    """The names a unit's body calls, first seen first (keywords and the unit's own name left out)."""
+    body = unit.code.split("\n", 1)[1] if "\n" in unit.code else ""
+    seen: dict[str, None] = {}
+    for name in _CALL.findall(body):
+        if name not in NOT_CALLS and name != unit.name and len(name) > 1:
+            seen.setdefault(name, None)
+            if len(seen) >= MAX_CALLS:
+                break
+    return list(seen)
+
+
+def summary_with_calls(unit: Unit) -> str | None:
+    """The summary; for a unit without a doc, followed by the words of what its body calls
+    (`calls: reserve, shrink to, len`): code that has no docs says what it does by what it uses."""
+    brief = summary(unit)
+    if brief is None or unit.doc.strip():
+        return brief
+    used = calls(unit)
+    return f"{brief}\ncalls: {', '.join(words_of(n) for n in used)}" if used else brief
+
+
 TextPolicy = Callable[[Unit, Callable[[Sequence[str]], list[int]]], list[str]]
 
 # What to embed per unit, by name: tests/benchmarks/embed_texts.py measures each (texts, tokens, MRR)
@@ -98,6 +127,7 @@ POLICIES: dict[str, TextPolicy] = {
     "all-windows-no-doc": lambda u, count: unit_texts(u, count, with_doc=False),
     "summary": lambda u, count: [summary(u)] if summary(u) else embedding_texts(u, count, max_windows=1),
     "summary+window-if-undocumented": lambda u, count: summary_or_window(u, count),
+    "summary+calls": lambda u, count: [summary_with_calls(u)] if summary(u) else embedding_texts(u, count, max_windows=1),
 }
 # Chosen on the tuning three quarters of pallets, django and django-nodoc (tests/benchmarks/embed_texts.py,
 # strip_docs.py): the summary alone scored MRR@10 0.944 / 0.695 / 0.583 against all windows' 0.941 /

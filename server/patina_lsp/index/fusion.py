@@ -6,6 +6,10 @@ import numpy as np
 
 SEMANTIC_WEIGHT = 0.6
 PROSE_PENALTY = 0.1
+# Cosine similarities closer together than this do not separate candidates: min-max would stretch
+# their noise over the whole 0..1 range. Over the dev sets' candidates the range is 0.36 or more
+# for 95% of queries (tests/benchmarks/ranking.py), so this only acts where the semantic side is flat.
+MIN_SEMANTIC_RANGE = 0.2
 
 
 def fuse_scores(semantic: np.ndarray, lexical: np.ndarray, prose: np.ndarray, embedded: np.ndarray | None = None,
@@ -22,7 +26,9 @@ def fuse_scores(semantic: np.ndarray, lexical: np.ndarray, prose: np.ndarray, em
     the others stand in with their normalised lexical score on both sides: before any vector
     exists the order is BM25's, and a strong lexical match keeps a high place when its vector
     arrives (its fused score can drop only by the semantic part, and only if its vector
-    disagrees). The min-max range is taken over the embedded candidates alone.
+    disagrees). The min-max range is taken over the embedded candidates alone, and is at least
+    MIN_SEMANTIC_RANGE: a semantic side whose scores hardly differ gets little say, and BM25 decides.
+    A lexical side with flat scores adds the same to every candidate, so it decides nothing.
     """
     sem = np.asarray(semantic, dtype=np.float64)
     lex = np.asarray(lexical, dtype=np.float64)
@@ -32,7 +38,6 @@ def fuse_scores(semantic: np.ndarray, lexical: np.ndarray, prose: np.ndarray, em
     norm = np.zeros_like(sem)
     if has.any():
         low, high = sem[has].min(), sem[has].max()
-        if high > low:
-            norm[has] = (sem[has] - low) / (high - low)
+        norm[has] = (sem[has] - low) / max(high - low, MIN_SEMANTIC_RANGE)
     norm[~has] = lex[~has]
     return weight * norm + (1 - weight) * lex - penalty * np.asarray(prose, dtype=np.float64)

@@ -234,6 +234,18 @@ class LexicalIndex:
                 acc[docs] += idf * tfs * (K1 + 1) / (tfs + K1 * (1 - B + B * lengths / avg))
         return acc
 
+    def ceiling(self, query: str) -> float:
+        """What a document of average length holding each of the query's known terms once would score:
+        the sum of their IDFs. A best score far below it matched only a small part of what the query
+        asks (its common words), which says how far to trust the lexical side (fusion.fuse_scores)."""
+        n = self._count
+        total = 0.0
+        for term in dict.fromkeys(query_terms(query)):
+            df = sum(len(p[0]) for p in (self._segment_postings(term), self._dict_postings(term)) if p is not None)
+            if df:
+                total += math.log(1 + (n - df + 0.5) / (df + 0.5))
+        return total
+
     def search(self, query: str, limit: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         """The best `limit` (doc, score) pairs for `query`, best first; `allowed` is a boolean mask by doc id."""
         return top_k(self.scores(query), limit, allowed)

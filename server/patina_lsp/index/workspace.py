@@ -1103,6 +1103,10 @@ class IndexView:
         """BM25 of every slot for `text` (dense, by slot)."""
         return self._index._lexical.scores(text)
 
+    def lexical_ceiling(self, text: str) -> float:
+        """LexicalIndex.ceiling: the score of a full lexical match of `text`."""
+        return self._index._lexical.ceiling(text)
+
     def nearest(self, vector: np.ndarray, k: int, labels: set[int] | None = None) -> list[tuple[int, float]]:
         """(vector id, cosine) of the `k` nearest vectors (among `labels` if given)."""
         return self._index._vectors.search(vector, k, labels)

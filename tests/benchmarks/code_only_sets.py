@@ -1,0 +1,251 @@
+"""Code-only development sets in Rust and TypeScript/JavaScript: doc comments become queries, and are removed.
+
+    python tests/benchmarks/code_only_sets.py rust OUT_DIR         (Debian's librust-*-dev sources)
+    python tests/benchmarks/code_only_sets.py npm OUT_DIR    (TypeScript sources and JSDoc'd JavaScript from npm)
+
+The CodeSearchNet way of building a set, for code that has no docs: every function, method and
+type with a doc comment gives one query, the first sentence of that comment (markdown and
+`{@link}` reduced to their words, a leading repetition of the symbol's name dropped, sentences
+under four words skipped, a sentence shared by two symbols dropped as ambiguous); then every doc
+comment is blanked out of the corpus copy, character for character, so that line numbers hold.
+Ordinary comments stay: they are part of the code.
+
+Writes OUT_DIR/corpus/, OUT_DIR/queries.jsonl and an empty OUT_DIR/related.jsonl, in the format
+of ../shared/eval (search_eval.py scores them; a result is a hit when its range starts between the
+target's first line, attributes or decorators included, and the line of its name). Deterministic
+for given package versions: the versions are pinned below (Debian's for Rust are whatever its
+archive holds; the builder prints them, and they go into OUT_DIR/SOURCES).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+import tree_sitter_rust
+import tree_sitter_typescript
+from tree_sitter import Language, Node, Parser
+
+RUST_CRATES = ["regex", "regex-syntax", "itertools", "chrono", "indexmap", "bytes", "serde-json", "hashbrown"]
+# TypeScript sources (src/*.ts) and one JavaScript library with JSDoc (lodash-es: every .js file)
+NPM_PACKAGES = ["rxjs@7.8.1", "mobx@6.13.5", "immer@10.1.1", "@tanstack/query-core@5.59.0", "lodash-es@4.17.21"]
+JS_WHOLE = {"lodash-es"}
+
+RUST_ITEMS = {"function_item": "function", "function_signature_item": "function", "struct_item": "struct",
+              "enum_item": "enum", "trait_item": "trait", "union_item": "struct", "type_item": "type"}
+TS_ITEMS = {"function_declaration": "function", "generator_function_declaration": "function",
+            "class_declaration": "class", "abstract_class_declaration": "class", "method_definition": "method",
+            "abstract_method_signature": "method", "interface_declaration": "interface",
+            "enum_declaration": "enum", "type_alias_declaration": "type"}
+MIN_WORDS = 4
+
+
+def is_doc(language: str, text: bytes) -> bool:
+    if language == "rust":
+        return (text.startswith(b"///") and not text.startswith(b"////")) or text.startswith(b"//!") \
+            or (text.startswith(b"/**") and not text.startswith(b"/***") and text != b"/**/") \
+            or text.startswith(b"/*!")
+    return text.startswith(b"/**") and not text.startswith(b"/**/")
+
+
+def is_outer_doc(language: str, text: bytes) -> bool:
+    """A doc comment that documents the item after it (not Rust's inner `//!`, `/*!`)."""
+    return is_doc(language, text) and not text.startswith((b"//!", b"/*!"))
+
+
+def first_sentence(comments: list[str], name: str) -> str | None:
+    lines = []
+    for comment in comments:
+        for line in comment.splitlines():
+            line = re.sub(r"^\s*(///|//!|/\*\*|/\*!|\*/|\*)?", "", line)
+            line = re.sub(r"\*/\s*$", "", line).strip()
+            lines.append(line)
+    paragraph = []
+    for line in lines:
+        if not line:
+            if paragraph:
+                break
+            continue
+        if line.startswith(("@", "#", "```")):
+            break
+        paragraph.append(line)
+    text = " ".join(paragraph)
+    text = re.sub(r"\{@link(?:code|plain)?\s+([^}|\s]+)(?:[ |][^}]*)?\}", r"\1", text)
+    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)  # [text](url)
+    text = re.sub(r"\[([^\]]+)\]\[[^\]]*\]", r"\1", text)  # [text][ref]
+    text = re.sub(r"\[(`[^\]]+`)\]", r"\1", text)  # [`Name`]
+    text = re.sub(r"</?[a-zA-Z][^>]*>", "", text)
+    text = text.replace("`", "").replace("**", "")
+    text = re.sub(r"\s+", " ", text).strip()
+    match = re.match(r"(.+?[.!?])(?:\s|$)", text)
+    sentence = (match.group(1) if match else text).strip().rstrip(":").strip()
+    words = sentence.split()
+    if words and re.sub(r"\W", "", words[0]).lower() == name.lower():
+        words = words[1:]
+    if len(words) < MIN_WORDS:
+        return None
+    return " ".join(words)
+
+
+class Collector:
+    """Walks one file: the documented items (query, target) and the doc comments' byte ranges."""
+
+    def __init__(self, language: str, source: bytes, path: str):
+        self.language, self.source, self.path = language, source, path
+        self.items = RUST_ITEMS if language == "rust" else TS_ITEMS
+        self.found: list[dict] = []
+        self.blank: list[tuple[int, int]] = []
+
+    def text(self, node: Node) -> bytes:
+        return self.source[node.start_byte:node.end_byte]
+
+    def walk(self, node: Node) -> None:
+        docs: list[Node] = []
+        prefix: list[Node] = []  # attributes and decorators between the docs and the item
+        for index, child in enumerate(node.named_children):
+            if child.type in ("line_comment", "block_comment", "comment"):
+                text = self.text(child)
+                if is_doc(self.language, text):
+                    self.blank.append((child.start_byte, child.end_byte))
+                    if is_outer_doc(self.language, text):
+                        docs.append(child)
+                continue
+            if child.type in ("attribute_item", "decorator"):
+                prefix.append(child)
+                continue
+            if docs:
+                self.document(child, docs, prefix, node.named_children[index + 1:])
+            docs, prefix = [], []
+            self.walk(child)
+
+    def document(self, node: Node, docs: list[Node], prefix: list[Node], after: list[Node]) -> None:
+        start = prefix[0] if prefix else node
+        target = declaration(node)
+        kind = self.items.get(target.type)
+        name = target.child_by_field_name("name")
+        if target.type == "lexical_declaration" and target.named_child_count == 1:
+            # `const f = (...) => ...` and `const f = function (...) {...}`
+            value = target.named_children[0].child_by_field_name("value")
+            if value is not None and value.type in ("arrow_function", "function_expression", "function"):
+                kind, name = "function", target.named_children[0].child_by_field_name("name")
+        if target.type == "function_signature" and name is not None:
+            # TypeScript overloads: the doc sits on the first signature; the function is the
+            # implementation after the last one (its name's line is the `def` line)
+            for sibling in after:
+                inner = declaration(sibling)
+                other = inner.child_by_field_name("name")
+                if sibling.type == "comment" or (inner.type == "function_signature" and other is not None
+                                                 and self.text(other) == self.text(name)):
+                    continue
+                if inner.type == "function_declaration" and other is not None and self.text(other) == self.text(name):
+                    kind, name, node = "function", other, sibling
+                break
+        if kind is None or name is None:
+            return
+        name_text = self.text(name).decode(errors="replace")
+        query = first_sentence([self.text(d).decode(errors="replace") for d in docs], name_text)
+        if query is None:
+            return
+        self.found.append({"name": name_text, "kind": kind, "query": query, "target": {
+            "path": self.path, "start": start.start_point[0] + 1, "def": name.start_point[0] + 1,
+            "end": node.end_point[0] + 1}})
+
+    def stripped(self) -> bytes:
+        out = bytearray(self.source)
+        for begin, end in self.blank:
+            for i in range(begin, end):
+                if out[i] not in b"\n\r":
+                    out[i] = 0x20
+        lines = bytes(out).split(b"\n")
+        return b"\n".join(line.rstrip() for line in lines)
+
+
+def declaration(node: Node) -> Node:
+    """What an `export` statement exports (the node itself otherwise)."""
+    if node.type == "export_statement":
+        return node.child_by_field_name("declaration") or node
+    return node
+
+
+def fetch_rust(into: Path, corpus: Path) -> list[str]:
+    subprocess.run(["apt-get", "download", "-q", *[f"librust-{c}-dev" for c in RUST_CRATES]], cwd=into, check=True,
+                   stdout=subprocess.DEVNULL)
+    versions = []
+    for deb in sorted(into.glob("*.deb")):
+        versions.append(deb.name)
+        subprocess.run(["dpkg-deb", "-x", str(deb), str(into / "root")], check=True)
+    for crate_dir in sorted((into / "root" / "usr/share/cargo/registry").iterdir()):
+        for path in sorted((crate_dir / "src").rglob("*.rs")):
+            target = corpus / crate_dir.name / path.relative_to(crate_dir)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+    return versions
+
+
+def fetch_npm(into: Path, corpus: Path) -> list[str]:
+    for spec in NPM_PACKAGES:
+        subprocess.run(["npm", "pack", "--silent", spec], cwd=into, check=True, stdout=subprocess.DEVNULL)
+    for tgz in sorted(into.glob("*.tgz")):
+        name = tgz.name[:-4]
+        with tarfile.open(tgz) as tar:
+            for member in sorted(tar.getmembers(), key=lambda m: m.name):
+                rel = member.name.split("/", 1)[1]
+                if not member.isfile() or re.search(r"(\.spec|\.test)\.[jt]s$|__tests__|\.d\.ts$", rel):
+                    continue
+                whole = any(name.startswith(p) for p in JS_WHOLE)
+                if not (rel.endswith(".js") if whole else rel.startswith("src/") and rel.endswith(".ts")):
+                    continue
+                target = corpus / name / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(tar.extractfile(member).read())
+    return list(NPM_PACKAGES)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("language", choices=["rust", "npm"])
+    ap.add_argument("out")
+    args = ap.parse_args()
+    out = Path(args.out)
+    if out.exists():
+        shutil.rmtree(out)
+    corpus = out / "corpus"
+    corpus.mkdir(parents=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        fetch = fetch_rust if args.language == "rust" else fetch_npm
+        sources = fetch(Path(tmp), corpus)
+    parser = Parser(Language(tree_sitter_rust.language() if args.language == "rust"
+                             else tree_sitter_typescript.language_typescript()))  # a superset of the JS here
+    found = []
+    for path in sorted(p for p in corpus.rglob("*") if p.is_file()):
+        source = path.read_bytes()
+        collector = Collector(args.language, source, path.relative_to(corpus).as_posix())
+        collector.walk(parser.parse(source).root_node)
+        path.write_bytes(collector.stripped())
+        found.extend(collector.found)
+    counts: dict[str, int] = {}
+    for f in found:
+        counts[f["query"].lower()] = counts.get(f["query"].lower(), 0) + 1
+    queries = [f for f in found if counts[f["query"].lower()] == 1]
+    with open(out / "queries.jsonl", "w") as fh:
+        for f in queries:
+            t = f["target"]
+            fh.write(json.dumps({"id": f"{t['path']}:{t['def']}:{f['name']}", "kind": f["kind"], "query": f["query"],
+                                 "targets": [t]}) + "\n")
+    (out / "related.jsonl").write_text("")
+    (out / "SOURCES").write_text("\n".join(sources) + "\n")
+    files = sum(1 for p in corpus.rglob("*") if p.is_file())
+    print(f"{out}: {files} files, {len(queries)} queries ({len(found) - len(queries)} ambiguous dropped); "
+          f"sources: {', '.join(sources)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
