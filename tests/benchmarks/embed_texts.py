@@ -32,12 +32,8 @@ from patina_lsp.index.search import SearchQuery
 from patina_lsp.index.workspace import open_index
 
 sys.path.insert(0, str(Path(__file__).parent))
-from quality import build  # noqa: E402
+from quality import build, held_out  # noqa: E402
 from sysinfo import cpu_line  # noqa: E402
-
-
-def held_out(query: str) -> bool:
-    return int(hashlib.sha256(query.encode()).hexdigest(), 16) % 4 == 0
 
 
 class CachedEmbedder:

@@ -3,13 +3,13 @@
     python tests/benchmarks/ranking.py [--sets pallets django rust-nodoc npm-nodoc] [--policy summary]
                                        [--work /tmp/patina-eval]
 
-For each set (pallets and django from ../shared/eval, built as quality.py builds them; rust-nodoc
-and npm-nodoc built by code_only_sets.py; django-nodoc by strip_docs.py), indexes the corpus in
+For each set (built as quality.py builds them: pallets and django from ../shared/eval, rust-nodoc
+and npm-nodoc by code_only_sets.py, django-nodoc by strip_docs.py), indexes the corpus in
 process with the text policy named (chunks.POLICIES; vectors cached on disk by text, as in
 embed_texts.py), gathers each query's candidates once (search.gather: the union of the semantic
 and lexical top lists, each candidate with both scores), then ranks them with every fusion in
 FUSIONS and prints MRR@10 / R@1 / R@10 on the tuning three quarters and on the held-out quarter
-(a query is held out when a hash of its text is 0 mod 4; embed_texts.held_out). Choose on the
+(quality.held_out: a hash of the query's text is 0 mod 4). Choose on the
 tuning columns only. Candidates are kept per set and policy (candidates-SET-POLICY.pickle beside
 the set) so that trying fusions costs seconds; --fresh gathers them again.
 """
@@ -20,7 +20,6 @@ import argparse
 import json
 import pickle
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
@@ -35,26 +34,10 @@ from patina_lsp.index.search import SearchQuery
 from patina_lsp.index.workspace import open_index
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from embed_texts import CachedEmbedder, held_out  # noqa: E402
-from quality import build  # noqa: E402
+from embed_texts import CachedEmbedder  # noqa: E402
+from quality import build, held_out  # noqa: E402
 from sysinfo import cpu_line  # noqa: E402
 
-HERE = Path(__file__).resolve().parent
-FRESH = "--fresh" in sys.argv  # gather again (after a change to indexing or search; fusions alone need not)
-
-
-def build_any(name: str, work: Path) -> Path:
-    target = work / name
-    if (target / "queries.jsonl").is_file():
-        return target
-    if name in ("rust-nodoc", "npm-nodoc"):
-        subprocess.run([sys.executable, str(HERE / "code_only_sets.py"), name.split("-")[0], str(target)], check=True)
-    elif name.endswith("-nodoc"):
-        source = build(name[: -len("-nodoc")], work)
-        subprocess.run([sys.executable, str(HERE / "strip_docs.py"), str(source), str(target)], check=True)
-    else:
-        build(name, work)
-    return target
 
 
 def minmax(x: np.ndarray) -> np.ndarray:
@@ -159,10 +142,10 @@ FUSIONS: dict[str, Fusion] = {
 }
 
 
-def collect(target: Path, embedder, policy: str) -> tuple[list[dict], list]:
+def collect(target: Path, embedder, policy: str, fresh: bool) -> tuple[list[dict], list]:
     queries = [json.loads(line) for line in open(target / "queries.jsonl")]
     saved = target.parent / f"candidates-{target.name}-{policy}.pickle"
-    if not FRESH and saved.is_file() and saved.stat().st_mtime > (target / "queries.jsonl").stat().st_mtime:
+    if not fresh and saved.is_file() and saved.stat().st_mtime > (target / "queries.jsonl").stat().st_mtime:
         with open(saved, "rb") as fh:
             return queries, pickle.load(fh)
     tmp = Path(tempfile.mkdtemp(prefix="patina-ranking-"))
@@ -221,9 +204,9 @@ def main() -> int:
     work = Path(args.work)
     names = args.fusions or list(FUSIONS)
     for name in args.sets:
-        target = build_any(name, work)
+        target = build(name, work)
         cached = CachedEmbedder(embedder, work / f"vectors-{name}.npz")
-        queries, gathered = collect(target, cached, args.policy)
+        queries, gathered = collect(target, cached, args.policy, args.fresh)
         cached.save()
         print(f"\n{name} (policy {args.policy}; {cached.misses:,} texts embedded this run)")
         print(f"  {'fusion':32} {'MRR tune':>8} {'R@1':>6} {'R@10':>6}   {'MRR held':>8} {'R@1':>6} {'R@10':>6}")

@@ -66,21 +66,46 @@ def test_package_builds_a_vsix(vsix):
     assert "extension/dist/extension.js" in names and "extension/package.json" in names
 
 
-def test_real_vscode_search_and_open(vsix, tmp_path, model_files):
+def code_server(vsix: Path, workspace: Path, *args: str) -> dict:
+    """Run e2e/run.mjs (a real VS Code driven by Chromium) and return its report."""
     require((E2E / "node_modules" / ".bin" / "code-server").exists(), "code-server (editors/vscode/e2e/install.sh)")
     require(Path(os.environ.get("CHROMIUM", "/usr/bin/chromium")).exists(), "chromium")
-    workspace = tmp_path / "ws"
-    shutil.copytree(LANGS, workspace)
     ARTIFACTS.mkdir(exist_ok=True)
-    shot = ARTIFACTS / "vscode-semantic-search.png"
-    done = subprocess.run(["node", "run.mjs", "--vsix", str(vsix), "--workspace", str(workspace), "--server", SERVER,
-                           "--query", "compute a checksum of a buffer", "--expect", "checksum",
-                           "--expect-file", "a.c", "--screenshot", str(shot)],
+    done = subprocess.run(["node", "run.mjs", "--vsix", str(vsix), "--workspace", str(workspace), *args],
                           cwd=E2E, capture_output=True, text=True, timeout=600)
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert done.returncode == 0 and report.get("ok"), f"{report}\n{done.stderr[-3000:]}"
+    return report
+
+
+def test_real_vscode_search_escape_and_open(vsix, tmp_path, model_files):
+    workspace = tmp_path / "ws"
+    shutil.copytree(LANGS, workspace)
+    shot = ARTIFACTS / "vscode-semantic-search.png"
+    report = code_server(vsix, workspace, "--server", SERVER, "--query", "compute a checksum of a buffer",
+                         "--expect", "checksum", "--expect-file", "a.c", "--escape-from", "sample.py",
+                         "--screenshot", str(shot))
+    # Escape after a result was previewed returns to the file the user was in
+    assert report["previewTab"] != "sample.py" and report["afterEscape"] == "sample.py"
     assert report["installed"] == ["patina.patina-0.1.0"]
     assert report["statusBar"].startswith("Patina:") and "units" in report["statusBar"]
     assert report["firstRow"].startswith("checksum")
     assert report["activeTab"] == "a.c"
     assert shot.is_file()
+
+
+def test_real_vscode_failed_start_shows_one_message(vsix, tmp_path):
+    workspace = tmp_path / "ws"
+    shutil.copytree(LANGS, workspace)
+    failing = json.dumps([sys.executable, "-c", "import sys; sys.exit(3)"])
+    report = code_server(vsix, workspace, "--scenario", "failed-start", "--server", failing,
+                         "--screenshot", str(ARTIFACTS / "vscode-failed-start.png"))
+    assert len([t for t in report["notifications"] if "patina" in t.lower()]) == 1, report["notifications"]
+    assert "Patina" in report["statusBar"]
+
+
+def test_real_vscode_window_without_folder_starts_no_server(vsix, tmp_path):
+    marker = tmp_path / "server-started"
+    spy = json.dumps([sys.executable, "-c", f"open({str(marker)!r}, 'w').write('started')"])
+    report = code_server(vsix, tmp_path, "--scenario", "no-folder", "--server", spy, "--marker", str(marker))
+    assert report["serverStarted"] is False and not marker.exists()

@@ -1,9 +1,15 @@
-// End-to-end: install the built .vsix into a real VS Code (code-server), drive it with Chromium,
-// run "Patina: Semantic Search" from the command palette, type a query, check the expected symbol
-// appears, press Enter and check the file opens. Prints a JSON report; exits non-zero on failure.
+// End-to-end: install the built .vsix into a real VS Code (code-server) and drive it with Chromium.
+// Prints a JSON report; exits non-zero on failure. Scenarios (--scenario):
+//   search (default): open --escape-from FILE, run "Patina: Semantic Search" from the command palette,
+//     type a query, check the expected symbol appears (its file opens as a preview), press Escape and
+//     check FILE is the active editor again; search again, press Enter and check the file opens.
+//   failed-start: a server command that exits at once; exactly one Patina notification, and the
+//     status bar says so.
+//   no-folder: a window without a folder; the server command (which would write --marker) never runs.
 //
 //   node run.mjs --vsix ../patina.vsix --workspace DIR --server '["python3","-m","patina_lsp","lsp"]'
-//                --query "compute a checksum" --expect checksum --expect-file a.c --screenshot out.png
+//                --query "compute a checksum" --expect checksum --expect-file a.c --escape-from sample.py
+//                --screenshot out.png
 import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
@@ -17,6 +23,7 @@ const args = Object.fromEntries(process.argv.slice(2).reduce((acc, cur, i, all) 
   if (cur.startsWith("--")) acc.push([cur.slice(2), all[i + 1]]);
   return acc;
 }, []));
+const scenario = args.scenario ?? "search";
 const codeServer = path.join(here, "node_modules", ".bin", "code-server");
 const report = { steps: [] };
 const step = (name) => { report.steps.push(name); console.error(`[e2e] ${name}`); };
@@ -74,9 +81,10 @@ try {
 
   const port = await freePort();
   step(`start code-server on 127.0.0.1:${port}`);
+  const folder = scenario === "no-folder" ? [] : [path.resolve(args.workspace)];
   server = spawn(codeServer, ["--config", "/dev/null", "--bind-addr", `127.0.0.1:${port}`, "--auth", "none",
     "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust", "--user-data-dir", userData,
-    "--extensions-dir", extensions, path.resolve(args.workspace)], { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    "--extensions-dir", extensions, ...folder], { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   let serverLog = "";
   server.stdout.on("data", (d) => { serverLog += d; });
   server.stderr.on("data", (d) => { serverLog += d; });
@@ -89,8 +97,33 @@ try {
       "--disable-sync", "--no-first-run", "--disable-quic"],
   });
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(path.resolve(args.workspace))}`);
+  await page.goto(scenario === "no-folder" ? `http://127.0.0.1:${port}/?ew=true`
+    : `http://127.0.0.1:${port}/?folder=${encodeURIComponent(path.resolve(args.workspace))}`);
   await page.waitForSelector(".monaco-workbench", { timeout: 60_000 });
+
+  if (scenario === "no-folder") {
+    step("wait 20 s: no server may start in a window without a folder");
+    await new Promise((r) => setTimeout(r, 20_000));
+    report.serverStarted = fs.existsSync(args.marker);
+    report.statusBar = (await page.locator(".statusbar-item").allInnerTexts()).filter((t) => t.includes("Patina"));
+    report.ok = !report.serverStarted;
+    exitCode = report.ok ? 0 : 1;
+    throw null;
+  }
+  if (scenario === "failed-start") {
+    step("wait for the status bar to show the failure, then count the notifications");
+    report.statusBar = await waitFor("Patina status bar error", async () => {
+      const texts = await page.locator(".statusbar-item").allInnerTexts();
+      return texts.find((t) => /Patina/.test(t) && /error|fail/i.test(t));
+    }, 60_000, 500);
+    await new Promise((r) => setTimeout(r, 5000)); // any late popup would show by now
+    report.notifications = (await page.locator(".notifications-toasts .notification-toast").allInnerTexts())
+      .map((t) => t.replace(/\s+/g, " ").trim());
+    await page.screenshot({ path: args.screenshot });
+    report.ok = report.notifications.filter((t) => /patina/i.test(t)).length === 1;
+    exitCode = report.ok ? 0 : 1;
+    throw null;
+  }
 
   step("wait for the Patina status bar item to say the index is ready");
   const statusText = await waitFor("Patina status bar ready", async () => {
@@ -99,8 +132,9 @@ try {
   }, 180_000, 500);
   report.statusBar = statusText.trim();
 
-  step("run Patina: Semantic Search from the command palette");
-  await waitFor("the command in the palette", async () => {
+  const activeTab = async () => (await page.locator(".tabs-container .tab.active").first().innerText()
+    .catch(() => "")).trim();
+  const openSearch = () => waitFor("the command in the palette", async () => {
     await page.keyboard.press("Escape");
     await page.keyboard.press("F1");
     const input = page.locator(".quick-input-widget input");
@@ -112,14 +146,43 @@ try {
     await page.locator(".quick-input-widget input[placeholder*='Describe the code']").waitFor({ timeout: 5000 });
     return true;
   }, 60_000, 1000);
+  const typeQuery = async () => {
+    await page.locator(".quick-input-widget input").pressSequentially(args.query, { delay: 20 });
+    return waitFor("results in the QuickPick", async () => {
+      const texts = await page.locator(".quick-input-list .monaco-list-row").allInnerTexts();
+      return texts.length > 0 && texts.some((t) => t.includes(args.expect)) ? texts : undefined;
+    }, 30_000, 300);
+  };
 
+  if (args["escape-from"]) {
+    step(`open ${args["escape-from"]}, search, and press Escape on a previewed result`);
+    await waitFor(`${args["escape-from"]} open`, async () => {
+      await page.keyboard.press("Escape");
+      await page.keyboard.press("Control+P");
+      const quick = page.locator(".quick-input-widget input");
+      await quick.waitFor({ state: "visible", timeout: 5000 });
+      await quick.fill(args["escape-from"]);
+      await page.locator(".quick-input-list .monaco-list-row").first().waitFor({ timeout: 5000 });
+      await page.keyboard.press("Enter");
+      return waitFor("its tab", async () => (await activeTab()).includes(args["escape-from"]), 5000, 200);
+    }, 60_000, 1000);
+    await openSearch();
+    await typeQuery();
+    report.previewTab = await waitFor("a result previewed", async () => {
+      const tab = await activeTab();
+      return tab && !tab.includes(args["escape-from"]) ? tab : undefined;
+    }, 10_000, 200);
+    await page.keyboard.press("Escape");
+    report.afterEscape = await waitFor(`back in ${args["escape-from"]}`, async () => {
+      const tab = await activeTab();
+      return tab.includes(args["escape-from"]) ? tab : undefined;
+    }, 10_000, 200);
+  }
+
+  step("run Patina: Semantic Search from the command palette");
+  await openSearch();
   step(`type "${args.query}"`);
-  const input = page.locator(".quick-input-widget input");
-  await input.pressSequentially(args.query, { delay: 20 });
-  const rows = await waitFor("results in the QuickPick", async () => {
-    const texts = await page.locator(".quick-input-list .monaco-list-row").allInnerTexts();
-    return texts.length > 0 && texts.some((t) => t.includes(args.expect)) ? texts : undefined;
-  }, 30_000, 300);
+  const rows = await typeQuery();
   report.rows = rows.slice(0, 5).map((r) => r.replace(/\s+/g, " ").trim());
   report.firstRow = report.rows[0];
   await page.screenshot({ path: args.screenshot });
@@ -134,7 +197,9 @@ try {
   report.ok = true;
   exitCode = 0;
 } catch (err) {
-  report.error = String(err && err.stack ? err.stack : err);
+  if (err !== null) { // null: a scenario that finished early
+    report.error = String(err && err.stack ? err.stack : err);
+  }
 } finally {
   await browser?.close().catch(() => undefined);
   if (server?.pid) {

@@ -4,10 +4,22 @@ import * as path from "path";
 import * as vscode from "vscode";
 import {
   LanguageClient, LanguageClientOptions, RevealOutputChannelOn, ServerOptions, State, Trace,
-  WorkDoneProgress, WorkDoneProgressCreateRequest,
 } from "vscode-languageclient/node";
 import { readSettings, resolveServerCommand, Settings, toInitializationOptions } from "./settings";
 import { StatusBar } from "./statusBar";
+
+/**
+ * A language client that, until its server has run once, writes its errors to the output channel
+ * without a popup of its own: a failed start then shows one message, ours, with the actions that
+ * fix it. Later errors (a server that keeps crashing) notify as usual.
+ */
+class StartingQuietlyClient extends LanguageClient {
+  starting = true;
+
+  error(message: string, data?: unknown, showNotification?: boolean | "force"): void {
+    super.error(message, data, this.starting ? false : showNotification);
+  }
+}
 
 export class PatinaClient implements vscode.Disposable {
   client: LanguageClient | undefined;
@@ -80,22 +92,36 @@ export class PatinaClient implements vscode.Disposable {
       traceOutputChannel: this.trace,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       synchronize: { configurationSection: "patina" },
+      // the language client shows $/progress in VS Code's own progress UI; we also read it for the status bar
+      middleware: {
+        handleWorkDoneProgress: (token, params, next) => {
+          this.statusBar.progress(params);
+          next(token, params);
+        },
+      },
       initializationFailedHandler: (error) => {
-        this.fail(`the Patina server failed to initialize: ${String(error)}`);
+        initializeError = `the Patina server failed to initialize: ${String(error)}`;
         return false;
       },
     };
-    const client = new LanguageClient("patina", "Patina", serverOptions, clientOptions);
+    let initializeError: string | undefined;
+    const client = new StartingQuietlyClient("patina", "Patina", serverOptions, clientOptions);
+    // quiet until it has run once: a start that fails may be retried by the client itself
+    const ran = client.onDidChangeState((e) => {
+      if (e.newState === State.Running) {
+        client.starting = false;
+        ran.dispose();
+      }
+    });
     try {
       await client.start();
     } catch (err) {
-      this.fail(`the Patina server could not be started with ${resolved.command} ${resolved.args.join(" ")}: ` +
-        `${String(err)}`);
+      this.fail(initializeError ?? `the Patina server could not be started with ${resolved.command} ` +
+        `${resolved.args.join(" ")}: ${String(err)}`);
       await client.dispose().catch(() => undefined);
       return undefined;
     }
     await client.setTrace(Trace.fromString(this.settings.trace));
-    this.watchProgress(client);
     // every state change, including the client restarting a crashed server by itself
     client.onDidChangeState((e) => {
       if (e.newState === State.Stopped) {
@@ -109,19 +135,6 @@ export class PatinaClient implements vscode.Disposable {
     this.client = client;
     this.statusBar.started(client);
     return client;
-  }
-
-  /** Feed the status bar from $/progress: we take over the progress tokens the server creates. */
-  private watchProgress(client: LanguageClient): void {
-    client.onRequest(WorkDoneProgressCreateRequest.type, ({ token }) => {
-      const sub = client.onProgress(WorkDoneProgress.type, token, (value) => {
-        this.statusBar.progress(value);
-        if (value.kind === "end") {
-          sub.dispose();
-        }
-      });
-      return null;
-    });
   }
 
   private fail(message: string, details?: string): void {

@@ -51,7 +51,7 @@ export function statusText(state: string, units: number, percentage?: number, ph
       : `$(sync~spin) Patina: indexing ${percentage}%${suffix}`;
   }
   if (state === "error") {
-    return "$(error) Patina";
+    return "$(error) Patina: error";
   }
   return `$(search) Patina: ${units.toLocaleString("en-US")} units`;
 }

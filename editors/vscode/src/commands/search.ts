@@ -25,6 +25,19 @@ async function open(item: Item, preview: boolean): Promise<void> {
   await vscode.window.showTextDocument(doc, { preview, preserveFocus: preview, selection: range });
 }
 
+/** Back to the editor, selection and scroll position the user left (or no editor, as before). */
+async function returnTo(origin: vscode.TextEditor | undefined, selection: vscode.Selection | undefined,
+  top: vscode.Position | undefined): Promise<void> {
+  if (!origin) {
+    await vscode.commands.executeCommand("workbench.action.closeActiveEditor");
+    return;
+  }
+  const editor = await vscode.window.showTextDocument(origin.document, { viewColumn: origin.viewColumn, selection });
+  if (top) {
+    editor.revealRange(new vscode.Range(top, top), vscode.TextEditorRevealType.AtTop);
+  }
+}
+
 export async function semanticSearch(patina: PatinaClient, initial?: string): Promise<void> {
   const client = await patina.get();
   if (!client) {
@@ -38,6 +51,12 @@ export async function semanticSearch(patina: PatinaClient, initial?: string): Pr
   let timer: NodeJS.Timeout | undefined;
   let pending: CancellationTokenSource | undefined;
   let generation = 0;
+  // where the user was: Escape after previewing results goes back there
+  const origin = vscode.window.activeTextEditor;
+  const originSelection = origin?.selection;
+  const originTop = origin?.visibleRanges[0]?.start;
+  let previewed = false;
+  let accepted = false;
 
   const run = async (value: string) => {
     pending?.cancel();
@@ -87,11 +106,13 @@ export async function semanticSearch(patina: PatinaClient, initial?: string): Pr
   });
   pick.onDidChangeActive((active) => {
     if (active[0]) {
+      previewed = true;
       void open(active[0].item, true).catch(() => undefined);
     }
   });
   pick.onDidAccept(() => {
     const chosen = pick.selectedItems[0] ?? pick.activeItems[0];
+    accepted = chosen !== undefined;
     pick.hide();
     if (chosen) {
       void open(chosen.item, false);
@@ -103,6 +124,9 @@ export async function semanticSearch(patina: PatinaClient, initial?: string): Pr
       clearTimeout(timer);
     }
     pick.dispose();
+    if (!accepted && previewed) {
+      void returnTo(origin, originSelection, originTop);
+    }
   });
   if (initial) {
     pick.value = initial;

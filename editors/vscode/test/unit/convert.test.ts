@@ -30,7 +30,7 @@ test("a result's location is its name", () => {
 test("status bar text", () => {
   assert.equal(statusText("indexing", 0, 41), "$(sync~spin) Patina: indexing 41%");
   assert.equal(statusText("ready", 12345), "$(search) Patina: 12,345 units");
-  assert.equal(statusText("error", 0), "$(error) Patina");
+  assert.equal(statusText("error", 0), "$(error) Patina: error");
   assert.equal(statusText("indexing", 0, 41, "semantic"), "$(sync~spin) Patina: indexing 41% (semantic)");
 });
 
