@@ -64,6 +64,9 @@ def test_semantic_search_related_symbols_and_live_edits(tmp_path, model_files):
     assert "reticulate_splines" in data["unsaved_search"]
     assert data["modified"] is True  # searched without saving
     assert data["restarted"] is True and data["log_buffer"] is True
+    # setup() with new options restarted the server; without indexing on startup it is ready at once
+    assert data["status_after_resetup"].startswith("ready"), data["status_after_resetup"]
+    assert data["status_elsewhere"] == ""  # the status is the buffer's own server's
     health = data["health"]
     assert "0.7 or later needed" in health and "server for " in health and " units" in health, health
 

@@ -119,6 +119,20 @@ local function run()
     return #ids == 1 and ids[1] ~= before
   end)
   record("restarted", true)
+
+  -- setup() again with other options: the running server starts again with them; a server told not
+  -- to index on startup reports its state at once (the statusline is never stuck on "starting")
+  local previous = patina.client(bufnr).id
+  patina.setup({ cmd = cmd, init_options = { cacheDir = vim.env.PATINA_CACHE, indexOnStartup = false } })
+  wait_for("a new server after setup() with new options", 30000, function()
+    local ids = vim.tbl_map(function(c) return c.id end, vim.lsp.get_active_clients({ bufnr = bufnr }))
+    return #ids == 1 and ids[1] ~= previous
+  end)
+  wait_for("a status other than starting", 20000, function() return patina.status() ~= "starting" end)
+  record("status_after_resetup", patina.status())
+  local outside = vim.api.nvim_create_buf(true, false) -- a file in no project: no server, no status
+  vim.api.nvim_buf_set_name(outside, vim.fn.tempname() .. ".txt")
+  record("status_elsewhere", patina.status(outside))
   vim.cmd("PatinaLog")
   record("log_buffer", vim.api.nvim_buf_get_name(0) == vim.lsp.get_log_path())
   vim.cmd("checkhealth patina")

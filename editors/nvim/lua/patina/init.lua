@@ -42,7 +42,8 @@ local defaults = {
 
 M.config = vim.deepcopy(defaults)
 local clients = {} -- root -> client id
-local progress = {} -- client id -> { percentage, message, done }
+local progress = {} -- client id -> { percentage, message, phase, done }
+local statuses = {} -- client id -> the last patina/status answer
 local notified = {}
 
 local function notify(msg, level, once_key)
@@ -131,6 +132,34 @@ local function init_options()
   return opts
 end
 
+local redraw_pending = false
+
+--- Redraw statuslines (at most every 200 ms) so that M.status() shown there follows the index.
+local function redraw_soon()
+  if redraw_pending then
+    return
+  end
+  redraw_pending = true
+  vim.defer_fn(function()
+    redraw_pending = false
+    pcall(vim.cmd, "redrawstatus!")
+  end, 200)
+end
+
+--- Ask a client for patina/status and keep the answer for M.status().
+local function fetch_status(client_id)
+  local client = vim.lsp.get_client_by_id(client_id)
+  if client then
+    M.client_request(client, protocol.STATUS, vim.empty_dict(), function(e, s)
+      if not e and type(s) == "table" then
+        statuses[client_id] = s
+        M._last_status = s
+        redraw_soon()
+      end
+    end)
+  end
+end
+
 local function progress_handler(err, result, ctx, config)
   local value = result and result.value
   if type(value) == "table" and type(result.token) == "string" and result.token:match("^patina%-index") then
@@ -144,17 +173,11 @@ local function progress_handler(err, result, ctx, config)
       state.done = true
       state.message = value.message
       vim.schedule(function()
-        local client = vim.lsp.get_client_by_id(ctx.client_id)
-        if client then
-          M.client_request(client, protocol.STATUS, vim.empty_dict(), function(e, s)
-            if not e and s then
-              M._last_status = s
-            end
-          end)
-        end
+        fetch_status(ctx.client_id)
       end)
     end
     progress[ctx.client_id] = state
+    redraw_soon()
   end
 end
 
@@ -179,12 +202,20 @@ local function client_config(root)
     root_dir = root,
     workspace_folders = { { uri = vim.uri_from_fname(root), name = vim.fn.fnamemodify(root, ":t") } },
     init_options = init_options(),
+    -- the first status: a server that does not index on startup is "ready" at once, never "starting"
+    on_init = function(client)
+      vim.schedule(function()
+        fetch_status(client.id)
+      end)
+    end,
     on_exit = function(code, signal, client_id)
       for r, id in pairs(clients) do
         if id == client_id then
           clients[r] = nil
         end
       end
+      progress[client_id], statuses[client_id] = nil, nil
+      vim.schedule(redraw_soon)
       if code ~= 0 then
         vim.schedule(function()
           notify(("the server exited with code %d (signal %d); run :PatinaStatus after reopening a file, "
@@ -472,21 +503,34 @@ function M.phase_of(message)
   return message:match("^(lexical)%f[%W]") or message:match("^(semantic)%f[%W]")
 end
 
---- A short status for statuslines: "indexing 41% (semantic)", "ready 12,345 units", or "".
-function M.status()
-  for _, id in pairs(clients) do
-    local state = progress[id]
-    if state and not state.done and state.percentage then
-      local phase = state.phase and (" (%s)"):format(state.phase) or ""
-      return ("indexing %d%%%s"):format(state.percentage, phase)
-    end
-    if M._last_status and M._last_status.state == "ready" then
-      local units = tostring(M._last_status.units):reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^,", "")
-      return ("ready %s units"):format(units)
-    end
-    return state and state.done and "ready" or "starting"
+local function thousands(n)
+  return (tostring(n):reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^,", ""))
+end
+
+--- A short status for statuslines, for the server of the current buffer's root (`bufnr` to choose
+--- another): "indexing 41% (semantic)", "ready 12,345 units", "starting", or "" (no server).
+function M.status(bufnr)
+  bufnr = bufnr or vim.api.nvim_get_current_buf()
+  local name = vim.api.nvim_buf_get_name(bufnr)
+  local root = M.find_root(name ~= "" and name or uv.cwd())
+  local id = root and clients[root]
+  if not id then
+    return ""
   end
-  return ""
+  local state = progress[id]
+  if state and not state.done and state.percentage then
+    local phase = state.phase and (" (%s)"):format(state.phase) or ""
+    return ("indexing %d%%%s"):format(state.percentage, phase)
+  end
+  local s = statuses[id]
+  if s and s.state == "ready" then
+    return ("ready %s units"):format(thousands(s.units))
+  elseif s and s.state == "indexing" then
+    return "indexing"
+  elseif s and s.state == "error" then
+    return "error"
+  end
+  return state and state.done and "ready" or "starting"
 end
 
 function M.show_status()
@@ -536,7 +580,12 @@ function M.reindex()
 end
 
 function M.setup(opts)
+  local before = M.config
   M.config = vim.tbl_deep_extend("force", vim.deepcopy(defaults), opts or {})
+  if next(clients) ~= nil and not vim.deep_equal(before, M.config) then
+    -- a server reads its options when it starts: running ones start again with the new ones
+    M.restart()
+  end
   if not vim.g.loaded_patina then
     -- plugin/ was not sourced (a manager that loads the repository root, e.g. lazy.nvim): the commands
     vim.cmd("runtime plugin/patina.lua")
