@@ -64,6 +64,7 @@ def test_package_builds_a_vsix(vsix):
 
     names = zipfile.ZipFile(vsix).namelist()
     assert "extension/dist/extension.js" in names and "extension/package.json" in names
+    assert "extension/changelog.md" in names and "extension/images/icon.png" in names  # vsce lowercases it
 
 
 def code_server(vsix: Path, workspace: Path, *args: str) -> dict:

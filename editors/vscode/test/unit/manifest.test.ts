@@ -25,3 +25,14 @@ test("untrusted workspaces never start the server", () => {
 test("npm test runs the extension's tests", () => {
   assert.match(manifest.scripts.test, /node --test/);
 });
+
+test("ready to publish: an icon, a changelog, and a build before every package", () => {
+  const root = path.resolve(__dirname, "../../..");
+  assert.ok(fs.statSync(path.join(root, manifest.icon)).size > 0);
+  assert.ok(fs.statSync(path.join(root, "CHANGELOG.md")).size > 0);
+  assert.match(manifest.scripts["vscode:prepublish"], /build/);
+  const shipped = fs.readFileSync(path.join(root, ".vscodeignore"), "utf8").split("\n");
+  for (const file of ["CHANGELOG.md", manifest.icon, "dist/extension.js", "README.md", "LICENSE"]) {
+    assert.ok(shipped.includes(`!${file}`), `${file} is packaged`);
+  }
+});
