@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from patina_lsp.index.search import SearchQuery
+from patina_lsp.index.text import ANALYSIS
 from patina_lsp.index.workspace import open_index
 
 LANGS = Path(__file__).parent / "fixtures" / "langs"
@@ -324,6 +325,25 @@ def test_buffer_edits_do_not_leave_stale_vectors(workspace, int8_embedder, cache
     index.store.close()
     again = open_index(workspace, int8_embedder, cache)
     assert again.plan().changed == [] and again.unit_count == index.unit_count
+
+
+def test_postings_of_another_text_analysis_are_computed_again(tmp_path, int8_embedder, cache):
+    """A store from before abbreviations were spelled out: its terms are redone, nothing is embedded."""
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "buffers.py").write_text("def get_buf_len(b):\n    return b.size\n")
+    index = build(root, int8_embedder, cache)
+    segment, meta = index.store.lexical_segment()
+    # as an older version saved it: no analysis recorded, and no spelled-out terms in it
+    index.store.save_lexical(segment, {"files": meta["files"]})
+    index.store.close()
+    again = open_index(root, int8_embedder, cache)
+    assert again.plan().changed == []
+    assert [r.unit.name for r in again.search(SearchQuery("buffer length", 3, "lexical"))] == ["get_buf_len"]
+    assert again.unsaved  # computed again, to be saved
+    again.save()
+    assert again.store.lexical_segment()[1]["analysis"] == ANALYSIS
+    again.store.close()
 
 
 def lexical_top(index, query="parse the http response headers", n=8):

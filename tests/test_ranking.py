@@ -6,7 +6,7 @@ import numpy as np
 
 from patina_lsp.index.fusion import fuse_scores
 from patina_lsp.index.search import path_matches
-from patina_lsp.index.text import lexical_tokens, query_terms, split_identifier
+from patina_lsp.index.text import document_terms, lexical_tokens, query_terms, split_identifier, words_of
 
 
 def test_fusion_normalises_each_side_and_penalises_prose():
@@ -71,6 +71,17 @@ def test_identifier_words_and_terms():
     assert split_identifier("get_all_URLs") == ["get", "all", "urls"]
     assert "get_all_permissions" in lexical_tokens("def get_all_permissions(self):")
     assert query_terms("Returns the parsed headers") == ["return", "pars", "header"]
+
+
+def test_abbreviations_are_spelled_out_beside_the_identifier():
+    assert words_of("getBufLen") == "get buffer length"
+    terms = document_terms("def buf_len(self): return len(self.buf)")
+    assert {"buf", "buffer", "len", "length"} <= set(terms)
+    # a query in words finds the abbreviated identifier, a query naming it still matches it exactly
+    assert set(query_terms("the length of the buffer")) <= set(terms)
+    assert "buf_len" in query_terms("buf_len") and "buf_len" in terms
+    # language keywords are not expanded: they would add a word to every unit
+    assert "function" not in document_terms("fn main() {}") + document_terms("func main() {}")
 
 
 def test_stemming_from_many_threads_at_once():

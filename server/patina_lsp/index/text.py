@@ -20,6 +20,37 @@ can could should would may might must shall do does did not no yes so such also 
 """.split())
 
 
+# The version of what document_terms makes of a text: postings saved under another are computed again.
+ANALYSIS = "2"  # 2: abbreviations spelled out
+
+# Abbreviations common in identifiers across languages, with the word a description would use:
+# code says `buf_len`, its user asks for "the length of the buffer". Unambiguous ones only, and no
+# language keyword (`fn`, `func`, `impl`, `var`, `del`): those would add a word to every unit.
+ABBREVIATIONS = {
+    "addr": "address", "alloc": "allocate", "arg": "argument", "args": "arguments", "attr": "attribute",
+    "attrs": "attributes", "auth": "authentication", "avg": "average", "btn": "button", "buf": "buffer",
+    "calc": "calculate", "cb": "callback", "cfg": "config", "char": "character", "chars": "characters",
+    "cmp": "compare", "cnt": "count", "col": "column", "cols": "columns", "conn": "connection",
+    "ctx": "context", "cur": "current", "curr": "current", "db": "database", "decl": "declaration",
+    "desc": "description", "dir": "directory", "dirs": "directories", "doc": "document", "dst": "destination",
+    "elem": "element", "elems": "elements", "env": "environment", "eq": "equal", "err": "error",
+    "exec": "execute", "expr": "expression", "fmt": "format", "gen": "generate", "hdr": "header",
+    "ident": "identifier", "idx": "index", "img": "image", "info": "information", "init": "initialize",
+    "iter": "iterator", "len": "length", "lib": "library", "mgr": "manager", "msg": "message",
+    "msgs": "messages", "ns": "namespace", "num": "number", "obj": "object", "param": "parameter",
+    "params": "parameters", "pkg": "package", "pos": "position", "prev": "previous", "proc": "process",
+    "ptr": "pointer", "repr": "representation", "req": "request", "resp": "response", "ret": "return",
+    "sep": "separator", "spec": "specification", "src": "source", "stmt": "statement", "str": "string",
+    "sync": "synchronize", "tmp": "temporary", "tok": "token", "ts": "timestamp", "tz": "timezone",
+    "util": "utility", "utils": "utilities", "val": "value", "vals": "values",
+}
+
+
+def expanded(words: list[str]) -> list[str]:
+    """Identifier words with each abbreviation spelled out (`buf len` -> `buffer length`)."""
+    return [ABBREVIATIONS.get(w, w) for w in words]
+
+
 def split_identifier(name: str) -> list[str]:
     """`parseHTTPHeaders` -> ['parse', 'http', 'headers']; `snake_case` -> ['snake', 'case']."""
     words: list[str] = []
@@ -29,8 +60,8 @@ def split_identifier(name: str) -> list[str]:
 
 
 def words_of(name: str) -> str:
-    """An identifier as words separated by spaces."""
-    return " ".join(split_identifier(name))
+    """An identifier as words separated by spaces, abbreviations spelled out (`getBufLen` -> `get buffer length`)."""
+    return " ".join(expanded(split_identifier(name)))
 
 
 def lexical_tokens(text: str) -> list[str]:
@@ -73,5 +104,14 @@ def query_terms(text: str) -> list[str]:
 
 
 def document_terms(text: str) -> list[str]:
-    """Stemmed lexical terms of indexed text (stopwords kept out too: they only cost time)."""
-    return [stem(t) for t in lexical_tokens(text) if t not in STOPWORDS]
+    """Stemmed lexical terms of indexed text (stopwords kept out too: they only cost time), with the
+    spelled-out word beside each abbreviation, so "length" finds `len`."""
+    out = []
+    for t in lexical_tokens(text):
+        if t in STOPWORDS:
+            continue
+        out.append(stem(t))
+        full = ABBREVIATIONS.get(t)
+        if full is not None:
+            out.append(stem(full))
+    return out

@@ -64,6 +64,7 @@ from patina_lsp.index.store import (
     StoredUnit,
     text_hash,
 )
+from patina_lsp.index.text import ANALYSIS
 from patina_lsp.index.units import Span, Unit
 from patina_lsp.index.vectors import VectorIndex
 
@@ -285,8 +286,15 @@ class WorkspaceIndex:
         self._queue.add(unembedded)
 
     def _load_lexical(self) -> None:
-        """The lexical index from the saved postings, completed from stored terms where those are stale."""
+        """The lexical index from the saved postings, completed from stored terms where those are stale.
+
+        Postings saved by another version of the text analysis (text.ANALYSIS, e.g. before
+        abbreviations were spelled out) are not used: every unit's terms are computed again from
+        the unit, once, and saved with the next save. Nothing is embedded again for it."""
         saved = self.store.lexical_segment()
+        reanalyse = saved is not None and saved[1].get("analysis") != ANALYSIS
+        if reanalyse:
+            saved = None
         stale = list(self._by_path)
         if saved is not None:
             segment, meta = saved
@@ -308,7 +316,7 @@ class WorkspaceIndex:
                     stale.append(path)
             self._lexical.adopt(segment, ids)
         if stale:
-            terms = self.store.terms(stale if len(stale) < 2000 else None)
+            terms = {} if reanalyse else self.store.terms(stale if len(stale) < 2000 else None)
             added = 0
             for path in stale:
                 counts = terms.pop(path, [])
@@ -319,7 +327,8 @@ class WorkspaceIndex:
                 if added >= SAVE_EVERY_CHANGES:  # keep the dict postings small
                     self._lexical, added = self._lexical.compacted(), 0
                 self._changes_since_save += 1
-            log.info("lexical terms of %d files read from the database", len(stale))
+            log.info("lexical terms of %d files %s", len(stale),
+                     "computed again (a new text analysis)" if reanalyse else "read from the database")
 
     def _reconcile_graph(self, wanted: set[int]) -> None:
         """Bring a graph saved earlier in line with the stored vectors (ids are never reused)."""
@@ -866,7 +875,7 @@ class WorkspaceIndex:
             files = [[p, self._files[p].sha256, len(self._by_path[p])] for p in paths]
         with self._state.write():
             self._lexical = compacted
-        self.store.save_lexical(compacted.export(order), {"files": files})
+        self.store.save_lexical(compacted.export(order), {"files": files, "analysis": ANALYSIS})
 
     def update(self, progress: Callable[[int, int, int], None] | None = None, cancelled=None,
                embed_progress: Callable[[int, int], None] | None = None) -> IndexReport:
