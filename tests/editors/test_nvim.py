@@ -175,7 +175,7 @@ def test_the_lazy_nvim_install_path_loads_the_plugin_and_its_help(tmp_path, mode
       vim.opt.rtp:append(plugin.dir .. "/editors/nvim")
       vim.cmd("silent! helptags " .. plugin.dir .. "/editors/nvim/doc")
       require("patina").setup({{ cmd = {{ 'patina-not-started-in-this-test' }} }})
-      local ok = pcall(vim.cmd, "help patina-install")
+      local ok = pcall(vim.cmd, "help patina") and pcall(vim.cmd, "help patina-options")
       local r = {{ help = ok and vim.fn.expand('%:t') or vim.NIL,
                    commands = vim.fn.exists(':PatinaSearch') == 2 }}
       local fh = io.open('{out}', 'w'); fh:write(vim.fn.json_encode(r)); fh:close()
