@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -110,3 +111,47 @@ def test_real_vscode_window_without_folder_starts_no_server(vsix, tmp_path):
     spy = json.dumps([sys.executable, "-c", f"open({str(marker)!r}, 'w').write('started')"])
     report = code_server(vsix, tmp_path, "--scenario", "no-folder", "--server", spy, "--marker", str(marker))
     assert report["serverStarted"] is False and not marker.exists()
+
+
+# VS Code's key codes (src/vs/base/common/keyCodes.ts): modifiers are bits, a chord is first | second << 16
+_MODS = {"ctrl": 2048, "cmd": 2048, "shift": 1024, "alt": 512}
+_KEYS = {**{chr(c): 31 + c - ord("a") for c in range(ord("a"), ord("z") + 1)},
+         **{str(d): 21 + d for d in range(10)}}
+
+
+def _encode(press: str) -> int:
+    *mods, key = press.split("+")
+    return sum(_MODS[m] for m in mods) | _KEYS[key]
+
+
+def _default_bindings() -> tuple[str, list[str]]:
+    """The built workbench's source (its keybindings are numbers) and the built-in extensions' keys."""
+    vscode = E2E / "node_modules" / "code-server" / "lib" / "vscode"
+    require((vscode / "out").is_dir(), "code-server (editors/vscode/e2e/install.sh)")
+    workbench = "".join(p.read_text(errors="replace") for p in (vscode / "out").rglob("workbench*.js"))
+    keys = []
+    for manifest in (vscode / "extensions").glob("*/package.json"):
+        for binding in json.loads(manifest.read_text()).get("contributes", {}).get("keybindings", []) or []:
+            keys += [binding.get(k, "") for k in ("key", "mac", "win", "linux")]
+    return workbench, [k.lower() for k in keys if k]
+
+
+def _taken(workbench: str, extension_keys: list[str], binding: str) -> bool:
+    presses = binding.lower().split()
+    if binding.lower() in extension_keys:
+        return True
+    if len(presses) == 1:
+        return re.search(rf"(?:primary|secondary):\[?(?:[\d,]*,)?{_encode(presses[0])}\b", workbench) is not None
+    return re.search(rf"\w+\({_encode(presses[0])},{_encode(presses[1])}\)", workbench) is not None
+
+
+def test_the_search_keybinding_is_free_in_vs_codes_defaults():
+    """Checked against the default keybindings of the VS Code that code-server ships."""
+    workbench, extension_keys = _default_bindings()
+    # the check finds a clash where there is one: Cmd+Alt+P is the editor's Toggle Preserve Case
+    assert _taken(workbench, extension_keys, "cmd+alt+p")
+    assert _taken(workbench, extension_keys, "ctrl+k ctrl+s") and _taken(workbench, extension_keys, "ctrl+k v")
+    manifest = json.loads((EXT / "package.json").read_text())
+    (binding,) = [b for b in manifest["contributes"]["keybindings"] if b["command"] == "patina.semanticSearch"]
+    for platform in ("key", "mac"):
+        assert not _taken(workbench, extension_keys, binding[platform]), binding[platform]
