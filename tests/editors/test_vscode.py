@@ -80,13 +80,20 @@ def code_server(vsix: Path, workspace: Path, *args: str) -> dict:
     return report
 
 
-def test_real_vscode_search_escape_and_open(vsix, tmp_path, model_files):
+def test_real_vscode_crash_search_escape_and_open(vsix, tmp_path, model_files):
     workspace = tmp_path / "ws"
     shutil.copytree(LANGS, workspace)
     shot = ARTIFACTS / "vscode-semantic-search.png"
-    report = code_server(vsix, workspace, "--server", SERVER, "--query", "compute a checksum of a buffer",
+    log = tmp_path / "patina-server-under-test.log"  # names this test's server for pkill
+    server = json.dumps([sys.executable, "-m", "patina_lsp", "lsp", "--log-file", str(log)])
+    report = code_server(vsix, workspace, "--server", server, "--query", "compute a checksum of a buffer",
                          "--expect", "checksum", "--expect-file", "a.c", "--escape-from", "sample.py",
-                         "--screenshot", str(shot))
+                         # a regex for the server's command line only: run.mjs gets the command as JSON,
+                         # and "[p]" keeps the pattern from matching run.mjs's own arguments
+                         "--crash-match", f"[p]atina_lsp lsp --log-file {log}", "--screenshot", str(shot))
+    # a server killed under the client: a new one, and the status bar says ready again (not "stopped")
+    assert report["restartedServer"] and report["statusAfterCrash"].startswith("Patina:")
+    assert "units" in report["statusAfterCrash"]
     # Escape after a result was previewed returns to the file the user was in
     assert report["previewTab"] != "sample.py" and report["afterEscape"] == "sample.py"
     assert report["installed"] == ["patina.patina-0.1.0"]

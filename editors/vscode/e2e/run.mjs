@@ -6,6 +6,8 @@
 //   failed-start: a server command that exits at once; exactly one Patina notification, and the
 //     status bar says so.
 //   no-folder: a window without a folder; the server command (which would write --marker) never runs.
+// With --crash-match PATTERN, the search scenario first kills the server (pkill -f PATTERN) once it is
+// ready and waits for the client to start a new one and the status bar to say it is ready again.
 //
 //   node run.mjs --vsix ../patina.vsix --workspace DIR --server '["python3","-m","patina_lsp","lsp"]'
 //                --query "compute a checksum" --expect checksum --expect-file a.c --escape-from sample.py
@@ -131,6 +133,23 @@ try {
     return texts.find((t) => /Patina: [\d,]+ units/.test(t));
   }, 180_000, 500);
   report.statusBar = statusText.trim();
+
+  if (args["crash-match"]) {
+    step("kill the server; the client starts it again and the status bar follows");
+    const pids = () => spawnSync("pgrep", ["-f", args["crash-match"]], { encoding: "utf8" }).stdout.split(/\s+/)
+      .filter(Boolean);
+    const before = pids();
+    if (before.length === 0) throw new Error(`no server process matches ${args["crash-match"]}`);
+    spawnSync("pkill", ["-9", "-f", args["crash-match"]]);
+    report.restartedServer = await waitFor("a new server process", async () => {
+      const now = pids();
+      return now.length > 0 && now.every((pid) => !before.includes(pid)) ? now : undefined;
+    }, 60_000, 250);
+    report.statusAfterCrash = (await waitFor("the status bar ready again", async () => {
+      const texts = await page.locator(".statusbar-item").allInnerTexts();
+      return texts.find((t) => /Patina: [\d,]+ units/.test(t));
+    }, 120_000, 500)).trim();
+  }
 
   const activeTab = async () => (await page.locator(".tabs-container .tab.active").first().innerText()
     .catch(() => "")).trim();
