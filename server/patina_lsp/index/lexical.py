@@ -16,11 +16,13 @@ B = 0.75
 
 def term_counts(fields: list[tuple[str, float]]) -> dict[str, float]:
     """Weighted counts of the stemmed terms of (text, weight) fields."""
-    counts: Counter[str] = Counter()
+    counts: dict[str, float] = {}
     for text, weight in fields:
-        for term in document_terms(text):
-            counts[term] += weight
-    return dict(counts)
+        if not text:
+            continue
+        for term, n in Counter(document_terms(text)).items():  # counted in C, then weighed once per term
+            counts[term] = counts.get(term, 0.0) + n * weight
+    return counts
 
 
 class LexicalIndex:
