@@ -133,4 +133,7 @@ POLICIES: dict[str, TextPolicy] = {
 # strip_docs.py): the summary alone scored MRR@10 0.944 / 0.695 / 0.583 against all windows' 0.941 /
 # 0.703 / 0.562, with 51 tokens a unit instead of 205 on django. Code windows add vectors that match
 # queries by accident more often than by purpose; the body's words still count on the lexical side.
+# On code without docs (tests/benchmarks/ranking.py, rust-nodoc / npm-nodoc / django-nodoc tuning parts),
+# "summary+calls" scored 0.327 / 0.452 / 0.552 and "summary+window-if-undocumented" 0.341 / 0.472 / 0.568
+# against the summary's 0.339 / 0.459 / 0.583: neither is worth its extra text.
 DEFAULT_POLICY = POLICIES["summary"]

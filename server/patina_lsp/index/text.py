@@ -115,7 +115,7 @@ def document_terms(text: str) -> list[str]:
 @functools.lru_cache(maxsize=1 << 18)
 def _identifier_terms(identifier: str) -> tuple[str, ...]:
     """document_terms of one identifier, cached: code repeats its identifiers (`self`, `return`, its
-    own names) so much that this halves the lexical side of indexing."""
+    own names) all the time (with term_counts' Counter: terms of django's units in 0.91 s, not 1.12 s)."""
     out = []
     for t in lexical_tokens(identifier):
         if t in STOPWORDS:
