@@ -146,3 +146,15 @@ def test_columns_are_utf16_code_units_as_lsp_expects():
     text = "# 😀 the shapes\nclass Çircle:\n    pass\n"
     [cls] = [u for u in extract_units("m.py", "python", text) if u.kind == "class"]
     assert (cls.name_span.start_col, cls.name_span.end_col) == (6, 12)
+
+
+def test_c_functions_behind_annotation_macros():
+    """Kernel-style `static T __init name(void)`: the grammar cannot know the macro; the function is still found."""
+    source = ("static enum memblock_flags __init_memblock choose_memblock_flags(void)\n{\n\treturn 0;\n}\n\n"
+              "static int __init setup_pages(char *arg)\n{\n\treturn 1;\n}\n\n"
+              "int plain(int x)\n{\n\treturn x;\n}\n")
+    units = extract_units("mm/memblock.c", "c", source)
+    chosen = find(units, "choose_memblock_flags")
+    assert chosen.kind == "function" and chosen.span.start_line == 0 and chosen.name_span.start_line == 0
+    assert find(units, "setup_pages").kind == "function" and find(units, "plain").span.start_line == 10
+    assert "void" not in {u.name for u in units}

@@ -120,10 +120,17 @@ def _name_node(node: Node, language: str) -> Node | None:
     if name is not None:
         return name
     if language in ("c", "cpp") and node.type == "function_definition":
-        declarator = node.child_by_field_name("declarator")
+        top = declarator = node.child_by_field_name("declarator")
         while declarator is not None and declarator.type not in (
                 "identifier", "field_identifier", "qualified_identifier", "destructor_name", "operator_name"):
             declarator = declarator.child_by_field_name("declarator")
+        kind = node.child_by_field_name("type")
+        if declarator is None and top is not None and top.type == "parenthesized_declarator" \
+                and kind is not None and kind.type == "type_identifier":
+            # `static int __init name(void)`: an annotation macro the grammar cannot know ends the
+            # declaration early, and `name(void) {...}` parses as type `name`, declarator `(void)`
+            # (2% of the function definitions in the Linux kernel's kernel/ and mm/)
+            return kind
         return declarator
     return None
 
