@@ -44,3 +44,21 @@ def test_shared_cache_and_rescan_interval_are_checked():
     assert "patina.sharedCache must be a PostgreSQL URL" in text and "rescanInterval" in text
     options, problems = parse_options({"sharedCache": "postgresql://patina@db/patina", "rescanInterval": 0})
     assert options.shared_cache == "postgresql://patina@db/patina" and options.rescan_interval == 0 and not problems
+
+
+def test_the_editors_defaults_are_accepted_silently():
+    """VS Code sends its whole `patina` section with the settings' defaults: none of them is a problem."""
+    import json
+    from pathlib import Path
+
+    manifest = json.loads((Path(__file__).parents[1] / "editors" / "vscode" / "package.json").read_text())
+    section: dict = {}  # as VS Code sends it: "patina.server.command" is section["server"]["command"]
+    for key, spec in manifest["contributes"]["configuration"]["properties"].items():
+        *parents, last = key.removeprefix("patina.").split(".")
+        node = section
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = spec["default"]
+    options, problems = parse_options(section)
+    assert problems == [], problems
+    assert options.index_threads >= 1  # 0: one per core

@@ -109,7 +109,9 @@ def parse_options(raw: Any, base: Options | None = None) -> tuple[Options, list[
         changes["max_units"] = _int(raw["maxUnits"], "maxUnits", 1, 100_000_000, DEFAULT_MAX_UNITS, problems)
     if "indexThreads" in raw and raw["indexThreads"] is not None:
         default_threads = os.cpu_count() or 1
-        changes["index_threads"] = _int(raw["indexThreads"], "indexThreads", 1, 256, default_threads, problems)
+        # 0: one per core (the editors' default for the setting)
+        threads = _int(raw["indexThreads"], "indexThreads", 0, 256, default_threads, problems)
+        changes["index_threads"] = threads or default_threads
     if "sharedCache" in raw:
         value = raw["sharedCache"]
         if value is None or value == "":

@@ -428,6 +428,7 @@ class Engine:
             self.status.state = State.READY
             self.status.phase, self.status.eta_seconds = None, None
             self._refresh_counts()
+            log.info("indexing paused at %d units (the user cancelled it)", self.status.units)
             self.note("indexing paused; run patina.reindex to resume")
             return False
         if result.stopped:

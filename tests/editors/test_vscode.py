@@ -162,3 +162,20 @@ def test_the_search_keybinding_is_free_in_vs_codes_defaults():
     (binding,) = [b for b in manifest["contributes"]["keybindings"] if b["command"] == "patina.semanticSearch"]
     for platform in ("key", "mac"):
         assert not _taken(workbench, extension_keys, binding[platform]), binding[platform]
+
+
+def test_real_vscode_indexing_notification_cancel_pauses_the_server(vsix, tmp_path, model_files):
+    """VS Code's own progress notification shows a long indexing run; its Cancel button pauses it."""
+    workspace = tmp_path / "big"
+    for i in range(300):  # about 3,000 units: minutes of embedding on two cores
+        funcs = "\n\n".join(f"def step_{i}_{j}(value):\n    \"\"\"Stage {j} of pipeline {i}: scale by {j}.\"\"\"\n"
+                            f"    return value * {j} + {i}\n" for j in range(10))
+        (workspace / f"pkg{i // 50}").mkdir(parents=True, exist_ok=True)
+        (workspace / f"pkg{i // 50}" / f"mod_{i}.py").write_text(funcs + "\n")
+    log = tmp_path / "server.log"
+    server = json.dumps([sys.executable, "-m", "patina_lsp", "lsp", "--log-file", str(log)])
+    report = code_server(vsix, workspace, "--scenario", "cancel", "--server", server,
+                         "--screenshot", str(ARTIFACTS / "vscode-indexing-notification.png"))
+    assert "Patina: indexing" in report["notification"], report
+    assert report["statusBar"].startswith("Patina:") and "units" in report["statusBar"]
+    assert "indexing paused" in log.read_text()

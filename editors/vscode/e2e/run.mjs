@@ -6,6 +6,8 @@
 //   failed-start: a server command that exits at once; exactly one Patina notification, and the
 //     status bar says so.
 //   no-folder: a window without a folder; the server command (which would write --marker) never runs.
+//   cancel: while a large workspace indexes, the notification with its Cancel button appears; pressing
+//     Cancel pauses the server (its log says so) and the status bar shows the units indexed so far.
 // With --crash-match PATTERN, the search scenario first kills the server (pkill -f PATTERN) once it is
 // ready and waits for the client to start a new one and the status bar to say it is ready again.
 //
@@ -110,6 +112,23 @@ try {
     report.statusBar = (await page.locator(".statusbar-item").allInnerTexts()).filter((t) => t.includes("Patina"));
     report.ok = !report.serverStarted;
     exitCode = report.ok ? 0 : 1;
+    throw null;
+  }
+  if (scenario === "cancel") {
+    step("wait for the indexing notification and press its Cancel button");
+    const toast = page.locator(".notifications-toasts .notification-toast", { hasText: "Patina: indexing" });
+    await toast.first().waitFor({ state: "visible", timeout: 120_000 });
+    report.notification = (await toast.first().innerText()).replace(/\s+/g, " ").trim();
+    await page.screenshot({ path: args.screenshot });
+    await toast.first().hover();
+    await toast.first().getByRole("button", { name: "Cancel" }).click();
+    report.statusBar = (await waitFor("the status bar to show the units indexed so far", async () => {
+      const texts = await page.locator(".statusbar-item").allInnerTexts();
+      return texts.find((t) => /Patina: [\d,]+ units/.test(t));
+    }, 60_000, 250)).trim();
+    report.toastsAfter = await toast.count();
+    report.ok = true;
+    exitCode = 0;
     throw null;
   }
   if (scenario === "failed-start") {

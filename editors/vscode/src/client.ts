@@ -5,6 +5,7 @@ import * as vscode from "vscode";
 import {
   LanguageClient, LanguageClientOptions, RevealOutputChannelOn, ServerOptions, State, Trace,
 } from "vscode-languageclient/node";
+import { IndexingNotifications } from "./progress";
 import { readSettings, resolveServerCommand, Settings, toInitializationOptions } from "./settings";
 import { StatusBar } from "./statusBar";
 
@@ -27,6 +28,7 @@ export class PatinaClient implements vscode.Disposable {
   private readonly output: vscode.OutputChannel;
   private readonly trace: vscode.OutputChannel;
   private starting: Promise<LanguageClient | undefined> | undefined;
+  private readonly notifications = new IndexingNotifications(() => this.client);
 
   constructor(readonly statusBar: StatusBar) {
     this.output = vscode.window.createOutputChannel("Patina");
@@ -92,11 +94,14 @@ export class PatinaClient implements vscode.Disposable {
       traceOutputChannel: this.trace,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       synchronize: { configurationSection: "patina" },
-      // the language client shows $/progress in VS Code's own progress UI; we also read it for the status bar
+      // $/progress: the status bar always; indexing (cancellable) in VS Code's notification with its
+      // Cancel button once it lasts; anything else in the language client's own window progress
       middleware: {
         handleWorkDoneProgress: (token, params, next) => {
           this.statusBar.progress(params);
-          next(token, params);
+          if (!this.notifications.handle(token, params)) {
+            next(token, params);
+          }
         },
       },
       initializationFailedHandler: (error) => {
@@ -172,6 +177,7 @@ export class PatinaClient implements vscode.Disposable {
   }
 
   dispose(): void {
+    this.notifications.dispose();
     void this.stop();
     this.output.dispose();
     this.trace.dispose();
