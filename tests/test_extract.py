@@ -158,3 +158,16 @@ def test_c_functions_behind_annotation_macros():
     assert chosen.kind == "function" and chosen.span.start_line == 0 and chosen.name_span.start_line == 0
     assert find(units, "setup_pages").kind == "function" and find(units, "plain").span.start_line == 10
     assert "void" not in {u.name for u in units}
+
+
+def test_ruby_methods_in_class_self_blocks_and_begin_rescue():
+    source = ("module Rack\n  class MediaType\n    class << self\n      # The media type of a content type.\n"
+              "      def type(content_type)\n        content_type\n      end\n    end\n  end\n\n"
+              "  class MockResponse\n    begin\n      require 'cgi/cookie'\n    rescue LoadError\n"
+              "      class Cookie\n        def initialize(args)\n          @args = args\n        end\n      end\n"
+              "    end\n  end\nend\n")
+    units = extract_units("lib/rack.rb", "ruby", source)
+    media_type = find(units, "type")
+    assert media_type.kind == "method" and media_type.container == "Rack.MediaType"
+    assert media_type.doc == "The media type of a content type."
+    assert find(units, "Cookie").kind == "class" and find(units, "initialize").container.endswith("Cookie")

@@ -264,7 +264,10 @@ class _Extractor:
                                      "linkage_specification", "preproc_ifdef", "preproc_if", "preproc_else",
                                      "interface_body", "enum_body", "object_type", "program", "module",
                                      "namespace_definition", "try_statement", "with_statement",
-                                     "decorated_definition", "else_clause", "elif_clause"):
+                                     "decorated_definition", "else_clause", "elif_clause",
+                                     # Ruby: `class << self`, begin/rescue, conditional definitions
+                                     "singleton_class", "begin", "rescue", "ensure", "then", "if",
+                                     "unless", "elsif", "else"):
                     self.visit(target, container, container_kind)
             return
         name = _name_node(target, self.language)
