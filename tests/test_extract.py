@@ -171,3 +171,31 @@ def test_ruby_methods_in_class_self_blocks_and_begin_rescue():
     assert media_type.kind == "method" and media_type.container == "Rack.MediaType"
     assert media_type.doc == "The media type of a content type."
     assert find(units, "Cookie").kind == "class" and find(units, "initialize").container.endswith("Cookie")
+
+
+def test_c_loop_macros_inside_functions_are_not_functions():
+    source = ("static void drain_all(void)\n{\n\tint cpu;\n\n\tfor_each_possible_cpu(cpu) {\n"
+              "\t\tdrain(cpu);\n\t}\n}\n")
+    units = extract_units("mm/drain.c", "c", source)
+    assert [u.name for u in units if u.kind == "function"] == ["drain_all"]
+
+
+def test_a_cpp_header_is_read_as_cpp():
+    from patina_lsp.index.languages import language_of_text
+
+    cpp = "#pragma once\nnamespace fmt {\nclass buffer {\n public:\n  int size() const { return n; }\n};\n}\n"
+    c = "#ifndef LIST_H\n#define LIST_H\nstruct list { struct list *next; };\nint list_len(struct list *l);\n#endif\n"
+    assert language_of_text("include/fmt/core.h", cpp) == "cpp"
+    assert language_of_text("include/linux/list.h", c) == "c"
+    assert language_of_text("src/a.c", cpp) == "c"  # only .h is ambiguous
+    units = extract_units("include/fmt/core.h", "cpp", cpp)
+    assert find(units, "size").kind == "method" and find(units, "buffer").kind == "class"
+
+
+def test_definitions_inside_a_region_the_parser_could_not_read():
+    # a macro-opened namespace the C++ grammar cannot know: the functions after it sit in an ERROR node
+    source = ("FMT_BEGIN_NAMESPACE\n\ntemplate <typename T> class printf_formatter {\n public:\n"
+              "  void format(T value) { write(value); }\n};\n\ninline int count_digits(int n) { return n; }\n\n"
+              "FMT_END_NAMESPACE\n")
+    units = extract_units("include/fmt/printf.h", "cpp", source)
+    assert find(units, "count_digits").kind == "function"

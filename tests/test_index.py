@@ -346,6 +346,22 @@ def test_postings_of_another_text_analysis_are_computed_again(tmp_path, int8_emb
     again.store.close()
 
 
+def test_units_of_an_older_extractor_are_extracted_again_without_embedding_again(workspace, int8_embedder, cache):
+    from patina_lsp.index.extract import EXTRACTOR
+
+    index = build(workspace, int8_embedder, cache)
+    files, units = index.file_count, index.unit_count
+    assert index.store.meta("extractor") == EXTRACTOR
+    index.store.set_meta("extractor", "0")  # as a store from before this extractor
+    index.store.close()
+    again = open_index(workspace, int8_embedder, cache)
+    assert len(again.plan().changed) == files
+    report = again.update()
+    assert report.files == files and report.embedded == 0 and again.unit_count == units
+    assert again.store.meta("extractor") == EXTRACTOR and again.plan().changed == []
+    again.store.close()
+
+
 def lexical_top(index, query="parse the http response headers", n=8):
     return [(r.unit.path, r.unit.name, round(r.score, 6)) for r in index.search(SearchQuery(query, n, "lexical"))]
 

@@ -17,6 +17,9 @@ log = logging.getLogger(__name__)
 WINDOW_LINES = 40
 MAX_NESTING = 100  # syntax levels searched for symbols (each costs a few Python frames)
 WINDOW_OVERLAP = 5
+# The version of what extraction makes of a file: a store whose units came from another is extracted
+# again (workspace.plan). 2: C functions behind annotation macros, C++ headers, Ruby `class << self`.
+EXTRACTOR = "2"
 MIN_COMMENT_CHARS = 40
 MAX_SIGNATURE_CHARS = 300
 COMMENT_TYPES = frozenset({"comment", "line_comment", "block_comment"})
@@ -169,6 +172,9 @@ class _Extractor:
         self.comment_by_end_row: dict[int, Node] = {}
         self.depth = 0  # nesting of `visit` calls: bounded, so a generated file cannot exhaust the stack
         self.too_deep = 0  # subtrees not visited because of that bound
+        self.in_c_function = 0  # inside a C function's body, where a "function definition" is a loop
+        # macro and its block (`for_each_possible_cpu(cpu) { ... }`): C has no nested functions. (Not
+        # in C++, where a macro-opened namespace, `FMT_BEGIN_NAMESPACE`, can look like a function.)
 
     def index_comments(self, root: Node) -> None:
         for node in _walk_comments(root):
@@ -250,6 +256,9 @@ class _Extractor:
                 label = f"{name}" if trait is None else f"{name}"
                 self.visit(body, label if not container else f"{container}.{label}", "impl")
             return
+        if self.in_c_function and target.type == "function_definition" and self.language == "c":
+            self.visit(target, container, container_kind)
+            return
         kind = self._kind(target, container_kind)
         if kind is None:
             # not a symbol: look inside (e.g. a class body nested in a statement)
@@ -267,7 +276,12 @@ class _Extractor:
                                      "decorated_definition", "else_clause", "elif_clause",
                                      # Ruby: `class << self`, begin/rescue, conditional definitions
                                      "singleton_class", "begin", "rescue", "ensure", "then", "if",
-                                     "unless", "elsif", "else"):
+                                     "unless", "elsif", "else",
+                                     # a region the parser could not make sense of (often a macro)
+                                     # still holds real definitions; in C/C++, one whose name was
+                                     # lost to a macro (`FMT_BEGIN_NAMESPACE ... {`) holds them in
+                                     # its body
+                                     "ERROR", "compound_statement"):
                     self.visit(target, container, container_kind)
             return
         name = _name_node(target, self.language)
@@ -303,7 +317,12 @@ class _Extractor:
         if body is not None:
             qualified = f"{container}.{name}" if container else name
             child_kind = kind if kind in CLASS_LIKE else "function"
-            self.visit(body, qualified, child_kind)
+            c_function = self.language == "c" and target.type == "function_definition"
+            self.in_c_function += c_function
+            try:
+                self.visit(body, qualified, child_kind)
+            finally:
+                self.in_c_function -= c_function
 
     # -- standalone comments --------------------------------------------------
     def comments(self, root: Node) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import re
 from pathlib import PurePosixPath
 
 from tree_sitter import Language, Parser
@@ -39,6 +40,20 @@ CODE_LANGUAGES = frozenset(_GRAMMARS)
 def language_of(path: str) -> str:
     """The language of a workspace path, 'text' when unknown."""
     return EXTENSIONS.get(PurePosixPath(path).suffix.lower(), "text")
+
+
+# C++ in a `.h` file: a class with a body, a namespace, a template, `std::`, an access specifier
+_CPP_HEADER = re.compile(r"^\s*(?:namespace\s+\w+\s*\{|template\s*<|class\s+\w+[^;{]*\{|(?:public|private|protected)\s*:)"
+                         r"|\bstd::", re.M)
+
+
+def language_of_text(path: str, text: str) -> str:
+    """language_of, except that a `.h` file written in C++ is C++ (the C grammar misreads its classes
+    and templates: fmt's and jsoncpp's headers lost a third of their functions)."""
+    language = language_of(path)
+    if language == "c" and path.lower().endswith(".h") and _CPP_HEADER.search(text):
+        return "cpp"
+    return language
 
 
 @functools.lru_cache(maxsize=None)

@@ -34,8 +34,8 @@ from typing import Protocol
 import numpy as np
 
 from patina_lsp.index import chunks, embeddable, heap
-from patina_lsp.index.extract import extract_units, extract_windows
-from patina_lsp.index.languages import language_of
+from patina_lsp.index.extract import EXTRACTOR, extract_units, extract_windows
+from patina_lsp.index.languages import language_of_text
 from patina_lsp.index.lexical import LexicalIndex, term_counts
 from patina_lsp.index.queue import EmbeddingQueue
 from patina_lsp.index.rwlock import ReadWriteLock
@@ -196,6 +196,9 @@ class WorkspaceIndex:
         self._filter_cache: dict = {}  # filters -> allowed slots, for `_filter_cache_generation`
         self._filter_cache_generation = -1
         self._queue = EmbeddingQueue()  # phase 2: files whose units have no vectors yet
+        # files still to extract again because the store's units came from another extractor
+        # (extract.EXTRACTOR); when none is left, the store is marked as this extractor's
+        self._reextract: set[str] = set()
         self.shared_cache = None  # a SharedCache: texts are looked up there before they are embedded
         self._prefetched: dict[str, np.ndarray] = {}  # the cache's answers for the queued texts
         self._asked: set[str] = set()  # hashes already asked of the cache in this pass
@@ -485,19 +488,29 @@ class WorkspaceIndex:
 
     # -- planning -------------------------------------------------------------------
     def plan(self) -> Plan:
-        """Walk the workspace and compare it with the stored fingerprints."""
+        """Walk the workspace and compare it with the stored fingerprints.
+
+        Units that came from another version of the extractor (extract.EXTRACTOR) make every file
+        changed: each is extracted again, and only units whose text came out different are embedded
+        (a text already embedded never is)."""
         self.scan_stats = ScanStats()
         self.admission = Admission(self.root, self.exclude, self.max_file_bytes)  # .gitignore edits apply now
         plan = Plan()
         seen: set[str] = set()
+        stale = bool(self._files) and self.store.writable and self.store.meta("extractor") != EXTRACTOR
         for entry in walk(self.root, self.exclude, self.max_file_bytes, self.scan_stats):
             seen.add(entry.path)
             old = self._files.get(entry.path)
-            if old is not None and old.size == entry.size and old.mtime_ns == entry.mtime_ns:
+            if not stale and old is not None and old.size == entry.size and old.mtime_ns == entry.mtime_ns:
                 plan.unchanged += 1
             else:
                 plan.changed.append(entry)
         plan.removed = sorted(p for p in self._files if p not in seen)
+        if stale:
+            self._reextract = {e.path for e in plan.changed}
+            log.info("%s: units from an older extractor: extracting %d files again", self.root, len(plan.changed))
+        elif not self._files and self.store.writable:
+            self.store.set_meta("extractor", EXTRACTOR)
         return plan
 
     # -- the embedding queue (index/queue.py) ----------------------------------------------
@@ -591,6 +604,10 @@ class WorkspaceIndex:
                 progress(n, total, len(self._entries))
         if pending:
             self._commit(pending, [], replace_buffers)
+        if self._reextract:
+            self._reextract.difference_update(e.path for e in entries[: report.files])
+            if not self._reextract:
+                self.store.set_meta("extractor", EXTRACTOR)
         report.units = len(self._entries)
         report.seconds = time.perf_counter() - t0
         return report
@@ -611,7 +628,7 @@ class WorkspaceIndex:
             sha = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
             record = FileRecord(entry.path, entry.size, entry.mtime_ns, sha)
             old = self._files.get(entry.path)
-            if old is not None and old.sha256 == sha and not force:
+            if old is not None and old.sha256 == sha and not force and entry.path not in self._reextract:
                 with self._write_lock:  # touched, not changed: only the fingerprint moves
                     self.store.update_fingerprint(record)
                     self._files[entry.path] = record
@@ -636,11 +653,11 @@ class WorkspaceIndex:
         file never stops a pass.
         """
         try:
-            units = extract_units(path, language_of(path), text)
+            units = extract_units(path, language_of_text(path, text), text)
         except Exception as exc:  # noqa: BLE001 - a parser or extractor bug on one file
             log.warning("%s: extraction failed (%s: %s); indexed as text windows", path, type(exc).__name__, exc)
             self.scan_stats.skipped["extraction failed, text windows instead"] += 1
-            units = extract_windows(path, language_of(path), text)
+            units = extract_windows(path, language_of_text(path, text), text)
         whole_file = embeddable.file_reason(text) is not None
         return [_Entry(u, [], term_counts(lexical_fields(u)),
                        lexical_only=whole_file or embeddable.unit_reason(u) is not None) for u in units]
