@@ -49,7 +49,8 @@ _CPP_HEADER = re.compile(r"^\s*(?:namespace\s+\w+\s*\{|template\s*<|class\s+\w+[
 
 def language_of_text(path: str, text: str) -> str:
     """language_of, except that a `.h` file written in C++ is C++ (the C grammar misreads its classes
-    and templates: fmt's and jsoncpp's headers lost a third of their functions)."""
+    and templates: fmt's and jsoncpp's headers gave 470 function units as C, 1,293 functions and
+    methods as C++)."""
     language = language_of(path)
     if language == "c" and path.lower().endswith(".h") and _CPP_HEADER.search(text):
         return "cpp"
