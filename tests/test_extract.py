@@ -199,3 +199,24 @@ def test_definitions_inside_a_region_the_parser_could_not_read():
               "FMT_END_NAMESPACE\n")
     units = extract_units("include/fmt/printf.h", "cpp", source)
     assert find(units, "count_digits").kind == "function"
+
+
+def test_javascript_functions_that_are_values():
+    """Object-literal methods, CommonJS exports, prototype methods, callbacks' inner functions."""
+    source = (
+        "const api = {\n  get(url) { return fetch(url); },\n  post: function (url, body) { return send(url, body); },\n"
+        "  put: (url) => send(url),\n};\n"
+        "module.exports = {\n  parseHeaders(raw) { return raw.split(','); },\n};\n"
+        "exports.render = function (tpl) { return tpl; };\n"
+        "Widget.prototype.draw = function () { return 1; };\n"
+        "export default {\n  name: 'widget',\n  methods: { refresh() { return 1; } },\n};\n"
+        "describe('x', () => {\n  function helperInsideCallback() { return 1; }\n});\n"
+        "app.get('/', function handleIndex(req, res) { res.send('ok'); });\n"
+        "export function fromAjax(init) {\n  return new Observable((subscriber) => {\n"
+        "    const addErrorEvent = (type) => subscriber.error(type);\n  });\n}\n")
+    for language in ("javascript", "typescript"):
+        got = {(u.kind, u.name, u.container) for u in extract_units("src/api.js", language, source) if u.kind != "comment"}
+        assert {("method", "get", "api"), ("method", "post", "api"), ("method", "put", "api"),
+                ("function", "parseHeaders", None), ("function", "render", None), ("method", "draw", "Widget"),
+                ("method", "refresh", "methods"), ("function", "helperInsideCallback", None),
+                ("function", "handleIndex", None), ("function", "addErrorEvent", "fromAjax")} <= got, (language, got)

@@ -18,7 +18,8 @@ WINDOW_LINES = 40
 MAX_NESTING = 100  # syntax levels searched for symbols (each costs a few Python frames)
 WINDOW_OVERLAP = 5
 # The version of what extraction makes of a file: a store whose units came from another is extracted
-# again (workspace.plan). 2: C functions behind annotation macros, C++ headers, Ruby `class << self`.
+# again (workspace.plan). 2: C functions behind annotation macros, C++ headers, Ruby `class << self`,
+# JavaScript functions that are values (object literals, exports, callbacks).
 EXTRACTOR = "2"
 MIN_COMMENT_CHARS = 40
 MAX_SIGNATURE_CHARS = 300
@@ -231,11 +232,31 @@ class _Extractor:
             for decl in target.named_children:
                 value = decl.child_by_field_name("value")
                 name = decl.child_by_field_name("name")
-                if decl.type == "variable_declarator" and value is not None and name is not None \
-                        and value.type in FUNCTION_VALUES:
+                if decl.type != "variable_declarator" or value is None or name is None:
+                    continue
+                if value.type in FUNCTION_VALUES:
                     kind = "method" if container_kind == "class" else "function"
                     self._emit(outer, decl, name, kind, container, value.child_by_field_name("body"))
+                elif value.type == "object" and name.type == "identifier":
+                    # `const api = { get() {...}, post: function () {...} }`
+                    self._visit_object(value, self._qualify(container, self.src.node_text(name)))
+                else:
+                    self._visit_js_expression(value, container, container_kind)
             return
+        if self.language in ("javascript", "typescript", "tsx") and target.type == "expression_statement" \
+                and target.named_child_count:
+            self._visit_js_statement(outer, target.named_children[0], container, container_kind)
+            return
+        if self.language in ("javascript", "typescript", "tsx") and target.type == "return_statement":
+            for child in target.named_children:  # `return new Observable((subscriber) => {...})`
+                self._visit_js_expression(child, container, container_kind)
+            return
+        if self.language in ("javascript", "typescript", "tsx") and node.type == "export_statement" \
+                and target is node:
+            value = node.child_by_field_name("value")  # `export default { ... }`
+            if value is not None and value.type == "object":
+                self._visit_object(value, container)
+                return
         if self.language == "go" and target.type == "type_declaration":
             for spec in target.named_children:
                 if spec.type == "type_spec":
@@ -291,6 +312,85 @@ class _Extractor:
         if self.language == "go" and target.type == "method_declaration" and container is None:
             container = _go_receiver_type(self.src.node_text(target.child_by_field_name("receiver")))
         self._emit(outer, target, name, kind, container, None)
+
+    # -- JavaScript / TypeScript: functions that are values ---------------------------------
+    @staticmethod
+    def _qualify(container: str | None, name: str) -> str:
+        return f"{container}.{name}" if container else name
+
+    def _visit_object(self, obj: Node, container: str | None) -> None:
+        """Methods of an object literal: `get() {...}`, `post: function () {...}`, `put: () => ...`."""
+        self.depth += 1
+        try:
+            if self.depth > MAX_NESTING:
+                self.too_deep += 1
+                return
+            for child in obj.named_children:
+                kind = "method" if container else "function"  # `module.exports = {...}`: functions
+                if child.type == "method_definition":
+                    name = child.child_by_field_name("name")
+                    if name is not None:
+                        self._emit(child, child, name, kind, container, None)
+                elif child.type == "pair":
+                    key, value = child.child_by_field_name("key"), child.child_by_field_name("value")
+                    if key is None or value is None or key.type not in ("property_identifier", "string"):
+                        continue
+                    if value.type in FUNCTION_VALUES:
+                        self._emit(child, child, key, kind, container, value.child_by_field_name("body"))
+                    elif value.type == "object":  # `methods: { render() {...} }`
+                        self._visit_object(value, self._qualify(container, self.src.node_text(key).strip("'\"")))
+        finally:
+            self.depth -= 1
+
+    def _visit_js_statement(self, outer: Node, expr: Node, container: str | None, container_kind: str | None) -> None:
+        """`module.exports = {...}`, `exports.parse = function () {...}`, `Foo.prototype.bar = ...`, and
+        the functions inside callbacks (`describe("...", () => { function helper() {...} })`)."""
+        if expr.type == "assignment_expression":
+            left, right = expr.child_by_field_name("left"), expr.child_by_field_name("right")
+            if left is None or right is None:
+                return
+            name = left.child_by_field_name("property") if left.type == "member_expression" else left
+            if right.type in FUNCTION_VALUES and name is not None and name.type in (
+                    "property_identifier", "identifier"):
+                owner = left.child_by_field_name("object") if left.type == "member_expression" else None
+                owner_text = self.src.node_text(owner) if owner is not None else ""
+                owner_text = owner_text.removesuffix(".prototype")
+                scope = None if owner_text in ("", "exports", "module.exports", "this") else owner_text
+                kind = "method" if scope else "function"
+                self._emit(outer, expr, name, kind, self._qualify(container, scope) if scope else container,
+                           right.child_by_field_name("body"))
+                return
+            if right.type == "object":
+                text = self.src.node_text(left)
+                self._visit_object(right, container if text in ("module.exports", "exports") else
+                                   self._qualify(container, text))
+                return
+            self._visit_js_expression(right, container, container_kind)
+            return
+        self._visit_js_expression(expr, container, container_kind)
+
+    def _visit_js_expression(self, expr: Node, container: str | None, container_kind: str | None) -> None:
+        """The bodies of the functions passed as arguments (callbacks), and named function expressions."""
+        self.depth += 1
+        try:
+            if self.depth > MAX_NESTING:
+                self.too_deep += 1
+                return
+            if expr.type in ("call_expression", "new_expression", "await_expression", "parenthesized_expression"):
+                for child in expr.named_children:
+                    self._visit_js_expression(child, container, container_kind)
+            elif expr.type == "arguments":
+                for arg in expr.named_children:
+                    self._visit_js_expression(arg, container, container_kind)
+            elif expr.type in FUNCTION_VALUES:
+                name = expr.child_by_field_name("name")
+                body = expr.child_by_field_name("body")
+                if name is not None:  # `app.get("/", function handleIndex(req, res) {...})`
+                    self._emit(expr, expr, name, "function", container, body)
+                elif body is not None and body.type == "statement_block":
+                    self.visit(body, container, container_kind)
+        finally:
+            self.depth -= 1
 
     def _emit(self, outer: Node, target: Node, name_node: Node, kind: str, container: str | None,
               signature_body: Node | None) -> None:
