@@ -118,8 +118,10 @@ def _nested(language: str, depth: int) -> str:
             "}\n" * depth + "}\n"
     if language == "rust":
         return "".join(f"fn level_{i}() {{\n" for i in range(depth)) + "}\n" * depth
-    if language == "java":
+    if language in ("java", "csharp"):
         return "".join(f"class Level{i} {{\n" for i in range(depth)) + "}\n" * depth
+    if language == "php":
+        return "<?php\n" + "".join(f"function level_{i}() {{\n" for i in range(depth)) + "}\n" * depth
     if language in ("c", "cpp"):
         return "int level_0(void) {\n" + "{\n" * depth + "}\n" * depth + "return 0;\n}\n"
     opener = "function level_{i}() {{\n"  # javascript, typescript, tsx
@@ -129,7 +131,7 @@ def _nested(language: str, depth: int) -> str:
 @pytest.mark.parametrize("language", sorted(CODE_LANGUAGES))
 def test_deeply_nested_generated_code_is_extracted_without_exhausting_the_stack(language):
     ext = {"python": "py", "javascript": "js", "typescript": "ts", "tsx": "tsx", "go": "go", "rust": "rs",
-           "java": "java", "c": "c", "cpp": "cpp", "ruby": "rb"}[language]
+           "java": "java", "c": "c", "cpp": "cpp", "ruby": "rb", "csharp": "cs", "php": "php"}[language]
     units = extract_units(f"deep.{ext}", language, _nested(language, 1200))
     assert units  # the outer levels are found (or the file is indexed as text); nothing raised
     assert len(units) <= MAX_NESTING + 1 or all(u.kind == "text" for u in units)
@@ -220,3 +222,27 @@ def test_javascript_functions_that_are_values():
                 ("function", "parseHeaders", None), ("function", "render", None), ("method", "draw", "Widget"),
                 ("method", "refresh", "methods"), ("function", "helperInsideCallback", None),
                 ("function", "handleIndex", None), ("function", "addErrorEvent", "fromAjax")} <= got, (language, got)
+
+
+def test_csharp_and_php():
+    cs = ("namespace Shop.Billing\n{\n    /// <summary>Adds the tax to a <see cref=\"Money\"/> amount.</summary>\n"
+          "    /// <param name=\"rate\">the tax rate</param>\n"
+          "    public class InvoiceCalculator\n    {\n"
+          "        public decimal AddTax(decimal net, decimal rate) { return net * (1 + rate); }\n"
+          "        public InvoiceCalculator(int precision) { }\n    }\n"
+          "    public interface ICalculator { decimal AddTax(decimal net, decimal rate); }\n"
+          "    public record Money(decimal Amount, string Currency);\n}\n")
+    units = extract_units("src/Billing.cs", language_of("src/Billing.cs"), cs)
+    calculator = find(units, "InvoiceCalculator")
+    assert calculator.kind == "class" and calculator.container == "Shop.Billing"
+    assert calculator.doc == "Adds the tax to a Money amount.\nrate: the tax rate"
+    assert {("method", "AddTax"), ("constructor", "InvoiceCalculator"), ("interface", "ICalculator"),
+            ("class", "Money")} <= {(u.kind, u.name) for u in units}
+    php = ("<?php\nnamespace App\\\\Billing;\n\n/** Computes invoice totals. */\nclass InvoiceCalculator\n{\n"
+           "    public function addTax(float $net, float $rate): float { return $net * (1 + $rate); }\n}\n"
+           "trait Loggable { public function log(string $m): void {} }\n"
+           "function format_money(float $amount): string { return sprintf('%.2f', $amount); }\n")
+    units = extract_units("src/Billing.php", language_of("src/Billing.php"), php)
+    assert find(units, "InvoiceCalculator").doc == "Computes invoice totals."
+    assert find(units, "addTax").container == "InvoiceCalculator" and find(units, "addTax").kind == "method"
+    assert find(units, "Loggable").kind == "trait" and find(units, "format_money").kind == "function"

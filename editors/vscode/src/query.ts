@@ -8,7 +8,7 @@ export interface ParsedQuery {
 
 const LANGUAGE_ALIASES: Record<string, string> = {
   py: "python", js: "javascript", ts: "typescript", rs: "rust", rb: "ruby", golang: "go",
-  "c++": "cpp", cxx: "cpp", md: "markdown",
+  "c++": "cpp", cxx: "cpp", md: "markdown", cs: "csharp", "c#": "csharp",
 };
 
 /** `lang:py kind:function parse headers` -> { text: "parse headers", languages: ["python"], kinds: ["function"] }. */

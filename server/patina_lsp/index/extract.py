@@ -19,7 +19,7 @@ MAX_NESTING = 100  # syntax levels searched for symbols (each costs a few Python
 WINDOW_OVERLAP = 5
 # The version of what extraction makes of a file: a store whose units came from another is extracted
 # again (workspace.plan). 2: C functions behind annotation macros, C++ headers, Ruby `class << self`,
-# JavaScript functions that are values (object literals, exports, callbacks).
+# JavaScript functions that are values (object literals, exports, callbacks), C# and PHP.
 EXTRACTOR = "2"
 MIN_COMMENT_CHARS = 40
 MAX_SIGNATURE_CHARS = 300
@@ -47,6 +47,12 @@ SYMBOLS: dict[str, dict[str, str]] = {
     "cpp": {"function_definition": "function", "struct_specifier": "struct", "union_specifier": "struct",
             "enum_specifier": "enum", "class_specifier": "class", "namespace_definition": "namespace"},
     "ruby": {"method": "method", "singleton_method": "method", "class": "class", "module": "module"},
+    "csharp": {"class_declaration": "class", "interface_declaration": "interface", "struct_declaration": "struct",
+               "record_declaration": "class", "enum_declaration": "enum", "method_declaration": "method",
+               "constructor_declaration": "constructor", "namespace_declaration": "namespace",
+               "file_scoped_namespace_declaration": "namespace"},
+    "php": {"class_declaration": "class", "interface_declaration": "interface", "trait_declaration": "trait",
+            "enum_declaration": "enum", "function_definition": "function", "method_declaration": "method"},
 }
 SYMBOLS["tsx"] = SYMBOLS["typescript"]
 
@@ -100,6 +106,13 @@ def _clean_comment(text: str) -> str:
         line = re.sub(r"\*+/$", "", line).strip()
         out.append(line)
     return "\n".join(out).strip()
+
+
+def _xml_doc(text: str) -> str:
+    """C#'s XML doc comments as words: `<summary>Adds.</summary> <param name="x">...` -> `Adds. x: ...`."""
+    text = re.sub(r'<(?:see|seealso|paramref|typeparamref)\s+(?:cref|name|langword)="([^"]*)"\s*/>', r"\1", text)
+    text = re.sub(r'<(?:param|typeparam)\s+name="([^"]*)">', r"\1: ", text)
+    return re.sub(r"</?[a-zA-Z]+[^>]*>", "", text).strip()
 
 
 def _python_docstring(node: Node, src: _Source) -> str:
@@ -404,6 +417,8 @@ class _Extractor:
             for c in comments:
                 self.doc_comment_rows.update(range(c.start_point[0], _end_row(c) + 1))
             comment_doc = _clean_comment("\n".join(src.node_text(c) for c in comments))
+            if self.language == "csharp":
+                comment_doc = _xml_doc(comment_doc)
             doc = f"{comment_doc}\n{doc}".strip() if doc else comment_doc
         # The range starts at the declaration (decorators included), not at its doc comment:
         # that is where a jump should land.

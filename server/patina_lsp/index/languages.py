@@ -17,6 +17,8 @@ EXTENSIONS = {
     ".c": "c", ".h": "c",
     ".cc": "cpp", ".cpp": "cpp", ".cxx": "cpp", ".hpp": "cpp", ".hh": "cpp", ".hxx": "cpp",
     ".rb": "ruby",
+    ".cs": "csharp",
+    ".php": "php",
     ".md": "markdown", ".markdown": "markdown",
 }
 
@@ -32,6 +34,8 @@ _GRAMMARS = {
     "c": ("tree_sitter_c", "language"),
     "cpp": ("tree_sitter_cpp", "language"),
     "ruby": ("tree_sitter_ruby", "language"),
+    "csharp": ("tree_sitter_c_sharp", "language"),
+    "php": ("tree_sitter_php", "language_php"),  # PHP inside HTML, as .php files are
 }
 
 CODE_LANGUAGES = frozenset(_GRAMMARS)

@@ -415,7 +415,7 @@ function M.search(query, opts)
 end
 
 local LANGUAGE_ALIASES = { py = "python", js = "javascript", ts = "typescript", rs = "rust", rb = "ruby",
-  golang = "go", ["c++"] = "cpp", cxx = "cpp", md = "markdown" }
+  golang = "go", ["c++"] = "cpp", cxx = "cpp", md = "markdown", cs = "csharp", ["c#"] = "csharp" }
 
 --- `lang:py kind:function parse headers` -> "parse headers", { languages = { "python" }, kinds = { "function" } }
 --- (the same syntax as the VS Code extension's search box).
@@ -443,8 +443,9 @@ function M.parse_query(input)
 end
 
 local QUERY_PREFIXES = { "lang:python", "lang:javascript", "lang:typescript", "lang:go", "lang:rust", "lang:java",
-  "lang:c", "lang:cpp", "lang:ruby", "lang:markdown", "kind:function", "kind:method", "kind:class", "kind:struct",
-  "kind:interface", "kind:enum", "kind:trait", "kind:type", "kind:module", "kind:comment", "kind:section" }
+  "lang:c", "lang:cpp", "lang:csharp", "lang:php", "lang:ruby", "lang:markdown", "kind:function", "kind:method",
+  "kind:class", "kind:struct", "kind:interface", "kind:enum", "kind:trait", "kind:type", "kind:module",
+  "kind:comment", "kind:section" }
 
 --- Completion for :PatinaSearch: the filter prefixes.
 function M.complete(arglead)
