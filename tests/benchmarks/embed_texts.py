@@ -36,6 +36,13 @@ from quality import build, held_out  # noqa: E402
 from sysinfo import cpu_line  # noqa: E402
 
 
+def int8_embedder() -> Embedder:
+    """The default (INT8) model, built by the project's pipeline if it is not there yet."""
+    files = model_files()
+    ensure_models(files, "int8")
+    return Embedder(files, "int8")
+
+
 class CachedEmbedder:
     """The real embedder behind a disk cache of text -> vector (exact: one text per run)."""
 
@@ -103,9 +110,7 @@ def main() -> int:
                     help="also count texts and tokens per unit (no embedding, no queries) for these folders")
     args = ap.parse_args()
     print(cpu_line())
-    files = model_files()
-    ensure_models(files, "int8")
-    embedder = Embedder(files, "int8")
+    embedder = int8_embedder()
     work = Path(args.work)
     print(f"{'set':8} {'policy':20} {'texts/unit':>10} {'tokens/unit':>11} {'MRR tune':>8} {'R@10 tune':>9} "
           f"{'MRR held':>8} {'R@10 held':>9}")

@@ -24,14 +24,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from patina_lsp.embedding import Embedder, model_files
-from patina_lsp.embedding.build import ensure_models
 from patina_lsp.index.extract import extract_units
 from patina_lsp.index.search import SearchQuery, rank
 from patina_lsp.index.workspace import open_index
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from embed_texts import CachedEmbedder  # noqa: E402
+from embed_texts import CachedEmbedder, int8_embedder  # noqa: E402
 from phases import long_queries, percentile  # noqa: E402
 from quality import build  # noqa: E402
 from sysinfo import cpu_line  # noqa: E402
@@ -45,9 +43,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=4)
     args = ap.parse_args()
     print(cpu_line())
-    files = model_files()
-    ensure_models(files, "int8")
-    embedder = Embedder(files, "int8")
+    embedder = int8_embedder()
     work = Path(args.work)
     target = build(args.set, work)
     hog_corpus = build("pallets", work) / "corpus"

@@ -27,14 +27,12 @@ from pathlib import Path
 
 import numpy as np
 
-from patina_lsp.embedding import Embedder, model_files
-from patina_lsp.embedding.build import ensure_models
 from patina_lsp.index import chunks, fusion
 from patina_lsp.index.search import SearchQuery
 from patina_lsp.index.workspace import open_index
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from embed_texts import CachedEmbedder  # noqa: E402
+from embed_texts import CachedEmbedder, int8_embedder  # noqa: E402
 from quality import build, held_out  # noqa: E402
 from sysinfo import cpu_line  # noqa: E402
 
@@ -198,9 +196,7 @@ def main() -> int:
     ap.add_argument("--fresh", action="store_true", help="gather candidates again instead of reusing the last run's")
     args = ap.parse_args()
     print(cpu_line())
-    files = model_files()
-    ensure_models(files, "int8")
-    embedder = Embedder(files, "int8")
+    embedder = int8_embedder()
     work = Path(args.work)
     names = args.fusions or list(FUSIONS)
     for name in args.sets:

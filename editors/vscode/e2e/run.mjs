@@ -54,6 +54,12 @@ async function waitFor(what, fn, timeoutMs, intervalMs = 250) {
   throw new Error(`timed out waiting for ${what} (last: ${last})`);
 }
 
+/** The Patina status bar item's text once it shows a unit count (the server is ready). */
+const statusBarUnits = (page, what, timeoutMs, intervalMs) => waitFor(what, async () => {
+  const texts = await page.locator(".statusbar-item").allInnerTexts();
+  return texts.find((t) => /Patina: [\d,]+ units/.test(t))?.trim();
+}, timeoutMs, intervalMs);
+
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "patina-vscode-"));
 const userData = path.join(tmp, "user-data");
 const extensions = path.join(tmp, "extensions");
@@ -122,10 +128,7 @@ try {
     await page.screenshot({ path: args.screenshot });
     await toast.first().hover();
     await toast.first().getByRole("button", { name: "Cancel" }).click();
-    report.statusBar = (await waitFor("the status bar to show the units indexed so far", async () => {
-      const texts = await page.locator(".statusbar-item").allInnerTexts();
-      return texts.find((t) => /Patina: [\d,]+ units/.test(t));
-    }, 60_000, 250)).trim();
+    report.statusBar = await statusBarUnits(page, "the status bar to show the units indexed so far", 60_000, 250);
     report.toastsAfter = await toast.count();
     report.ok = true;
     exitCode = 0;
@@ -147,11 +150,7 @@ try {
   }
 
   step("wait for the Patina status bar item to say the index is ready");
-  const statusText = await waitFor("Patina status bar ready", async () => {
-    const texts = await page.locator(".statusbar-item").allInnerTexts();
-    return texts.find((t) => /Patina: [\d,]+ units/.test(t));
-  }, 180_000, 500);
-  report.statusBar = statusText.trim();
+  report.statusBar = await statusBarUnits(page, "Patina status bar ready", 180_000, 500);
 
   if (args["crash-match"]) {
     step("kill the server; the client starts it again and the status bar follows");
@@ -164,10 +163,7 @@ try {
       const now = pids();
       return now.length > 0 && now.every((pid) => !before.includes(pid)) ? now : undefined;
     }, 60_000, 250);
-    report.statusAfterCrash = (await waitFor("the status bar ready again", async () => {
-      const texts = await page.locator(".statusbar-item").allInnerTexts();
-      return texts.find((t) => /Patina: [\d,]+ units/.test(t));
-    }, 120_000, 500)).trim();
+    report.statusAfterCrash = await statusBarUnits(page, "the status bar ready again", 120_000, 500);
   }
 
   const activeTab = async () => (await page.locator(".tabs-container .tab.active").first().innerText()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Iterator
@@ -220,16 +221,23 @@ class _Extractor:
             return "method"
         return kind
 
-    def visit(self, node: Node, container: str | None, container_kind: str | None) -> None:
-        if self.depth >= MAX_NESTING:
-            self.too_deep += 1
-            return
+    @contextlib.contextmanager
+    def _deeper(self) -> Iterator[bool]:
+        """One syntax level down; yields False (and counts it) past MAX_NESTING."""
         self.depth += 1
         try:
-            for child in node.named_children:
-                self._visit_one(child, container, container_kind)
+            allowed = self.depth <= MAX_NESTING
+            if not allowed:
+                self.too_deep += 1
+            yield allowed
         finally:
             self.depth -= 1
+
+    def visit(self, node: Node, container: str | None, container_kind: str | None) -> None:
+        with self._deeper() as allowed:
+            if allowed:
+                for child in node.named_children:
+                    self._visit_one(child, container, container_kind)
 
     def _visit_one(self, node: Node, container: str | None, container_kind: str | None) -> None:
         outer = node
@@ -333,13 +341,11 @@ class _Extractor:
 
     def _visit_object(self, obj: Node, container: str | None) -> None:
         """Methods of an object literal: `get() {...}`, `post: function () {...}`, `put: () => ...`."""
-        self.depth += 1
-        try:
-            if self.depth > MAX_NESTING:
-                self.too_deep += 1
+        kind = "method" if container else "function"  # `module.exports = {...}`: functions
+        with self._deeper() as allowed:
+            if not allowed:
                 return
             for child in obj.named_children:
-                kind = "method" if container else "function"  # `module.exports = {...}`: functions
                 if child.type == "method_definition":
                     name = child.child_by_field_name("name")
                     if name is not None:
@@ -352,8 +358,6 @@ class _Extractor:
                         self._emit(child, child, key, kind, container, value.child_by_field_name("body"))
                     elif value.type == "object":  # `methods: { render() {...} }`
                         self._visit_object(value, self._qualify(container, self.src.node_text(key).strip("'\"")))
-        finally:
-            self.depth -= 1
 
     def _visit_js_statement(self, outer: Node, expr: Node, container: str | None, container_kind: str | None) -> None:
         """`module.exports = {...}`, `exports.parse = function () {...}`, `Foo.prototype.bar = ...`, and
@@ -384,17 +388,13 @@ class _Extractor:
 
     def _visit_js_expression(self, expr: Node, container: str | None, container_kind: str | None) -> None:
         """The bodies of the functions passed as arguments (callbacks), and named function expressions."""
-        self.depth += 1
-        try:
-            if self.depth > MAX_NESTING:
-                self.too_deep += 1
+        with self._deeper() as allowed:
+            if not allowed:
                 return
-            if expr.type in ("call_expression", "new_expression", "await_expression", "parenthesized_expression"):
+            if expr.type in ("call_expression", "new_expression", "await_expression", "parenthesized_expression",
+                             "arguments"):
                 for child in expr.named_children:
                     self._visit_js_expression(child, container, container_kind)
-            elif expr.type == "arguments":
-                for arg in expr.named_children:
-                    self._visit_js_expression(arg, container, container_kind)
             elif expr.type in FUNCTION_VALUES:
                 name = expr.child_by_field_name("name")
                 body = expr.child_by_field_name("body")
@@ -402,8 +402,6 @@ class _Extractor:
                     self._emit(expr, expr, name, "function", container, body)
                 elif body is not None and body.type == "statement_block":
                     self.visit(body, container, container_kind)
-        finally:
-            self.depth -= 1
 
     def _emit(self, outer: Node, target: Node, name_node: Node, kind: str, container: str | None,
               signature_body: Node | None) -> None:

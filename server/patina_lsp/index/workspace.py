@@ -497,7 +497,8 @@ class WorkspaceIndex:
         self.admission = Admission(self.root, self.exclude, self.max_file_bytes)  # .gitignore edits apply now
         plan = Plan()
         seen: set[str] = set()
-        stale = bool(self._files) and self.store.writable and self.store.meta("extractor") != EXTRACTOR
+        outdated = self.store.writable and self.store.meta("extractor") != EXTRACTOR
+        stale = outdated and bool(self._files)
         for entry in walk(self.root, self.exclude, self.max_file_bytes, self.scan_stats):
             seen.add(entry.path)
             old = self._files.get(entry.path)
@@ -509,7 +510,7 @@ class WorkspaceIndex:
         if stale:
             self._reextract = {e.path for e in plan.changed}
             log.info("%s: units from an older extractor: extracting %d files again", self.root, len(plan.changed))
-        elif not self._files and self.store.writable:
+        elif outdated:  # an empty store: what it will hold comes from this extractor
             self.store.set_meta("extractor", EXTRACTOR)
         return plan
 
@@ -652,12 +653,13 @@ class WorkspaceIndex:
         A file the extractor fails on is indexed as plain text windows (counted and logged): one bad
         file never stops a pass.
         """
+        language = language_of_text(path, text)
         try:
-            units = extract_units(path, language_of_text(path, text), text)
+            units = extract_units(path, language, text)
         except Exception as exc:  # noqa: BLE001 - a parser or extractor bug on one file
             log.warning("%s: extraction failed (%s: %s); indexed as text windows", path, type(exc).__name__, exc)
             self.scan_stats.skipped["extraction failed, text windows instead"] += 1
-            units = extract_windows(path, language_of_text(path, text), text)
+            units = extract_windows(path, language, text)
         whole_file = embeddable.file_reason(text) is not None
         return [_Entry(u, [], term_counts(lexical_fields(u)),
                        lexical_only=whole_file or embeddable.unit_reason(u) is not None) for u in units]

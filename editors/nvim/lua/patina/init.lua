@@ -277,12 +277,18 @@ function M.clients()
   return vim.deepcopy(clients)
 end
 
---- The Patina client for a buffer (attaching if needed).
-function M.client(bufnr)
+--- The buffer (the current one by default) and the id of its root's running client, if any.
+local function root_client_id(bufnr)
   bufnr = bufnr or vim.api.nvim_get_current_buf()
   local name = vim.api.nvim_buf_get_name(bufnr)
   local root = M.find_root(name ~= "" and name or uv.cwd())
-  local id = root and clients[root]
+  return bufnr, root and clients[root]
+end
+
+--- The Patina client for a buffer (attaching if needed).
+function M.client(bufnr)
+  local id
+  bufnr, id = root_client_id(bufnr)
   if not id or not vim.lsp.get_client_by_id(id) then
     id = M.attach(bufnr)
   end
@@ -511,10 +517,7 @@ end
 --- A short status for statuslines, for the server of the current buffer's root (`bufnr` to choose
 --- another): "indexing 41% (semantic)", "ready 12,345 units", "starting", or "" (no server).
 function M.status(bufnr)
-  bufnr = bufnr or vim.api.nvim_get_current_buf()
-  local name = vim.api.nvim_buf_get_name(bufnr)
-  local root = M.find_root(name ~= "" and name or uv.cwd())
-  local id = root and clients[root]
+  local _, id = root_client_id(bufnr)
   if not id then
     return ""
   end
