@@ -276,16 +276,16 @@ def test_stores_earlier_versions_made_for_a_second_server_are_deleted(workspace,
 
 def test_workspace_moving_under_the_walk(workspace, int8_embedder, cache, monkeypatch):
     """Files deleted, replaced by a folder, made unreadable or growing while indexing: no crash, final = disk."""
-    import patina_lsp.index.workspace as ws
+    import patina_lsp.index.extraction as extraction
 
     log = workspace / "app.log"
     log.write_text("start\n")
     (workspace / "doomed.py").write_text("def doomed():\n    pass\n")
     (workspace / "becomes_dir.py").write_text("def soon_a_folder():\n    pass\n")
-    real_extract = ws.WorkspaceIndex._extract
+    real_extract = extraction.extract_file
     calls = {"n": 0}
 
-    def meddling_extract(self, path, text):
+    def meddling_extract(path, text):
         calls["n"] += 1
         if calls["n"] == 2:
             (workspace / "doomed.py").unlink()
@@ -294,16 +294,16 @@ def test_workspace_moving_under_the_walk(workspace, int8_embedder, cache, monkey
         if path == "app.log":
             with open(log, "a") as fh:  # grows on every read
                 fh.write("more\n" * 10)
-        return real_extract(self, path, text)
+        return real_extract(path, text)
 
-    monkeypatch.setattr(ws.WorkspaceIndex, "_extract", meddling_extract)
+    monkeypatch.setattr(extraction, "extract_file", meddling_extract)
     index = open_index(workspace, int8_embedder, cache)
     report = index.update()
     assert report.stopped is None
     paths = {u.path for _, u in index.entries()}
     assert "doomed.py" not in paths and "becomes_dir.py" not in paths
     assert "app.log" in paths  # committed as last read, despite growing
-    monkeypatch.setattr(ws.WorkspaceIndex, "_extract", real_extract)
+    monkeypatch.setattr(extraction, "extract_file", real_extract)
     index.update()
     on_disk = {p.relative_to(workspace).as_posix() for p in workspace.rglob("*") if p.is_file()}
     assert {u.path for _, u in index.entries()} <= on_disk

@@ -33,9 +33,9 @@ from typing import Protocol
 
 import numpy as np
 
-from patina_lsp.index import chunks, embeddable, heap
-from patina_lsp.index.extract import EXTRACTOR, extract_units, extract_windows
-from patina_lsp.index.languages import language_of_text
+from patina_lsp.index import chunks, extraction, heap
+from patina_lsp.index.extract import EXTRACTOR
+from patina_lsp.index.extraction import Extractor, FileUnits, lexical_fields
 from patina_lsp.index.lexical import LexicalIndex, term_counts
 from patina_lsp.index.queue import EmbeddingQueue
 from patina_lsp.index.rwlock import ReadWriteLock
@@ -154,12 +154,6 @@ class _Entry:
             unit = self.unit
             return unit.path, unit.language, unit.kind
         return self._path, row[UNIT_START], row[UNIT_START + 1]
-
-
-def lexical_fields(u: Unit) -> list[tuple[str, float]]:
-    """What the lexical index sees of a unit, with weights: the name most, prose docs above code."""
-    return [(u.name, 4.0), (u.qualified_name, 1.0), (u.path, 1.0), (u.signature, 1.0), (u.doc, 2.0),
-            (u.code if u.kind != "comment" else "", 0.5)]
 
 
 class WorkspaceIndex:
@@ -577,32 +571,45 @@ class WorkspaceIndex:
         pending: list[tuple[FileRecord, list[_Entry]]] = []
         last_commit = time.monotonic()
         total = len(entries)
-        for n, entry in enumerate(entries, start=1):
-            if cancelled is not None and cancelled():
-                report.stopped = "cancelled"
-                break
-            if len(self._entries) + sum(len(p[1]) for p in pending) >= self.max_units:
-                report.stopped = (f"stopped at the maxUnits limit ({self.max_units:,} units); raise maxUnits or "
-                                  f"exclude folders to index the rest")
-                break
-            prepared = self._prepare(entry, force)
-            if prepared is not None:
-                room = self.max_units - len(self._entries) - sum(len(p[1]) for p in pending)
-                if len(prepared[1]) > room:  # one huge file: the limit holds inside it too
-                    prepared = (prepared[0], prepared[1][: max(room, 0)])
-                    report.stopped = (f"stopped at the maxUnits limit ({self.max_units:,} units) inside "
-                                      f"{entry.path}; raise maxUnits or exclude files to index the rest")
-                pending.append(prepared)
-                report.lexical_only += sum(e.lexical_only for e in prepared[1])
-                if report.stopped:
-                    report.files = n
+
+        def reads() -> Iterator[tuple[tuple[FileEntry, FileRecord | None], str, str | None]]:
+            for entry in entries:
+                if cancelled is not None and cancelled():
+                    return
+                read = self._read(entry, force)
+                yield (entry, read[0] if read else None), entry.path, (read[1] if read else None)
+
+        with Extractor(total) as extractor:  # extraction runs on worker processes, files read meanwhile
+            for n, ((entry, record), found) in enumerate(extractor.extract(reads()), start=1):
+                if cancelled is not None and cancelled():
+                    report.stopped = "cancelled"
                     break
-            if pending and (len(pending) >= COMMIT_EVERY_FILES or time.monotonic() - last_commit > COMMIT_EVERY_SECONDS):
-                self._commit(pending, [], replace_buffers)
-                pending, last_commit = [], time.monotonic()
-            report.files = n
-            if progress is not None:
-                progress(n, total, len(self._entries))
+                if len(self._entries) + sum(len(p[1]) for p in pending) >= self.max_units:
+                    report.stopped = (f"stopped at the maxUnits limit ({self.max_units:,} units); raise maxUnits or "
+                                      f"exclude folders to index the rest")
+                    break
+                prepared = self._settle(entry, record, found, force) if found is not None else None
+                if prepared is not None:
+                    room = self.max_units - len(self._entries) - sum(len(p[1]) for p in pending)
+                    if len(prepared[1]) > room:  # one huge file: the limit holds inside it too
+                        prepared = (prepared[0], prepared[1][: max(room, 0)])
+                        report.stopped = (f"stopped at the maxUnits limit ({self.max_units:,} units) inside "
+                                          f"{entry.path}; raise maxUnits or exclude files to index the rest")
+                    pending.append(prepared)
+                    report.lexical_only += sum(e.lexical_only for e in prepared[1])
+                    if report.stopped:
+                        report.files = n
+                        break
+                if pending and (len(pending) >= COMMIT_EVERY_FILES
+                                or time.monotonic() - last_commit > COMMIT_EVERY_SECONDS):
+                    self._commit(pending, [], replace_buffers)
+                    pending, last_commit = [], time.monotonic()
+                report.files = n
+                if progress is not None:
+                    progress(n, total, len(self._entries))
+            else:
+                if cancelled is not None and cancelled() and report.files < total:
+                    report.stopped = "cancelled"
         if pending:
             self._commit(pending, [], replace_buffers)
         if self._reextract:
@@ -613,56 +620,58 @@ class WorkspaceIndex:
         report.seconds = time.perf_counter() - t0
         return report
 
-    def _prepare(self, entry: FileEntry, force: bool = False) -> tuple[FileRecord, list[_Entry]] | None:
-        """Read and extract one file (outside any lock). None when there is nothing to commit.
+    def _read(self, entry: FileEntry, force: bool = False) -> tuple[FileRecord, str] | None:
+        """A file's fingerprint and text when it needs extracting; None when there is nothing to
+        extract (unreadable or gone: its units are dropped; touched but not changed: only the
+        fingerprint moves)."""
+        text = read_text(self.root, entry.path, self.scan_stats, self.max_file_bytes)
+        if text is None:
+            if entry.path in self._files:
+                self._commit([], [entry.path])
+            return None
+        sha = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        record = FileRecord(entry.path, entry.size, entry.mtime_ns, sha)
+        old = self._files.get(entry.path)
+        if old is not None and old.sha256 == sha and not force and entry.path not in self._reextract:
+            with self._write_lock:
+                self.store.update_fingerprint(record)
+                self._files[entry.path] = record
+            return None
+        return record, text
 
-        A file that changes while it is read is read again (up to MAX_READS times); one that
-        keeps changing (a growing log) is committed as last read, under the fingerprint taken
-        before that read, so the next pass looks at it again.
-        """
-        for attempt in range(1, MAX_READS + 1):
-            text = read_text(self.root, entry.path, self.scan_stats, self.max_file_bytes)
-            if text is None:
-                if entry.path in self._files:
-                    self._commit([], [entry.path])
-                return None
-            sha = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-            record = FileRecord(entry.path, entry.size, entry.mtime_ns, sha)
-            old = self._files.get(entry.path)
-            if old is not None and old.sha256 == sha and not force and entry.path not in self._reextract:
-                with self._write_lock:  # touched, not changed: only the fingerprint moves
-                    self.store.update_fingerprint(record)
-                    self._files[entry.path] = record
-                return None
-            entries = self._extract(entry.path, text)
-            try:
-                st = (self.root / entry.path).stat()
-            except OSError:  # deleted meanwhile
-                if entry.path in self._files:
-                    self._commit([], [entry.path])
-                return None
-            if (st.st_size, st.st_mtime_ns) == (entry.size, entry.mtime_ns) or attempt == MAX_READS:
-                return record, entries
-            log.info("%s changed while it was indexed: reading it again", entry.path)
-            entry = FileEntry(entry.path, st.st_size, st.st_mtime_ns)
-        return None
+    def _settle(self, entry: FileEntry, record: FileRecord, found: FileUnits, force: bool,
+                attempt: int = 1) -> tuple[FileRecord, list[_Entry]] | None:
+        """The extracted file, to commit, if it did not change while it was read; else it is read again
+        (up to MAX_READS times). One that keeps changing (a growing log) is committed as last read,
+        under the fingerprint taken before that read, so the next pass looks at it again."""
+        try:
+            st = (self.root / entry.path).stat()
+        except OSError:  # deleted meanwhile
+            if entry.path in self._files:
+                self._commit([], [entry.path])
+            return None
+        if (st.st_size, st.st_mtime_ns) == (entry.size, entry.mtime_ns) or attempt >= MAX_READS:
+            return record, self._entries_of(entry.path, found)
+        log.info("%s changed while it was indexed: reading it again", entry.path)
+        return self._prepare(FileEntry(entry.path, st.st_size, st.st_mtime_ns), force, attempt + 1)
+
+    def _prepare(self, entry: FileEntry, force: bool = False, attempt: int = 1) -> tuple[FileRecord, list[_Entry]] | None:
+        """Read and extract one file in this process (outside any lock). None when there is nothing to commit."""
+        read = self._read(entry, force)
+        if read is None:
+            return None
+        record, text = read
+        return self._settle(entry, record, extraction.extract_file(entry.path, text), force, attempt)
 
     def _extract(self, path: str, text: str) -> list[_Entry]:
-        """The units of a file's text, with their lexical terms; those not worth embedding marked so.
+        """The units of a file's text, in this process (extraction.extract_file)."""
+        return self._entries_of(path, extraction.extract_file(path, text))
 
-        A file the extractor fails on is indexed as plain text windows (counted and logged): one bad
-        file never stops a pass.
-        """
-        language = language_of_text(path, text)
-        try:
-            units = extract_units(path, language, text)
-        except Exception as exc:  # noqa: BLE001 - a parser or extractor bug on one file
-            log.warning("%s: extraction failed (%s: %s); indexed as text windows", path, type(exc).__name__, exc)
+    def _entries_of(self, path: str, found: FileUnits) -> list[_Entry]:
+        if found.failure is not None:
+            log.warning("%s: extraction failed (%s); indexed as text windows", path, found.failure)
             self.scan_stats.skipped["extraction failed, text windows instead"] += 1
-            units = extract_windows(path, language, text)
-        whole_file = embeddable.file_reason(text) is not None
-        return [_Entry(u, [], term_counts(lexical_fields(u)),
-                       lexical_only=whole_file or embeddable.unit_reason(u) is not None) for u in units]
+        return [_Entry(x.unit, [], x.terms, lexical_only=x.lexical_only) for x in found.units]
 
     def _commit(self, pending: list[tuple[FileRecord, list[_Entry]]], removed: list[str],
                 replace_buffers: bool = False) -> None:
