@@ -79,7 +79,7 @@ def test_results_are_per_unit_never_duplicates(workspace, int8_embedder, cache):
 
     index = build(workspace, int8_embedder, cache, texts=POLICIES["all-windows"])  # several vectors a unit
     [(slot, unit)] = [(s, u) for s, u in index.entries() if u.name == "accumulate"]
-    assert len(index._entries[slot].vector_ids) > 2  # summary + several windows
+    assert len(index._pub.entries[slot].vector_ids) > 2  # summary + several windows
     results = index.search(SearchQuery("compute value total", 50))
     keys = [(r.unit.path, r.unit.span.start_line, r.unit.name) for r in results]
     assert len(keys) == len(set(keys))
@@ -372,9 +372,9 @@ def test_warm_start_reads_saved_postings_and_ranks_the_same(workspace, int8_embe
     index.store.close()
     assert index.store.lexical_path.is_file()
     again = open_index(workspace, int8_embedder, cache)
-    assert again._lexical._segment is not None and not again.unsaved  # nothing rebuilt from stored terms
+    assert again._pub.lexical._segment is not None and not again.unsaved  # nothing rebuilt from stored terms
     assert again.store.graph_labels() is not None  # the graph's labels were taken as saved
-    assert again._vectors.labels == set(again.store.vector_ids())
+    assert again._pub.vectors.labels == set(again.store.vector_ids())
     assert [lexical_top(again, q) for q in ("parse the http response headers", "checksum buffer", "render")] == before
 
 
@@ -390,7 +390,7 @@ def test_postings_older_than_the_database_are_completed_file_by_file(workspace, 
     again = open_index(workspace, int8_embedder, cache)
     assert again.unsaved  # sample.py's terms came from the database
     assert again.store.graph_labels() is None  # new vectors since the graph was saved: reconciled by id
-    assert again._vectors.labels == set(again.store.vector_ids())
+    assert again._pub.vectors.labels == set(again.store.vector_ids())
     assert names(again.search(SearchQuery("frobnicate widgets", 1, "semantic"))) == ["frobnicate_widgets"]
     assert lexical_top(again, "frobnicate widgets") == expected
     assert lexical_top(again) == lexical_top(index)

@@ -57,6 +57,10 @@ def test_semantic_search_related_symbols_and_live_edits(tmp_path, model_files):
     assert all(line == "indexing 0%" or line.endswith(("% (lexical)", "% (semantic)")) for line in indexing), indexing
     assert data["search_qf"][0].startswith("checksum [function]")
     assert data["search_first_file"].endswith("/a.c")
+    live = data["live"]
+    assert live["answered_at_once"] == 0  # asynchronous: the picker never waits for the server
+    assert [a["query"] for a in live["answers"]] == ["second"], live  # the overtaken query is never answered
+    assert live["answers"][0]["names"][0] == "checksum" and set(live["answers"][0]["languages"]) == {"c"}, live
     related = data["related_loclist"]
     assert any(text.startswith("TemplateRenderer.render_async") for text in related), related
     assert not any(text.startswith("TemplateRenderer.render [") for text in related)  # not itself

@@ -1,6 +1,6 @@
 """Ranking: filters, the semantic and lexical candidate lists, and their fusion.
 
-Everything here reads the index through an IndexView (workspace.py), taken under the index's read
+Everything here reads the index through an IndexView (published.py), taken under the index's read
 lock for the length of one query: it never sees the writer's state or a half-published file.
 """
 
@@ -14,10 +14,10 @@ import numpy as np
 
 from patina_lsp.index.fusion import fuse_scores
 from patina_lsp.index.lexical import top_k
-from patina_lsp.index.units import Unit
+from patina_lsp.index.units import Span, Unit
 
 if TYPE_CHECKING:
-    from patina_lsp.index.workspace import IndexView
+    from patina_lsp.index.published import IndexView
 
 MODES = ("hybrid", "semantic", "lexical")
 DEFAULT_LIMIT = 20
@@ -224,3 +224,29 @@ def rank(groups: list[tuple[object, Candidates]], query: SearchQuery) -> list[tu
     if query.mode == "lexical":
         order = [i for i in order if scores[i] > 0]
     return [(tags[i], SearchResult(units[i], float(scores[i]))) for i in order[: query.limit]]
+
+
+def unit_at(view: IndexView, path: str, line: int) -> tuple[int, Unit] | None:
+    """(slot, unit) of the innermost unit of `path` whose range contains `line`."""
+    best = None
+    for slot in view.slots_of(path):
+        u = view.unit(slot)
+        if u.span.contains_line(line) and (best is None or u.span.end_line - u.span.start_line
+                                           < best[1].span.end_line - best[1].span.start_line):
+            best = (slot, u)
+    return best
+
+
+def nearest_units(view: IndexView, vector: np.ndarray, limit: int, path: str | None = None,
+                  exclude: Span | None = None) -> list[SearchResult]:
+    """The units whose best vector is nearest `vector`, best first; none of `path` overlapping `exclude`
+    (the unit a related-code request starts from)."""
+    results: dict[int, SearchResult] = {}
+    for vid, score in view.nearest(vector, max(limit * 4, 50)):
+        for slot in view.owners(vid):
+            u = view.unit(slot)
+            if u.path == path and exclude is not None and u.span.overlaps(exclude):
+                continue
+            if slot not in results or results[slot].score < score:
+                results[slot] = SearchResult(u, score)
+    return sorted(results.values(), key=lambda r: -r.score)[:limit]

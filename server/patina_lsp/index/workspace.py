@@ -1,18 +1,22 @@
-"""One workspace root's index: what is on disk, what is embedded, and search over it.
+"""One workspace root's index: the indexing pipeline that keeps it in line with the disk.
+
+The pipeline is the one writer of what searches see (published.PublishedIndex); searches read
+that through an IndexView under its read lock (search.py) and never touch the pipeline's state
+here: fingerprints, the embedding queue, editor buffers, the store.
 
 The flow: `open` loads the store; `plan` compares the disk with the stored fingerprints; then
 indexing runs in two phases, each committed in batches (one SQLite transaction each, so an
 interrupted run resumes where it stopped and never repeats a finished file):
 
-1. `extract_files` (lexical): read, extract and index lexically every changed file, no
-   embedding. Its units are stored without vector ids and searchable at once, by their
-   lexical score; their files join the embedding queue.
+1. `extract_files` (lexical): read, extract (on worker processes: extraction.py) and index
+   lexically every changed file, no embedding. Its units are stored without vector ids and
+   searchable at once, by their lexical score; their files join the embedding queue.
 2. `embed_pending` (semantic): embed the queued files' units, in the order `set_embedding_order`
    chose (a file opened meanwhile is moved to the front with `prioritise`), and attach the
    vectors to the stored units.
 
 A unit whose vectors are not there yet ranks by its lexical score alone (search.gather, fusion).
-`search` and `related_to` answer from memory while indexing goes on.
+`candidates`, `search` and `related_to` answer from memory while indexing goes on.
 """
 
 from __future__ import annotations
@@ -36,9 +40,9 @@ import numpy as np
 from patina_lsp.index import chunks, extraction, heap
 from patina_lsp.index.extract import EXTRACTOR
 from patina_lsp.index.extraction import Extractor, FileUnits, lexical_fields
-from patina_lsp.index.lexical import LexicalIndex, term_counts
+from patina_lsp.index.lexical import term_counts
 from patina_lsp.index.queue import EmbeddingQueue
-from patina_lsp.index.rwlock import ReadWriteLock
+from patina_lsp.index.published import Entry, IndexView, PublishedIndex
 from patina_lsp.index.scan import (
     DEFAULT_MAX_FILE_BYTES,
     Admission,
@@ -54,11 +58,12 @@ from patina_lsp.index.search import (
     SearchResult,
     gather,
     lexical_candidates,
+    nearest_units,
     rank,
+    unit_at,
 )
 from patina_lsp.index.store import (
     LEXICAL_ONLY,
-    UNIT_START,
     FileRecord,
     Store,
     StoredUnit,
@@ -119,43 +124,6 @@ class IndexReport:
         self.embedded_units = done.embedded_units
 
 
-class _Entry:
-    """A unit in memory, with its vector ids. A unit read from the store is built on first use.
-
-    No vector ids: not embedded yet (queued), or `lexical_only` (embeddable.py: never embedded).
-    """
-
-    __slots__ = ("_unit", "_path", "_row", "vector_ids", "terms", "lexical_only")
-
-    def __init__(self, unit: Unit | None, vector_ids: list[int], terms: dict[str, float] | None,
-                 path: str = "", row: tuple | None = None, lexical_only: bool = False):
-        self._unit, self._path, self._row = unit, path, row
-        self.vector_ids = vector_ids
-        self.lexical_only = lexical_only
-        # weighted lexical terms, kept until the lexical index holds them (then dropped: they are large)
-        self.terms = terms
-
-    @property
-    def unit(self) -> Unit:
-        unit = self._unit
-        if unit is not None:
-            return unit
-        row = self._row
-        if row is None:  # another thread built it meanwhile
-            return self._unit
-        unit = self._unit = Unit.from_row(self._path, row, UNIT_START)
-        self._row = None
-        return unit
-
-    def facets(self) -> tuple[str, str, str]:
-        """(path, language, kind) without building the unit (filters read these of every unit)."""
-        unit, row = self._unit, self._row
-        if unit is not None or row is None:
-            unit = self.unit
-            return unit.path, unit.language, unit.kind
-        return self._path, row[UNIT_START], row[UNIT_START + 1]
-
-
 class WorkspaceIndex:
     """The searchable index of one workspace root."""
 
@@ -171,24 +139,14 @@ class WorkspaceIndex:
         self.texts = texts  # what is embedded of a unit (chunks.POLICIES)
         self.scan_stats = ScanStats()
         self.admission = Admission(self.root, self.exclude, max_file_bytes)  # what may be indexed (scan.py)
-        self._state = ReadWriteLock()
         self._write_lock = threading.Lock()  # one writer of the index at a time (indexing or live updates)
-        self._entries: dict[int, _Entry] = {}
-        self._by_path: dict[str, list[int]] = {}
-        self._free: list[int] = []
-        self._next_slot = 0
-        self._vector_users: dict[int, int | set[int]] = {}  # vector id -> the slot using it (a set if several)
+        self._pub = PublishedIndex()  # what searches see (published.py); changed under its write lock
         self._hash_ids: dict[str, int] | None = None  # text hash -> vector id; read when first needed
         self._hash_ids_lock = threading.Lock()
-        self._lexical = LexicalIndex()
-        self._vectors = VectorIndex()
         self._files: dict[str, FileRecord] = {}
         self._overlays: set[str] = set()  # paths whose units come from an unsaved editor buffer
         self._buffer_updates = 0  # since the last garbage collection
         self._changes_since_save = 0  # units and vectors changed since the graph and postings were saved
-        self._generation = 0  # bumped when units are put or dropped (IndexView.generation)
-        self._filter_cache: dict = {}  # filters -> allowed slots, for `_filter_cache_generation`
-        self._filter_cache_generation = -1
         self._queue = EmbeddingQueue()  # phase 2: files whose units have no vectors yet
         # files still to extract again because the store's units came from another extractor
         # (extract.EXTRACTOR); when none is left, the store is marked as this extractor's
@@ -208,7 +166,7 @@ class WorkspaceIndex:
         with heap.collector_paused():
             self._load()
         heap.settle(collect=False)
-        log.info("loaded %d units of %d files from %s in %.2fs", len(self._entries), len(self._files),
+        log.info("loaded %d units of %d files from %s in %.2fs", len(self._pub.entries), len(self._files),
                  self.store.directory, time.perf_counter() - t0)
 
     def _load(self) -> None:
@@ -235,7 +193,7 @@ class WorkspaceIndex:
         loaded = False
         if graph is not None:
             try:
-                self._vectors = VectorIndex.load(graph, known if labels is not None else set())
+                self._pub.vectors = VectorIndex.load(graph, known if labels is not None else set())
                 loaded = True
             except Exception as exc:  # hnswlib raises RuntimeError on a bad file
                 log.warning("could not load %s (%s): rebuilding it", graph, exc)
@@ -244,8 +202,8 @@ class WorkspaceIndex:
                 self._reconcile_graph(known)
         else:
             ids, matrix, _ = self.store.vectors()
-            self._vectors = VectorIndex(capacity=max(1024, len(ids)))
-            self._vectors.add(ids.tolist(), matrix)
+            self._pub.vectors = VectorIndex(capacity=max(1024, len(ids)))
+            self._pub.vectors.add(ids.tolist(), matrix)
             known = set(ids.tolist())
             self._changes_since_save += len(ids)
         self._load_entries(stored, known)
@@ -254,8 +212,8 @@ class WorkspaceIndex:
 
     def _load_entries(self, stored: list[tuple[str, list[tuple[tuple, list[int]]]]], known: set[int]) -> None:
         """`_put` for every stored file into an empty index, in one pass (a warm start's inner loop)."""
-        entries, by_path, users, files = self._entries, self._by_path, self._vector_users, self._files
-        slot = self._next_slot
+        entries, by_path, users, files = self._pub.entries, self._pub.by_path, self._pub.vector_users, self._files
+        slot = self._pub.next_slot
         unembedded = []
         for path, units in stored:
             if not all(known.issuperset(vids) for _, vids in units):
@@ -267,7 +225,7 @@ class WorkspaceIndex:
                 unembedded.append(path)  # stored by phase 1, not yet embedded: it goes back in the queue
             first = slot
             for row, vids in units:
-                entries[slot] = _Entry(None, vids, None, path, row, row[2] == LEXICAL_ONLY)
+                entries[slot] = Entry(None, vids, None, path, row, row[2] == LEXICAL_ONLY)
                 for vid in vids:
                     owners = users.get(vid)
                     if owners is None:
@@ -279,7 +237,7 @@ class WorkspaceIndex:
                         owners.add(slot)
                 slot += 1
             by_path[path] = list(range(first, slot))
-        self._next_slot = slot
+        self._pub.next_slot = slot
         self._queue.add(unembedded)
 
     def _load_lexical(self) -> None:
@@ -292,7 +250,7 @@ class WorkspaceIndex:
         reanalyse = saved is not None and saved[1].get("analysis") != ANALYSIS
         if reanalyse:
             saved = None
-        stale = list(self._by_path)
+        stale = list(self._pub.by_path)
         if saved is not None:
             segment, meta = saved
             ids = np.full(segment.doc_count, -1, dtype=np.int64)
@@ -305,36 +263,36 @@ class WorkspaceIndex:
             if first != segment.doc_count:  # not what this code writes: use none of it
                 log.warning("lexical postings do not match their file list: rebuilding them")
                 covered = {}
-            for path, slots in self._by_path.items():
+            for path, slots in self._pub.by_path.items():
                 record, cover = self._files.get(path), covered.get(path)
                 if record is not None and cover is not None and cover[0] == record.sha256 and cover[2] == len(slots):
                     ids[cover[1] : cover[1] + cover[2]] = slots
                 else:
                     stale.append(path)
-            self._lexical.adopt(segment, ids)
+            self._pub.lexical.adopt(segment, ids)
         if stale:
             terms = {} if reanalyse else self.store.terms(stale if len(stale) < 2000 else None)
             added = 0
             for path in stale:
                 counts = terms.pop(path, [])
-                for i, slot in enumerate(self._by_path[path]):
-                    c = counts[i] if i < len(counts) and counts[i] else term_counts(lexical_fields(self._entries[slot].unit))
-                    self._lexical.add_counts(slot, c)
+                for i, slot in enumerate(self._pub.by_path[path]):
+                    c = counts[i] if i < len(counts) and counts[i] else term_counts(lexical_fields(self._pub.entries[slot].unit))
+                    self._pub.lexical.add_counts(slot, c)
                 added += len(counts)
                 if added >= SAVE_EVERY_CHANGES:  # keep the dict postings small
-                    self._lexical, added = self._lexical.compacted(), 0
+                    self._pub.lexical, added = self._pub.lexical.compacted(), 0
                 self._changes_since_save += 1
             log.info("lexical terms of %d files %s", len(stale),
                      "computed again (a new text analysis)" if reanalyse else "read from the database")
 
     def _reconcile_graph(self, wanted: set[int]) -> None:
         """Bring a graph saved earlier in line with the stored vectors (ids are never reused)."""
-        in_graph = self._vectors.ids_in_graph()
-        self._vectors.adopt(in_graph & wanted)
+        in_graph = self._pub.vectors.ids_in_graph()
+        self._pub.vectors.adopt(in_graph & wanted)
         missing = sorted(wanted - in_graph)
         if missing:
             ids, matrix, _ = self.store.vectors(missing)
-            self._vectors.add(ids.tolist(), matrix)
+            self._pub.vectors.add(ids.tolist(), matrix)
             self._changes_since_save += len(ids)
 
     @property
@@ -347,66 +305,6 @@ class WorkspaceIndex:
                     self._hash_ids = self.store.vector_hashes()
                 table = self._hash_ids
         return table
-
-    def vector_owners(self, vid: int) -> tuple[int, ...] | set[int]:
-        """The slots of the units that use vector `vid`."""
-        owners = self._vector_users.get(vid)
-        if owners is None:
-            return ()
-        return (owners,) if type(owners) is int else owners
-
-    # -- in-memory bookkeeping (callers hold the state write lock) ----------------------
-    def _slot(self) -> int:
-        if self._free:
-            return self._free.pop()
-        self._next_slot += 1
-        return self._next_slot - 1
-
-    def _put(self, path: str, entries: list[_Entry]) -> None:
-        """Replace the units of `path`."""
-        self._drop(path)
-        self._generation += 1
-        slots = []
-        for entry in entries:
-            slot = self._slot()
-            self._entries[slot] = entry
-            slots.append(slot)
-            self._own(slot, entry.vector_ids)
-            if entry.terms is not None:
-                self._lexical.add_counts(slot, entry.terms)
-                entry.terms = None
-        if slots:
-            self._by_path[path] = slots
-
-    def _own(self, slot: int, vector_ids: list[int]) -> None:
-        """Record that `slot` uses these vectors."""
-        for vid in vector_ids:
-            owners = self._vector_users.get(vid)
-            if owners is None:
-                self._vector_users[vid] = slot
-            elif type(owners) is int:
-                if owners != slot:
-                    self._vector_users[vid] = {owners, slot}
-            else:
-                owners.add(slot)
-
-    def _drop(self, path: str) -> None:
-        self._generation += 1
-        for slot in self._by_path.pop(path, []):
-            entry = self._entries.pop(slot)
-            self._lexical.remove(slot)
-            for vid in entry.vector_ids:
-                owners = self._vector_users.get(vid)
-                if owners is None:
-                    continue
-                if type(owners) is int:
-                    if owners == slot:
-                        del self._vector_users[vid]
-                else:
-                    owners.discard(slot)
-                    if len(owners) == 1:
-                        self._vector_users[vid] = next(iter(owners))
-            self._free.append(slot)
 
     # -- sharing the store with other processes --------------------------------------------
     @property
@@ -451,30 +349,30 @@ class WorkspaceIndex:
         terms = self.store.terms(paths)
         with self._write_lock:
             wanted = {vid for units in stored.values() for _, vids in units for vid in vids}
-            missing = sorted(vid for vid in wanted if vid not in self._vectors)
+            missing = sorted(vid for vid in wanted if vid not in self._pub.vectors)
             if missing:
                 ids, matrix, _ = self.store.vectors(missing)
-                self._vectors.add(ids.tolist(), matrix)
+                self._pub.vectors.add(ids.tolist(), matrix)
             queued, done = [], []
             for path in paths:
                 record, units = records.get(path), stored.get(path, [])
                 counts = terms.get(path, [])
-                with self._state.write():
+                with self._pub.lock.write():
                     if record is None:
                         self._files.pop(path, None)
-                        self._drop(path)
+                        self._pub.drop(path)
                         done.append(path)
                         continue
                     entries = []
                     for i, (row, vids) in enumerate(units):
-                        vids = [v for v in vids if v in self._vectors]  # one collected meanwhile: none
-                        entry = _Entry(None, vids, counts[i] if i < len(counts) else None, path, row,
+                        vids = [v for v in vids if v in self._pub.vectors]  # one collected meanwhile: none
+                        entry = Entry(None, vids, counts[i] if i < len(counts) else None, path, row,
                                        row[2] == LEXICAL_ONLY)
                         if not entry.terms:
                             entry.terms = term_counts(lexical_fields(entry.unit))
                         entries.append(entry)
                     self._files[path] = record
-                    self._put(path, entries)
+                    self._pub.put(path, entries)
                 (queued if any(not e.vector_ids and not e.lexical_only for e in entries) else done).append(path)
             self._queue.add(queued)
             for path in done:
@@ -526,8 +424,8 @@ class WorkspaceIndex:
     def pending_units(self) -> int:
         """Units that wait for their vectors."""
         paths = self._queue.paths()
-        with self._state.read():
-            return sum(1 for p in paths for slot in self._by_path.get(p, ()) if not self._entries[slot].lexical_only)
+        with self._pub.lock.read():
+            return sum(1 for p in paths for slot in self._pub.by_path.get(p, ()) if not self._pub.entries[slot].lexical_only)
 
     @property
     def pending_file_count(self) -> int:
@@ -545,12 +443,12 @@ class WorkspaceIndex:
         """
         if not self.store.writable:
             self.store.request([e.path for e in entries] + list(removed))
-            return IndexReport(units=len(self._entries), stopped="requested from the writer")
+            return IndexReport(units=len(self._pub.entries), stopped="requested from the writer")
         report = self.extract_files(entries, removed, progress, cancelled, force, replace_buffers)
         if report.stopped is None:
             done = self.embed_pending(cancelled=cancelled, only=[e.path for e in entries])
             report.add_embedding(done)
-        report.units = len(self._entries)
+        report.units = len(self._pub.entries)
         return report
 
     def extract_files(self, entries: list[FileEntry], removed: list[str] = (),
@@ -568,7 +466,7 @@ class WorkspaceIndex:
         t0 = time.perf_counter()
         if removed:
             self._commit([], list(removed))
-        pending: list[tuple[FileRecord, list[_Entry]]] = []
+        pending: list[tuple[FileRecord, list[Entry]]] = []
         last_commit = time.monotonic()
         total = len(entries)
 
@@ -584,13 +482,13 @@ class WorkspaceIndex:
                 if cancelled is not None and cancelled():
                     report.stopped = "cancelled"
                     break
-                if len(self._entries) + sum(len(p[1]) for p in pending) >= self.max_units:
+                if len(self._pub.entries) + sum(len(p[1]) for p in pending) >= self.max_units:
                     report.stopped = (f"stopped at the maxUnits limit ({self.max_units:,} units); raise maxUnits or "
                                       f"exclude folders to index the rest")
                     break
                 prepared = self._settle(entry, record, found, force) if found is not None else None
                 if prepared is not None:
-                    room = self.max_units - len(self._entries) - sum(len(p[1]) for p in pending)
+                    room = self.max_units - len(self._pub.entries) - sum(len(p[1]) for p in pending)
                     if len(prepared[1]) > room:  # one huge file: the limit holds inside it too
                         prepared = (prepared[0], prepared[1][: max(room, 0)])
                         report.stopped = (f"stopped at the maxUnits limit ({self.max_units:,} units) inside "
@@ -606,7 +504,7 @@ class WorkspaceIndex:
                     pending, last_commit = [], time.monotonic()
                 report.files = n
                 if progress is not None:
-                    progress(n, total, len(self._entries))
+                    progress(n, total, len(self._pub.entries))
             else:
                 if cancelled is not None and cancelled() and report.files < total:
                     report.stopped = "cancelled"
@@ -616,7 +514,7 @@ class WorkspaceIndex:
             self._reextract.difference_update(e.path for e in entries[: report.files])
             if not self._reextract:
                 self.store.set_meta("extractor", EXTRACTOR)
-        report.units = len(self._entries)
+        report.units = len(self._pub.entries)
         report.seconds = time.perf_counter() - t0
         return report
 
@@ -640,7 +538,7 @@ class WorkspaceIndex:
         return record, text
 
     def _settle(self, entry: FileEntry, record: FileRecord, found: FileUnits, force: bool,
-                attempt: int = 1) -> tuple[FileRecord, list[_Entry]] | None:
+                attempt: int = 1) -> tuple[FileRecord, list[Entry]] | None:
         """The extracted file, to commit, if it did not change while it was read; else it is read again
         (up to MAX_READS times). One that keeps changing (a growing log) is committed as last read,
         under the fingerprint taken before that read, so the next pass looks at it again."""
@@ -655,7 +553,7 @@ class WorkspaceIndex:
         log.info("%s changed while it was indexed: reading it again", entry.path)
         return self._prepare(FileEntry(entry.path, st.st_size, st.st_mtime_ns), force, attempt + 1)
 
-    def _prepare(self, entry: FileEntry, force: bool = False, attempt: int = 1) -> tuple[FileRecord, list[_Entry]] | None:
+    def _prepare(self, entry: FileEntry, force: bool = False, attempt: int = 1) -> tuple[FileRecord, list[Entry]] | None:
         """Read and extract one file in this process (outside any lock). None when there is nothing to commit."""
         read = self._read(entry, force)
         if read is None:
@@ -663,17 +561,17 @@ class WorkspaceIndex:
         record, text = read
         return self._settle(entry, record, extraction.extract_file(entry.path, text), force, attempt)
 
-    def _extract(self, path: str, text: str) -> list[_Entry]:
+    def _extract(self, path: str, text: str) -> list[Entry]:
         """The units of a file's text, in this process (extraction.extract_file)."""
         return self._entries_of(path, extraction.extract_file(path, text))
 
-    def _entries_of(self, path: str, found: FileUnits) -> list[_Entry]:
+    def _entries_of(self, path: str, found: FileUnits) -> list[Entry]:
         if found.failure is not None:
             log.warning("%s: extraction failed (%s); indexed as text windows", path, found.failure)
             self.scan_stats.skipped["extraction failed, text windows instead"] += 1
-        return [_Entry(x.unit, [], x.terms, lexical_only=x.lexical_only) for x in found.units]
+        return [Entry(x.unit, [], x.terms, lexical_only=x.lexical_only) for x in found.units]
 
-    def _commit(self, pending: list[tuple[FileRecord, list[_Entry]]], removed: list[str],
+    def _commit(self, pending: list[tuple[FileRecord, list[Entry]]], removed: list[str],
                 replace_buffers: bool = False) -> None:
         """Store the units of extracted files (without vectors), then publish them to searches."""
         with self._write_lock:
@@ -682,22 +580,22 @@ class WorkspaceIndex:
             self.store.commit_files(batch, removed)
             # one file per hold of the lock, so searches slip in between files of a large batch
             for path in removed:
-                with self._state.write():
+                with self._pub.lock.write():
                     self._files.pop(path, None)
                     if replace_buffers:
                         self._overlays.discard(path)
                     if path not in self._overlays:
-                        self._drop(path)
+                        self._pub.drop(path)
                         self._changes_since_save += 1
                 self._queue.discard(path)
             queued = []
             for record, entries in pending:
-                with self._state.write():
+                with self._pub.lock.write():
                     self._files[record.path] = record
                     if replace_buffers:
                         self._overlays.discard(record.path)
                     if record.path not in self._overlays:  # an open editor buffer wins over the disk
-                        self._put(record.path, entries)
+                        self._pub.put(record.path, entries)
                         self._changes_since_save += len(entries) + 1
                         if entries:
                             queued.append(record.path)
@@ -717,7 +615,7 @@ class WorkspaceIndex:
         if only is None and self.shared_cache is not None:
             self._prefetch_shared()
         todo = deque(only) if only is not None else None
-        pending: list[tuple[str, list[_Entry], list[list[str]], dict[str, np.ndarray]]] = []
+        pending: list[tuple[str, list[Entry], list[list[str]], dict[str, np.ndarray]]] = []
         last_commit = time.monotonic()
         done_units = 0
         while True:
@@ -732,8 +630,8 @@ class WorkspaceIndex:
                 path = self._queue.pop()
             if path is None:
                 break
-            with self._state.read():
-                entries = [self._entries[slot] for slot in self._by_path.get(path, ())]
+            with self._pub.lock.read():
+                entries = [self._pub.entries[slot] for slot in self._pub.by_path.get(path, ())]
             if not entries or all(e.vector_ids or e.lexical_only for e in entries):
                 continue
             try:
@@ -762,16 +660,16 @@ class WorkspaceIndex:
             self.save()
         self._prefetched, self._asked, self._texts_memo = {}, set(), None
         report.embedded_units = done_units
-        report.units = len(self._entries)
+        report.units = len(self._pub.entries)
         report.seconds = time.perf_counter() - t0
         return report
 
     def _prefetch_shared(self) -> None:
         """Ask the shared cache for every queued text at once (a few round trips instead of one a
         file); `_embed_entries` then takes the answers from `_prefetched`."""
-        with self._state.read():
-            units = [self._entries[slot].unit for path in self._queue.paths() for slot in self._by_path.get(path, ())
-                     if not self._entries[slot].vector_ids and not self._entries[slot].lexical_only]
+        with self._pub.lock.read():
+            units = [self._pub.entries[slot].unit for path in self._queue.paths() for slot in self._pub.by_path.get(path, ())
+                     if not self._pub.entries[slot].vector_ids and not self._pub.entries[slot].lexical_only]
         # the texts are computed once: the prefetch and then the files of the pass take them from here
         # (keyed by the unit's value: equal units have equal texts)
         self._texts_memo = {u: self.texts(u, self.embedder.count_tokens) for u in units}
@@ -784,7 +682,7 @@ class WorkspaceIndex:
                 return  # unreachable: each file will try (and soon give up) on its own
         self._prefetched, self._asked = found, set(hashes)
 
-    def _embed_entries(self, entries: list[_Entry], cancelled, report: IndexReport, share: bool = True):
+    def _embed_entries(self, entries: list[Entry], cancelled, report: IndexReport, share: bool = True):
         """(text hashes per unit, hash -> new vector) for `entries`; vectors the store holds are reused,
         then those the shared cache holds; the rest are embedded (and, with `share`, written to it)."""
         hashes_per_unit, todo = self._texts_of([None if e.lexical_only else e.unit for e in entries])
@@ -833,7 +731,7 @@ class WorkspaceIndex:
         if new:
             matrix = np.stack([fresh[h] for h in new])
             ids = self.store.add_vectors(new, matrix)
-            self._vectors.add(ids, matrix)
+            self._pub.vectors.add(ids, matrix)
             self._hash_to_vid.update(zip(new, ids))
             self._changes_since_save += 1
 
@@ -850,18 +748,18 @@ class WorkspaceIndex:
             self._add_vectors(fresh)
             current = []
             for path, entries, hashes_per_unit, _ in pending:
-                slots = self._by_path.get(path, ())
-                if len(slots) != len(entries) or any(self._entries[s] is not e for s, e in zip(slots, entries)):
+                slots = self._pub.by_path.get(path, ())
+                if len(slots) != len(entries) or any(self._pub.entries[s] is not e for s, e in zip(slots, entries)):
                     continue
                 ids = [[self._hash_to_vid[h] for h in hashes] for hashes in hashes_per_unit]
                 current.append((path, slots, ids))
-            self.store.set_vector_ids([(path, [ids_ if ids_ or not self._entries[s].lexical_only else None
+            self.store.set_vector_ids([(path, [ids_ if ids_ or not self._pub.entries[s].lexical_only else None
                                                for s, ids_ in zip(slots, ids)]) for path, slots, ids in current])
             for path, slots, ids in current:
-                with self._state.write():
+                with self._pub.lock.write():
                     for slot, vids in zip(slots, ids):
-                        self._entries[slot].vector_ids = vids
-                        self._own(slot, vids)
+                        self._pub.entries[slot].vector_ids = vids
+                        self._pub.own(slot, vids)
                     self._changes_since_save += len(slots)
 
     def collect_garbage(self) -> int:
@@ -869,10 +767,10 @@ class WorkspaceIndex:
         if not self.store.writable:
             return 0
         with self._write_lock:
-            dead = set(self.store.drop_unused_vectors(set(self._vector_users)))
+            dead = set(self.store.drop_unused_vectors(set(self._pub.vector_users)))
             for h in [h for h, v in self._hash_to_vid.items() if v in dead]:
                 del self._hash_to_vid[h]
-            self._vectors.remove(list(dead))
+            self._pub.vectors.remove(list(dead))
             self._buffer_updates = 0
             self._changes_since_save += len(dead)
             return len(dead)
@@ -887,7 +785,7 @@ class WorkspaceIndex:
         with self._write_lock:
             if not self._changes_since_save or not self.store.writable:
                 return
-            self.store.save_graph(self._vectors.save, self._vectors.labels)
+            self.store.save_graph(self._pub.vectors.save, self._pub.vectors.labels)
             self._save_lexical()
             self.store.trim_changes()
             self._changes_since_save = 0
@@ -896,13 +794,13 @@ class WorkspaceIndex:
     def _save_lexical(self) -> None:
         """Fold the dict postings into one segment (they take many times its memory) and write
         the stored files' part of it. Callers hold the write lock, so units cannot change."""
-        with self._state.read():  # searches go on while the new form is built
-            compacted = self._lexical.compacted()
-            paths = sorted(p for p in self._by_path if p not in self._overlays and p in self._files)
-            order = np.fromiter((slot for p in paths for slot in self._by_path[p]), dtype=np.int64)
-            files = [[p, self._files[p].sha256, len(self._by_path[p])] for p in paths]
-        with self._state.write():
-            self._lexical = compacted
+        with self._pub.lock.read():  # searches go on while the new form is built
+            compacted = self._pub.lexical.compacted()
+            paths = sorted(p for p in self._pub.by_path if p not in self._overlays and p in self._files)
+            order = np.fromiter((slot for p in paths for slot in self._pub.by_path[p]), dtype=np.int64)
+            files = [[p, self._files[p].sha256, len(self._pub.by_path[p])] for p in paths]
+        with self._pub.lock.write():
+            self._pub.lexical = compacted
         self.store.save_lexical(compacted.export(order), {"files": files, "analysis": ANALYSIS})
 
     def update(self, progress: Callable[[int, int, int], None] | None = None, cancelled=None,
@@ -913,7 +811,7 @@ class WorkspaceIndex:
         """
         if not self.store.writable:
             self.follow()
-            return IndexReport(units=len(self._entries), stopped="the index is written by another process")
+            return IndexReport(units=len(self._pub.entries), stopped="the index is written by another process")
         plan = self.plan()
         report = self.extract_files(plan.changed, plan.removed, progress, cancelled)
         if report.stopped is None:
@@ -923,7 +821,7 @@ class WorkspaceIndex:
         if report.stopped is None:
             self.collect_garbage()
             self.save()
-        report.units = len(self._entries)
+        report.units = len(self._pub.entries)
         return report
 
     # -- live changes -----------------------------------------------------------------
@@ -939,7 +837,7 @@ class WorkspaceIndex:
                 continue
             if reason != "missing":
                 self.scan_stats.skip(reason, path)
-            if path in self._files or path in self._by_path:
+            if path in self._files or path in self._pub.by_path:
                 gone.append(path)
             if reason == "missing":  # a folder deleted or renamed: its files go with it
                 gone += [p for p in list(self._files) if p.startswith(path + "/")]
@@ -965,7 +863,7 @@ class WorkspaceIndex:
             return
         reason = self.admission.admit_text(path, text)
         entries = self._extract(path, text) if reason is None else []
-        if reason is None and len(self._entries) - len(self._by_path.get(path, ())) + len(entries) > self.max_units:
+        if reason is None and len(self._pub.entries) - len(self._pub.by_path.get(path, ())) + len(entries) > self.max_units:
             reason = f"the index would pass maxUnits ({self.max_units:,})"
         if reason is not None:  # an ignored or too large file opened in the editor: never indexed
             log.info("buffer %s not indexed: %s", path, reason)
@@ -977,8 +875,8 @@ class WorkspaceIndex:
             self._add_vectors(fresh)
             for entry, hs in zip(entries, hashes):
                 entry.vector_ids = [self._hash_to_vid[h] for h in hs]
-            with self._state.write():
-                self._put(path, entries)
+            with self._pub.lock.write():
+                self._pub.put(path, entries)
                 self._overlays.add(path)
         self._buffer_updates += 1
         if self._buffer_updates >= GC_EVERY_BUFFER_UPDATES:
@@ -1010,7 +908,7 @@ class WorkspaceIndex:
     # -- queries ------------------------------------------------------------------------
     @property
     def unit_count(self) -> int:
-        return len(self._entries)
+        return len(self._pub.entries)
 
     @property
     def file_count(self) -> int:
@@ -1022,14 +920,12 @@ class WorkspaceIndex:
         return {path: record.mtime_ns for path, record in list(self._files.items())}
 
     def entries(self) -> Iterable[tuple[int, Unit]]:
-        with self._state.read():
-            return [(slot, e.unit) for slot, e in self._entries.items()]
+        with self._pub.lock.read():
+            return [(slot, e.unit) for slot, e in self._pub.entries.items()]
 
-    @contextlib.contextmanager
-    def reading(self) -> Iterator[IndexView]:
+    def reading(self) -> contextlib.AbstractContextManager[IndexView]:
         """A read-only view of the published index, valid inside the block (searches run in it)."""
-        with self._state.read():
-            yield IndexView(self)
+        return self._pub.reading()
 
     def candidates(self, query: SearchQuery, vector: np.ndarray | None,
                    lexical: LexicalPart | None = None) -> Candidates:
@@ -1050,14 +946,8 @@ class WorkspaceIndex:
 
     def unit_at(self, path: str, line: int) -> tuple[int, Unit] | None:
         """The innermost unit of `path` whose range contains `line`."""
-        with self._state.read():
-            best = None
-            for slot in self._by_path.get(path, []):
-                u = self._entries[slot].unit
-                if u.span.contains_line(line) and (best is None or u.span.end_line - u.span.start_line
-                                                   < best[1].span.end_line - best[1].span.start_line):
-                    best = (slot, u)
-            return best
+        with self.reading() as view:
+            return unit_at(view, path, line)
 
     def related_to(self, path: str, line: int | None = None, span: Span | None = None, text: str | None = None,
                    limit: int = 20) -> list[SearchResult]:
@@ -1066,90 +956,19 @@ class WorkspaceIndex:
         if text is not None and text.strip():
             vector = self.embedder.embed_query(text)
         else:
-            found = self.unit_at(path, line if line is not None else (span.start_line if span else 0))
-            if found is None:
-                return []
-            slot, unit = found
+            with self.reading() as view:
+                found = unit_at(view, path, line if line is not None else (span.start_line if span else 0))
+                if found is None:
+                    return []
+                slot, unit = found
+                vector_ids = list(view.vector_ids(slot))
+                vector = view.vectors(vector_ids[:1])[0] if vector_ids else None
             exclude_span = unit.span
-            with self._state.read():
-                vector_ids = list(self._entries[slot].vector_ids)
-            if vector_ids:
-                vector = self._vectors.get(vector_ids[0])
-            else:  # not embedded (yet, or ever): embed its first text now
+            if vector is None:  # not embedded (yet, or ever): embed its first text now
                 count = self.embedder.count_tokens
                 vector = self.embedder.embed_query((self.texts(unit, count) or chunks.embedding_texts(unit, count))[0])
-        with self._state.read():
-            hits = self._vectors.search(vector, max(limit * 4, 50))
-            results: dict[int, SearchResult] = {}
-            for vid, score in hits:
-                for slot in self.vector_owners(vid):
-                    u = self._entries[slot].unit
-                    if u.path == path and exclude_span is not None and u.span.overlaps(exclude_span):
-                        continue
-                    if slot not in results or results[slot].score < score:
-                        results[slot] = SearchResult(u, score)
-        return sorted(results.values(), key=lambda r: -r.score)[:limit]
-
-
-
-
-class IndexView:
-    """What a search may read of a WorkspaceIndex: units, vectors, lexical scores — only while the
-    index's read lock is held (WorkspaceIndex.reading), so nothing changes under it."""
-
-    __slots__ = ("_index",)
-
-    def __init__(self, index: WorkspaceIndex):
-        self._index = index
-
-    @property
-    def generation(self) -> int:
-        """Changes whenever units are added or dropped (slot numbers may then mean other units)."""
-        return self._index._generation
-
-    @property
-    def slot_bound(self) -> int:
-        """One more than the highest slot number in use."""
-        return self._index._next_slot
-
-    def slots(self) -> Iterable[int]:
-        return self._index._entries.keys()
-
-    def unit(self, slot: int) -> Unit:
-        return self._index._entries[slot].unit
-
-    def facets(self, slot: int) -> tuple[str, str, str]:
-        """(path, language, kind) of a unit, cheaper than `unit` (no Unit is built)."""
-        return self._index._entries[slot].facets()
-
-    @property
-    def filter_cache(self) -> dict:
-        """Filters' allowed slots, valid for this generation of the index (search._allowed_slots)."""
-        index = self._index
-        if index._filter_cache_generation != index._generation:
-            index._filter_cache, index._filter_cache_generation = {}, index._generation
-        return index._filter_cache
-
-    def vector_ids(self, slot: int) -> list[int]:
-        return self._index._entries[slot].vector_ids
-
-    def owners(self, vid: int) -> tuple[int, ...] | set[int]:
-        return self._index.vector_owners(vid)
-
-    def lexical_scores(self, text: str) -> np.ndarray:
-        """BM25 of every slot for `text` (dense, by slot)."""
-        return self._index._lexical.scores(text)
-
-    def lexical_ceiling(self, text: str) -> float:
-        """LexicalIndex.ceiling: the score of a full lexical match of `text`."""
-        return self._index._lexical.ceiling(text)
-
-    def nearest(self, vector: np.ndarray, k: int, labels: set[int] | None = None) -> list[tuple[int, float]]:
-        """(vector id, cosine) of the `k` nearest vectors (among `labels` if given)."""
-        return self._index._vectors.search(vector, k, labels)
-
-    def vectors(self, vids: list[int]) -> np.ndarray:
-        return self._index._vectors.get_many(vids)
+        with self.reading() as view:
+            return nearest_units(view, vector, limit, path, exclude_span)
 
 
 def open_index(root: Path, embedder: EmbedderLike | None, cache_dir: str | Path | None = None,

@@ -75,6 +75,23 @@ local function run()
   record("search_qf", qf_names(qf))
   record("search_first_file", vim.api.nvim_buf_get_name(qf[1].bufnr))
 
+  -- the live searcher behind the Telescope picker: answers come later (the call never waits), a query
+  -- overtaken by the next one is cancelled and never answered, filters as in :PatinaSearch
+  local searcher = require("patina.live").new(patina.client(bufnr), bufnr, { limit = 5 })
+  local answers = {}
+  searcher:query("render a template", function(items)
+    table.insert(answers, { query = "first", names = vim.tbl_map(function(i) return i.name end, items) })
+  end)
+  searcher:query("lang:c compute a checksum of a buffer", function(items)
+    table.insert(answers, { query = "second", names = vim.tbl_map(function(i) return i.name end, items),
+      languages = vim.tbl_map(function(i) return i.language end, items) })
+  end)
+  local answered_at_once = #answers
+  wait_for("the live answer", 20000, function() return #answers > 0 end)
+  vim.wait(1000, function() return #answers > 1 end, 20) -- a stale answer would arrive by now
+  searcher:close()
+  record("live", { answered_at_once = answered_at_once, answers = answers })
+
   -- :PatinaRelated on TemplateRenderer.render (line 21, 1-based)
   vim.cmd("edit " .. root .. "/sample.py")
   vim.api.nvim_win_set_cursor(0, { 21, 8 })

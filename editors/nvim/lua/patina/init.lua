@@ -22,6 +22,10 @@ function M.client_request_sync(client, method, params, timeout_ms, bufnr)
   return call(client, "request_sync", method, params, timeout_ms, bufnr)
 end
 
+function M.client_cancel_request(client, id)
+  return call(client, "cancel_request", id)
+end
+
 local defaults = {
   cmd = { "patina", "lsp" },
   root_markers = { ".git", "pyproject.toml", "package.json", "go.mod", "Cargo.toml", "pom.xml",
