@@ -134,7 +134,15 @@ def test_persistence_round_trip_is_warm(workspace, int8_embedder, cache):
     assert names(second.search(SearchQuery("parse http headers", 10))) == before
     os.utime(workspace / "a.go")  # touched, not changed: no embedding
     report = second.update()
-    assert report.embedded == 0
+    assert report.embedded == 0 and report.tokens == 0
+
+
+def test_a_pass_counts_the_tokens_it_embeds(workspace, int8_embedder, cache):
+    index = open_index(workspace, int8_embedder, cache)
+    report = index.update()
+    texts = [t for _, u in index.entries() for t in index.texts(u, int8_embedder.count_tokens)]
+    assert report.embedded == len(set(texts))  # (the fixture has no two units with the same text)
+    assert report.tokens == sum(int8_embedder.count_tokens(sorted(set(texts))))
 
 
 def test_moved_function_is_not_embedded_again(workspace, int8_embedder, cache):

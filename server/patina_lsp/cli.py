@@ -140,7 +140,7 @@ def _update(index, quiet: bool = False) -> None:
     if not quiet:
         extra = f"; skipped: {', '.join(f'{n} {why}' for why, n in sorted(skipped.items()))}" if skipped else ""
         _stderr(f"indexed {index.file_count:,} files, {index.unit_count:,} units "
-                f"({report.embedded:,} texts embedded, {report.reused:,} reused"
+                f"({report.embedded:,} texts embedded ({report.tokens:,} tokens), {report.reused:,} reused"
                 f"{f', {report.shared:,} from the shared cache' if cache is not None else ''}"
                 f"{f', {report.lexical_only:,} lexical only' if report.lexical_only else ''}) in {report.seconds:.1f}s{extra}")
     if report.stopped:

@@ -57,6 +57,7 @@ class Status:
     pending_files: int = 0  # files still to extract or to embed
     message: str | None = None
     embedded: int = 0  # texts embedded by the last indexing run (0 on a warm start)
+    tokens: int = 0  # their tokens
     shared: int = 0  # texts of the last run whose vectors came from the team's shared cache
     phase: str | None = None  # "lexical" or "semantic" while indexing
     files_extracted: int = 0  # phase 1: files read and extracted so far, of files_to_extract
@@ -361,6 +362,7 @@ class Engine:
         status.phase = "lexical" if busy else None
         status.files_extracted, status.files_to_extract = 0, total
         status.units_embedded = status.units_to_embed = status.embedded = status.lexical_only = status.shared = 0
+        status.tokens = 0
         status.pending_files = total + pending_embed
         self._refresh_counts()
         done_before = 0
@@ -417,6 +419,7 @@ class Engine:
 
             result = index.embed_pending(report, cancelled=self._cancelled)
             status.embedded += result.embedded
+            status.tokens += result.tokens
             status.shared += result.shared
             if not self._after_phase(index.root, index, result):
                 return False

@@ -10,7 +10,8 @@ a fresh cache and measures, through stdio as an editor would:
 - first full coverage: seconds from `initialize` until a search for each of 30 probe symbols
   (function names spread over the corpus; lexical mode, a round each second) has found every one
   in its top 10;
-- cold index: seconds until `ready`, and units/s; texts embedded (the server's summary);
+- cold index: seconds until `ready`, and units/s; texts and tokens embedded per unit (the server's
+  summary; versions before the token count print "?");
 - search p50/p99 while indexing and once idle, for short queries (the set's own, or scale.py's)
   and long ones (20-40 words: two or three of the set's queries joined);
 - MRR@10 on the set's queries (dev sets only), after `ready`.
@@ -148,13 +149,15 @@ def run_one(server: list[str], env: dict, corpus: Path, short: list[str], long: 
         t.join()
     full = max(found.values()) if len(found) == len(probe_list) else float("nan")
     ninety = sorted(found.values())[int(0.9 * len(probe_list)) - 1] if len(found) >= 0.9 * len(probe_list) else float("nan")
-    embedded = None
+    embedded = tokens = None
     deadline = time.monotonic() + 30
     while embedded is None and time.monotonic() < deadline:
         for n in client.notifications:
             message = (n.get("params") or {}).get("message", "")
-            if n.get("method") == "window/logMessage" and "texts embedded" in message:
-                embedded = int(message.split(" texts embedded")[0].rsplit(", ", 1)[1].replace(",", ""))
+            found = re.search(r"([\d,]+) texts embedded(?: \(([\d,]+) tokens\))?", message)
+            if n.get("method") == "window/logMessage" and found:  # the summary (tokens: since the count existed)
+                embedded = int(found.group(1).replace(",", ""))
+                tokens = int(found.group(2).replace(",", "")) if found.group(2) else None
         time.sleep(0.2)
     time.sleep(5)  # the server saves its graph and postings right after ready
     idle: dict[str, list[float]] = {"short": [], "long": []}
@@ -171,7 +174,7 @@ def run_one(server: list[str], env: dict, corpus: Path, short: list[str], long: 
     client.shutdown()
     shutil.rmtree(cache, ignore_errors=True)
     return {"state": status["state"], "units": status["units"], "files": status["files"], "cold": cold,
-            "full": full, "ninety": ninety, "missing": missing, "embedded": embedded, "mrr": statistics.mean(rr) if rr else None,
+            "full": full, "ninety": ninety, "missing": missing, "embedded": embedded, "tokens": tokens, "mrr": statistics.mean(rr) if rr else None,
             "during": during, "idle": idle}
 
 
@@ -216,7 +219,8 @@ def main() -> int:
                 print(f"{name:9} {label:20} state {r['state']}, {r['files']:,} files, {r['units']:,} units | "
                       f"full coverage {r['full']:.1f} s (90%: {r['ninety']:.1f} s; never found: {r['missing']}) | cold {r['cold']:.1f} s "
                       f"({r['units'] / r['cold']:.0f} units/s), {r['embedded'] or 0:,} texts embedded "
-                      f"({(r['embedded'] or 0) / max(r['units'], 1):.2f}/unit) | "
+                      f"({(r['embedded'] or 0) / max(r['units'], 1):.2f}/unit; "
+                      f"{'%.0f' % (r['tokens'] / r['units']) if r['tokens'] is not None else '?'} tokens/unit) | "
                       f"MRR@10 {r['mrr'] if r['mrr'] is not None else float('nan'):.4f} | "
                       f"idle p50/p99 short {percentile(i['short'], .5):.1f}/{percentile(i['short'], .99):.1f} ms, "
                       f"long {percentile(i['long'], .5):.1f}/{percentile(i['long'], .99):.1f} ms | "
@@ -228,7 +232,9 @@ def main() -> int:
                 old, new = [r for n, _, r in rows if n == name]
                 print(f"{name:9} new/old: full coverage {new['full'] / old['full']:.3f}, cold {new['cold'] / old['cold']:.3f}, "
                       f"idle p50 long {percentile(new['idle']['long'], .5) / percentile(old['idle']['long'], .5):.2f}, "
-                      f"idle p99 long {percentile(new['idle']['long'], .99) / percentile(old['idle']['long'], .99):.2f}")
+                      f"idle p99 long {percentile(new['idle']['long'], .99) / percentile(old['idle']['long'], .99):.2f}, "
+                      f"indexing p99 short {percentile(new['during']['short'], .99) / percentile(old['during']['short'], .99):.2f}, "
+                      f"long {percentile(new['during']['long'], .99) / percentile(old['during']['long'], .99):.2f}")
     finally:
         for label, tree in versions:
             if tree != REPO:

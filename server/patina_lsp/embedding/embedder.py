@@ -68,6 +68,8 @@ class Embedder:
         self.identity = files.identity(variant)  # which build made a vector (the shared cache's key)
         self.tokenizer = load_tokenizer(files.tokenizer)
         self.lanes = max(1, threads or os.cpu_count() or 1)
+        self.tokens_embedded = 0  # by `embed` since this embedder was made (what a cold index costs)
+        self._count_lock = threading.Lock()
         self._query_session = _session(self.model_path, self.lanes)
         self._bulk_session = _session(self.model_path, 1)
         # bulk embedding runs on these lanes; with low_priority they yield the CPU to the editor
@@ -105,6 +107,8 @@ class Embedder:
         if not texts:
             return out
         encodings = self.tokenizer.encode_batch(list(texts))
+        with self._count_lock:
+            self.tokens_embedded += sum(len(e.ids) for e in encodings)
 
         def one(i: int) -> None:
             if cancelled is not None and cancelled():

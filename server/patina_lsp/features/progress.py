@@ -90,7 +90,8 @@ async def run_indexing(ls) -> None:
     lexical = f", {status.lexical_only:,} units lexical only (generated, minified or data)" if status.lexical_only else ""
     if status.shared:
         lexical += f", {status.shared:,} texts from the shared cache"
-    summary = (f"{status.units:,} units in {status.files:,} files, {status.embedded:,} texts embedded{lexical} "
+    tokens = f" ({status.tokens:,} tokens)" if status.embedded else ""
+    summary = (f"{status.units:,} units in {status.files:,} files, {status.embedded:,} texts embedded{tokens}{lexical} "
                f"({time.monotonic() - started:.1f}s)")
     if engine.paused.is_set():
         summary = f"paused at {status.units:,} units; run Patina: Reindex to resume"

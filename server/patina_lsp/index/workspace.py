@@ -111,6 +111,7 @@ class IndexReport:
     lexical_only: int = 0  # units never to be embedded (generated, minified, data: embeddable.py)
     units: int = 0  # units in the index at the end
     embedded: int = 0  # texts embedded
+    tokens: int = 0  # their tokens (what the embedding cost: a unit's texts are truncated at 256)
     embedded_units: int = 0  # units that got their vectors
     reused: int = 0  # texts whose vector the store already held
     shared: int = 0  # texts whose vector came from the team's shared cache (shared_cache.py)
@@ -120,6 +121,7 @@ class IndexReport:
     def add_embedding(self, done: IndexReport) -> None:
         """Take in what the embedding phase (`done`) did after this report's extraction."""
         self.embedded, self.reused, self.stopped = done.embedded, done.reused, done.stopped
+        self.tokens = done.tokens
         self.shared = done.shared
         self.embedded_units = done.embedded_units
 
@@ -697,7 +699,9 @@ class WorkspaceIndex:
             todo = {h: t for h, t in todo.items() if h not in fresh}
             report.shared += len(fresh)
         if todo:
+            before = getattr(self.embedder, "tokens_embedded", 0)
             matrix = self.embedder.embed(list(todo.values()), cancelled)
+            report.tokens += getattr(self.embedder, "tokens_embedded", 0) - before
             new = dict(zip(todo.keys(), matrix))
             if cache is not None and share:
                 cache.store(new)
