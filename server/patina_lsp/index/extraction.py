@@ -7,6 +7,12 @@ the phase lasted. `Extractor` runs it on worker processes instead, at low OS pri
 in flight, results in input order; the server's process only reads files, commits and answers
 searches. A handful of files (a saved buffer, a few watched-file events) is extracted in process:
 starting workers would cost more than it saves.
+
+Workers are started with "spawn" (the same on Linux, macOS and Windows; never a fork of a process
+running threads). Like any spawned process they import the program's main module, so a script that
+indexes through this package must keep its work under `if __name__ == "__main__":` (the `patina`
+command, `python -m patina_lsp` and the benchmarks do); without it the workers cannot start and
+extraction falls back to the calling process, with a logged warning.
 """
 
 from __future__ import annotations
