@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -86,7 +87,6 @@ def _worker_start() -> None:
         os.nice(10)
     except (AttributeError, OSError):
         pass
-    import sys
     sys.stdout = sys.stderr
 
 

@@ -213,8 +213,9 @@ class WorkspaceIndex:
         self._load_lexical()
 
     def _load_entries(self, stored: list[tuple[str, list[tuple[tuple, list[int]]]]], known: set[int]) -> None:
-        """`_put` for every stored file into an empty index, in one pass (a warm start's inner loop)."""
-        entries, by_path, users, files = self._pub.entries, self._pub.by_path, self._pub.vector_users, self._files
+        """`PublishedIndex.put` for every stored file into an empty index, in one pass (a warm
+        start's inner loop)."""
+        entries, by_path, own, files = self._pub.entries, self._pub.by_path, self._pub.own, self._files
         slot = self._pub.next_slot
         unembedded = []
         for path, units in stored:
@@ -228,15 +229,7 @@ class WorkspaceIndex:
             first = slot
             for row, vids in units:
                 entries[slot] = Entry(None, vids, None, path, row, row[2] == LEXICAL_ONLY)
-                for vid in vids:
-                    owners = users.get(vid)
-                    if owners is None:
-                        users[vid] = slot
-                    elif type(owners) is int:
-                        if owners != slot:
-                            users[vid] = {owners, slot}
-                    else:
-                        owners.add(slot)
+                own(slot, vids)
                 slot += 1
             by_path[path] = list(range(first, slot))
         self._pub.next_slot = slot
