@@ -1,9 +1,15 @@
-"""The Neovim plugin in a real headless Neovim against the real Patina server."""
+"""The Neovim plugin in a real headless Neovim against the real Patina server.
+
+Every test runs on each Neovim found: `nvim` on PATH (Debian's 0.7.2 in CI, the oldest the plugin
+supports) and those named in $PATINA_NVIM (paths, os.pathsep-separated; .ci/run installs 0.11 there).
+On 0.10 and later each session ends with `:checkhealth vim.deprecated`, which must find nothing.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,35 +23,86 @@ REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).parent / "nvim"
 LANGS = REPO / "tests" / "fixtures" / "langs"
 
+CLEAN = "No deprecated functions detected"
 
 
-@pytest.fixture(autouse=True)
-def nvim_installed():
-    require(shutil.which("nvim") is not None, "nvim")
+def neovims() -> list[str]:
+    """The Neovims to test on: the one on PATH and those in $PATINA_NVIM."""
+    found = [shutil.which("nvim") or ""] + os.environ.get("PATINA_NVIM", "").split(os.pathsep)
+    return list(dict.fromkeys(p for p in found if p))
 
 
-def run_nvim(tmp_path, scenario: str, timeout: int = 240) -> dict:
+def version_of(binary: str) -> str:
+    try:
+        done = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30)
+    except OSError:
+        return "unrunnable"
+    return done.stdout.split("\n", 1)[0].removeprefix("NVIM ").strip() or "unrunnable"
+
+
+VERSIONS = {binary: version_of(binary) for binary in neovims()}
+
+
+@pytest.fixture(params=list(VERSIONS) or [None], ids=lambda b: f"nvim-{VERSIONS[b]}" if b else "no-nvim")
+def nvim(request) -> str:
+    require(request.param is not None, "nvim")
+    assert VERSIONS[request.param] != "unrunnable", f"{request.param} does not run"
+    return request.param
+
+
+DEPRECATIONS = """
+if vim.fn.has("nvim-0.10") == 1 then
+  vim.cmd("checkhealth vim.deprecated")
+  local fh = io.open([[{out}]], "w")
+  fh:write(table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), "\\n"))
+  fh:close()
+end
+"""
+
+
+def run_script(nvim: str, tmp_path: Path, lua: str, env: dict | None = None, rtp: bool = True) -> None:
+    """Run a Lua script in a headless Neovim (the plugin on the runtimepath unless rtp=False),
+    then check that nothing it called is deprecated in this Neovim."""
+    script = tmp_path / "script.lua"
+    report = tmp_path / "deprecated.txt"
+    script.write_text(lua + DEPRECATIONS.format(out=report))
+    args = [nvim, "--headless", "-n", "-u", "NONE"]
+    if rtp:
+        args += ["-c", f"set rtp+={REPO / 'editors' / 'nvim'}"]
+    subprocess.run([*args, "-c", f"luafile {script}", "-c", "qa!"], timeout=60, capture_output=True,
+                   cwd=tmp_path, env=env)
+    assert_not_deprecated(report)
+
+
+def assert_not_deprecated(report: Path) -> None:
+    if report.is_file():  # Neovim 0.10 and later
+        text = report.read_text()
+        assert CLEAN in text, text
+
+
+def run_nvim(nvim: str, tmp_path, scenario: str, timeout: int = 240) -> dict:
     workspace = tmp_path / "ws"
     shutil.copytree(LANGS, workspace)
     (workspace / ".git").mkdir()  # a root marker
     result = tmp_path / "result.json"
     env = {**os.environ, "PATINA_PLUGIN": str(REPO / "editors" / "nvim"), "PATINA_RESULT": str(result),
            "PATINA_WORKSPACE": str(workspace), "PATINA_CACHE": str(tmp_path / "cache"),
-           "PATINA_SCENARIO": scenario,
+           "PATINA_SCENARIO": scenario, "PATINA_DEPRECATED": str(tmp_path / "deprecated.txt"),
            "PATINA_CMD": json.dumps([sys.executable, "-m", "patina_lsp", "lsp"]),
            "XDG_STATE_HOME": str(tmp_path / "state"), "XDG_DATA_HOME": str(tmp_path / "data")}
-    done = subprocess.run(["nvim", "--headless", "-n", "-u", str(HERE / "minimal_init.lua"),
+    done = subprocess.run([nvim, "--headless", "-n", "-u", str(HERE / "minimal_init.lua"),
                            "-c", f"luafile {HERE / 'scenario.lua'}"],
                           env=env, capture_output=True, text=True, timeout=timeout, cwd=workspace)
     assert result.is_file(), f"nvim wrote no results (exit {done.returncode}): {done.stderr[-2000:]}"
     data = json.loads(result.read_text())
     assert "error" not in data, data["error"]
     assert done.returncode == 0, done.stderr[-2000:]
+    assert_not_deprecated(tmp_path / "deprecated.txt")
     return data
 
 
-def test_semantic_search_related_symbols_and_live_edits(tmp_path, model_files):
-    data = run_nvim(tmp_path, "full")
+def test_semantic_search_related_symbols_and_live_edits(nvim, tmp_path, model_files):
+    data = run_nvim(nvim, tmp_path, "full")
     assert data["attached"] is True
     assert data["status"]["state"] == "ready" and data["status"]["units"] > 20
     assert data["statusline"] == f"ready {data['status']['units']:,} units"
@@ -75,26 +132,27 @@ def test_semantic_search_related_symbols_and_live_edits(tmp_path, model_files):
     assert "0.7 or later needed" in health and "server for " in health and " units" in health, health
 
 
-def test_missing_server_gives_a_clear_message(tmp_path, model_files):
-    data = run_nvim(tmp_path, "missing", timeout=60)
+def test_missing_server_gives_a_clear_message(nvim, tmp_path, model_files):
+    data = run_nvim(nvim, tmp_path, "missing", timeout=60)
     messages = [n["msg"] for n in data["notifications"]]
     assert any("patina-not-installed-anywhere" in m and "not found" in m and "pip install" in m for m in messages), messages
     assert not any("stack traceback" in m or "E5108" in m for m in messages)
 
 
-def test_checkhealth(tmp_path, model_files):
+def test_checkhealth(nvim, tmp_path, model_files):
     report = tmp_path / "health.txt"
-    subprocess.run(["nvim", "--headless", "-n", "-u", "NONE", "-c", f"set rtp+={REPO / 'editors' / 'nvim'}",
-                    "-c", "lua require('patina').setup({ cmd = { 'patina', 'lsp' } })", "-c", "checkhealth patina",
-                    "-c", f"w! {report}", "-c", "qa!"], timeout=60, capture_output=True, cwd=tmp_path,
-                   env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"})
-    text = report.read_text()
+    run_script(nvim, tmp_path, f"""
+      require('patina').setup({{ cmd = {{ 'patina', 'lsp' }} }})
+      vim.cmd('checkhealth patina')
+      vim.cmd('w! {report}')
+    """, env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"})
+    text = re.sub(r"^- (✅ )?OK ", "OK: ", report.read_text(), flags=re.M)  # 0.10 and later: "- ✅ OK x"
     assert "OK: server command: patina lsp" in text
     assert "OK: patina " in text
     assert "OK: int8 model file" in text and "ERROR" not in text
 
 
-def test_roots_come_from_markers_and_never_default_to_home(tmp_path, model_files):
+def test_roots_come_from_markers_and_never_default_to_home(nvim, tmp_path, model_files):
     home = tmp_path / "home"
     (home / ".git").mkdir(parents=True)  # a dotfiles repository in the home directory
     (home / ".bashrc").write_text("export EDITOR=nvim\n")
@@ -128,11 +186,7 @@ def test_roots_come_from_markers_and_never_default_to_home(tmp_path, model_files
       r.allowed = patina.find_root('{home}/.bashrc') or vim.NIL
       local fh = io.open('{out}', 'w'); fh:write(vim.fn.json_encode(r)); fh:close()
     """
-    script = tmp_path / "roots.lua"
-    script.write_text(lua)
-    subprocess.run(["nvim", "--headless", "-n", "-u", "NONE", "-c", f"set rtp+={REPO / 'editors' / 'nvim'}",
-                    "-c", f"luafile {script}", "-c", "qa!"], timeout=60, capture_output=True, cwd=tmp_path,
-                   env={**os.environ, "HOME": str(home)})
+    run_script(nvim, tmp_path, lua, env={**os.environ, "HOME": str(home)})
     roots = json.loads(out.read_text())
     assert roots["bashrc"] is None and roots["ssh"] is None and roots["attached_ssh"] is None
     assert roots["loose"] is None
@@ -142,7 +196,7 @@ def test_roots_come_from_markers_and_never_default_to_home(tmp_path, model_files
     assert roots["allowed"] == str(home)
 
 
-def test_positions_convert_between_utf16_and_bytes(tmp_path, model_files):
+def test_positions_convert_between_utf16_and_bytes(nvim, tmp_path, model_files):
     src = tmp_path / "shapes.js"
     line = 'const s = "naïve 😀 日本"; function área() {}'
     src.write_text(line + "\n", encoding="utf-8")
@@ -150,8 +204,7 @@ def test_positions_convert_between_utf16_and_bytes(tmp_path, model_files):
     byte = line.encode("utf-8").index("área".encode("utf-8"))  # what Neovim uses
     assert utf16 != byte
     out = tmp_path / "cols.json"
-    script = tmp_path / "cols.lua"
-    script.write_text(f"""
+    run_script(nvim, tmp_path, f"""
       local patina = require('patina')
       local item = {{ uri = vim.uri_from_fname('{src}'), name = 'área', kind = 'function',
         range = {{ start = {{ line = 0, character = {utf16} }} }},
@@ -162,19 +215,16 @@ def test_positions_convert_between_utf16_and_bytes(tmp_path, model_files):
       r.back = patina.utf16_col(vim.api.nvim_get_current_line(), r.cursor)
       local fh = io.open('{out}', 'w'); fh:write(vim.fn.json_encode(r)); fh:close()
     """)
-    subprocess.run(["nvim", "--headless", "-n", "-u", "NONE", "-c", f"set rtp+={REPO / 'editors' / 'nvim'}",
-                    "-c", f"luafile {script}", "-c", "qa!"], timeout=60, capture_output=True, cwd=tmp_path)
     cols = json.loads(out.read_text())
     assert cols == {"qf_col": byte + 1, "item_col": byte, "cursor": byte, "back": utf16}, cols
 
 
-def test_the_lazy_nvim_install_path_loads_the_plugin_and_its_help(tmp_path, model_files):
+def test_the_lazy_nvim_install_path_loads_the_plugin_and_its_help(nvim, tmp_path, model_files):
     clone = tmp_path / "lazy" / "patina"  # lazy.nvim clones the whole repository
     shutil.copytree(REPO / "editors" / "nvim", clone / "editors" / "nvim")  # (the rest of a clone is not read)
     out = tmp_path / "lazy.json"
-    script = tmp_path / "lazy.lua"
     # what the documented spec's config function does, with plugin.dir = the clone
-    script.write_text(f"""
+    run_script(nvim, tmp_path, f"""
       local plugin = {{ dir = '{clone}' }}
       vim.opt.rtp:append(plugin.dir .. "/editors/nvim")
       vim.cmd("silent! helptags " .. plugin.dir .. "/editors/nvim/doc")
@@ -183,17 +233,14 @@ def test_the_lazy_nvim_install_path_loads_the_plugin_and_its_help(tmp_path, mode
       local r = {{ help = ok and vim.fn.expand('%:t') or vim.NIL,
                    commands = vim.fn.exists(':PatinaSearch') == 2 }}
       local fh = io.open('{out}', 'w'); fh:write(vim.fn.json_encode(r)); fh:close()
-    """)
-    subprocess.run(["nvim", "--headless", "-n", "-u", "NONE", "-c", f"luafile {script}", "-c", "qa!"],
-                   timeout=60, capture_output=True, cwd=tmp_path)
+    """, rtp=False)
     result = json.loads(out.read_text())
     assert result == {"help": "patina.txt", "commands": True}, result
 
 
-def test_search_filters_parse_as_in_vs_code_and_complete(tmp_path, model_files):
+def test_search_filters_parse_as_in_vs_code_and_complete(nvim, tmp_path, model_files):
     out = tmp_path / "query.json"
-    script = tmp_path / "query.lua"
-    script.write_text(f"""
+    run_script(nvim, tmp_path, f"""
       local patina = require('patina')
       local text, filters = patina.parse_query('lang:py,RS kind:function parse   http lang:python headers')
       local r = {{ text = text, languages = filters.languages, kinds = filters.kinds,
@@ -201,8 +248,6 @@ def test_search_filters_parse_as_in_vs_code_and_complete(tmp_path, model_files):
                    complete = patina.complete('kind:c') }}
       local fh = io.open('{out}', 'w'); fh:write(vim.fn.json_encode(r)); fh:close()
     """)
-    subprocess.run(["nvim", "--headless", "-n", "-u", "NONE", "-c", f"set rtp+={REPO / 'editors' / 'nvim'}",
-                    "-c", f"luafile {script}", "-c", "qa!"], timeout=60, capture_output=True, cwd=tmp_path)
     result = json.loads(out.read_text())
     assert result == {"text": "parse http headers", "languages": ["python", "rust"], "kinds": ["function"],
                       "plain": None, "complete": ["kind:class", "kind:comment"]}, result
