@@ -60,13 +60,14 @@ end
 """
 
 
-def run_script(nvim: str, tmp_path: Path, lua: str, env: dict | None = None, rtp: bool = True) -> None:
-    """Run a Lua script in a headless Neovim (the plugin on the runtimepath unless rtp=False),
-    then check that nothing it called is deprecated in this Neovim."""
+def run_script(nvim: str, tmp_path: Path, lua: str, env: dict | None = None, rtp: bool = True,
+               init: Path | str = "NONE") -> None:
+    """Run a Lua script in a headless Neovim (the plugin on the runtimepath unless rtp=False; `init`
+    as -u), then check that nothing it called is deprecated in this Neovim."""
     script = tmp_path / "script.lua"
     report = tmp_path / "deprecated.txt"
     script.write_text(lua + DEPRECATIONS.format(out=report))
-    args = [nvim, "--headless", "-n", "-u", "NONE"]
+    args = [nvim, "--headless", "-n", "-u", str(init)]
     if rtp:
         args += ["-c", f"set rtp+={REPO / 'editors' / 'nvim'}"]
     subprocess.run([*args, "-c", f"luafile {script}", "-c", "qa!"], timeout=60, capture_output=True,
@@ -219,21 +220,48 @@ def test_positions_convert_between_utf16_and_bytes(nvim, tmp_path, model_files):
     assert cols == {"qf_col": byte + 1, "item_col": byte, "cursor": byte, "back": utf16}, cols
 
 
+def documented_lazy_spec(clone: Path) -> str:
+    """The lazy.nvim spec of `:help patina-install`, for a clone at `clone` (lazy.nvim's `dir`)."""
+    doc = (REPO / "editors" / "nvim" / "doc" / "patina.txt").read_text()
+    spec = doc.split("lazy.nvim (it cannot install a subfolder itself):\n>lua\n", 1)[1].split("\n<\n", 1)[0]
+    assert spec.count('"patina-lsp/patina",') == 1 and spec.count('require("patina").setup({})') == 1, spec
+    return (spec.replace('"patina-lsp/patina",', f'dir = [[{clone}]],')  # the clone lazy.nvim would make
+            .replace('require("patina").setup({})', "require('patina').setup({ cmd = { 'patina-not-started' } })"))
+
+
 def test_the_lazy_nvim_install_path_loads_the_plugin_and_its_help(nvim, tmp_path, model_files):
+    """The documented lazy.nvim spec, run by the real lazy.nvim ($PATINA_LAZY_NVIM; .ci/run installs
+    it) on Neovim 0.8 and later; on older ones (lazy.nvim needs 0.8) its config function alone."""
     clone = tmp_path / "lazy" / "patina"  # lazy.nvim clones the whole repository
     shutil.copytree(REPO / "editors" / "nvim", clone / "editors" / "nvim")  # (the rest of a clone is not read)
     out = tmp_path / "lazy.json"
-    # what the documented spec's config function does, with plugin.dir = the clone
-    run_script(nvim, tmp_path, f"""
-      local plugin = {{ dir = '{clone}' }}
-      vim.opt.rtp:append(plugin.dir .. "/editors/nvim")
-      vim.cmd("silent! helptags " .. plugin.dir .. "/editors/nvim/doc")
-      require("patina").setup({{ cmd = {{ 'patina-not-started-in-this-test' }} }})
+    check = f"""
       local ok = pcall(vim.cmd, "help patina") and pcall(vim.cmd, "help patina-options")
       local r = {{ help = ok and vim.fn.expand('%:t') or vim.NIL,
                    commands = vim.fn.exists(':PatinaSearch') == 2 }}
       local fh = io.open('{out}', 'w'); fh:write(vim.fn.json_encode(r)); fh:close()
-    """, rtp=False)
+    """
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state"), "XDG_DATA_HOME": str(tmp_path / "data"),
+           "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    if tuple(int(n) for n in re.findall(r"\d+", VERSIONS[nvim])[:2]) < (0, 8):
+        run_script(nvim, tmp_path, f"""
+          local plugin = {{ dir = '{clone}' }}
+          vim.opt.rtp:append(plugin.dir .. "/editors/nvim")
+          vim.cmd("silent! helptags " .. plugin.dir .. "/editors/nvim/doc")
+          require("patina").setup({{ cmd = {{ 'patina-not-started-in-this-test' }} }})
+        """ + check, rtp=False, env=env)
+    else:
+        lazy = os.environ.get("PATINA_LAZY_NVIM", "")
+        require(bool(lazy) and (Path(lazy) / "lua" / "lazy" / "init.lua").is_file(), "lazy.nvim ($PATINA_LAZY_NVIM)")
+        init = tmp_path / "init.lua"  # a user's init.lua with lazy.nvim and the documented spec
+        init.write_text(f"""
+          vim.opt.rtp:prepend([[{lazy}]])
+          require("lazy").setup({{ {documented_lazy_spec(clone)} }}, {{
+            root = [[{tmp_path / "lazy-root"}]], lockfile = [[{tmp_path / "lazy-lock.json"}]],
+            install = {{ missing = false }}, checker = {{ enabled = false }},
+            change_detection = {{ enabled = false }}, rocks = {{ enabled = false }} }})
+        """)
+        run_script(nvim, tmp_path, check, rtp=False, env=env, init=init)
     result = json.loads(out.read_text())
     assert result == {"help": "patina.txt", "commands": True}, result
 
