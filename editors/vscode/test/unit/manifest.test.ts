@@ -36,3 +36,14 @@ test("ready to publish: an icon, a changelog, and a build before every package",
     assert.ok(shipped.includes(`!${file}`), `${file} is packaged`);
   }
 });
+
+test("the repository, issues and home page are the project's one address, the one :help patina-install names", () => {
+  const root = path.resolve(__dirname, "../../..");
+  const help = fs.readFileSync(path.resolve(root, "../nvim/doc/patina.txt"), "utf8");
+  const spec = /lazy\.nvim[^\n]*:\n>lua\n\s*\{\n\s*"([\w.-]+\/[\w.-]+)",/.exec(help);
+  assert.ok(spec, "the lazy.nvim spec names the repository");
+  const home = `https://github.com/${spec[1]}`;
+  assert.equal(manifest.repository.url, `${home}.git`);
+  assert.equal(manifest.bugs.url, `${home}/issues`);
+  assert.equal(manifest.homepage, `${home}#readme`);
+});
