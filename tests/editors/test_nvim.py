@@ -279,3 +279,20 @@ def test_search_filters_parse_as_in_vs_code_and_complete(nvim, tmp_path, model_f
     result = json.loads(out.read_text())
     assert result == {"text": "parse http headers", "languages": ["python", "rust"], "kinds": ["function"],
                       "plain": None, "complete": ["kind:class", "kind:comment"]}, result
+
+
+def test_every_lua_file_compiles(nvim, tmp_path, model_files):
+    """Each file of the plugin compiles in this Neovim's LuaJIT, the Telescope extension included
+    (telescope.nvim itself cannot be installed here, so that file is otherwise never run)."""
+    files = sorted((REPO / "editors" / "nvim").rglob("*.lua"))
+    assert any(f.parts[-3:] == ("telescope", "_extensions", "patina.lua") for f in files)
+    out = tmp_path / "compiled.json"
+    run_script(nvim, tmp_path, f"""
+      local r = {{}}
+      for _, path in ipairs(vim.fn.json_decode([==[{json.dumps([str(f) for f in files])}]==])) do
+        local chunk, err = loadfile(path)
+        r[path] = chunk and "ok" or err
+      end
+      local fh = io.open('{out}', 'w'); fh:write(vim.fn.json_encode(r)); fh:close()
+    """)
+    assert json.loads(out.read_text()) == {str(f): "ok" for f in files}
