@@ -21,6 +21,8 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +31,7 @@ from patina_lsp.embedding import Embedder, model_files
 from patina_lsp.embedding.build import ensure_models
 from patina_lsp.index import chunks
 from patina_lsp.index.search import SearchQuery
-from patina_lsp.index.workspace import open_index
+from patina_lsp.index.workspace import WorkspaceIndex, open_index
 
 sys.path.insert(0, str(Path(__file__).parent))
 from quality import build, held_out  # noqa: E402
@@ -79,6 +81,22 @@ class CachedEmbedder:
     def save(self) -> None:
         keys = list(self.cache)
         np.savez(self.path, keys=np.array(keys), vectors=np.stack([self.cache[k] for k in keys]))
+
+
+@contextmanager
+def indexed(corpus: Path, embedder, prefix: str, **options) -> Iterator[WorkspaceIndex]:
+    """`corpus` indexed in process into a throwaway store, removed afterwards (`options` go to
+    open_index); a CachedEmbedder's new vectors are saved to its file at once."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        index = open_index(corpus, embedder, tmp, **options)
+        index.update()
+        if isinstance(embedder, CachedEmbedder):
+            embedder.save()
+        yield index
+        index.store.close()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def hit(result, targets) -> bool:
@@ -132,20 +150,13 @@ def main() -> int:
         queries = [json.loads(line) for line in open(target / "queries.jsonl")]
         cached = CachedEmbedder(embedder, work / f"vectors-{name}.npz")
         for policy in args.policies:
-            tmp = Path(tempfile.mkdtemp(prefix="patina-texts-"))
-            try:
-                index = open_index(target / "corpus", cached, tmp, texts=chunks.POLICIES[policy])
-                index.update()
+            with indexed(target / "corpus", cached, "patina-texts-", texts=chunks.POLICIES[policy]) as index:
                 units = [u for _, u in index.entries()]
                 texts, tokens = texts_and_tokens(units, policy, embedder)
                 s = score(index, queries)
-                index.store.close()
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
             (mt, rt, _), (mh, rh, _) = s["tune"], s["held-out"]
             print(f"{name:8} {policy:20} {len(texts) / len(units):10.2f} {tokens / len(units):11.1f} "
                   f"{mt:8.4f} {rt:9.3f} {mh:8.4f} {rh:9.3f}", flush=True)
-            cached.save()
         print(f"{name}: {cached.misses:,} texts embedded in {cached.seconds:.0f} s this run "
               f"({cached.misses / max(cached.seconds, 1e-9):.1f} texts/s); queries tune/held-out = "
               f"{s['tune'][2]}/{s['held-out'][2]}", flush=True)

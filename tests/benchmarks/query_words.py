@@ -16,20 +16,18 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from patina_lsp.index.search import SearchQuery, rank
-from patina_lsp.index.workspace import open_index
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from embed_texts import CachedEmbedder, int8_embedder  # noqa: E402
+from embed_texts import CachedEmbedder, indexed, int8_embedder  # noqa: E402
 from phases import long_queries  # noqa: E402
 from quality import build, held_out  # noqa: E402
+from ranking import hit  # noqa: E402
 from sysinfo import cpu_line  # noqa: E402
 
 FUNCTION_WORDS = frozenset("""
@@ -47,11 +45,7 @@ def without_function_words(query: str) -> str:
 
 
 def reciprocal_rank(results, targets) -> float:
-    for i, (_, r) in enumerate(results, 1):
-        line = r.unit.span.start_line + 1
-        if any(t["path"] == r.unit.path and t["start"] <= line <= t["def"] for t in targets):
-            return 1 / i
-    return 0.0
+    return next((1 / i for i, (_, r) in enumerate(results, 1) if hit(r.unit, targets)), 0.0)
 
 
 def main() -> int:
@@ -62,31 +56,23 @@ def main() -> int:
     print(cpu_line())
     embedder = int8_embedder()
     work = Path(args.work)
-    tokens = lambda text: len(embedder.tokenizer.encode(text).ids)  # noqa: E731
     print(f"{'set':10} {'vector from':22} {'MRR@10 tuning':>14} {'held out':>9} {'tokens':>7} {'long':>6}")
     for name in args.sets:
         target = build(name, work)
         cached = CachedEmbedder(embedder, work / f"vectors-{name}.npz")
         queries = [json.loads(line) for line in open(target / "queries.jsonl")]
         long = long_queries([q["query"] for q in queries])
-        tmp = Path(tempfile.mkdtemp(prefix="patina-words-"))
-        try:
-            index = open_index(target / "corpus", cached, tmp)
-            index.update()
-            cached.save()
+        with indexed(target / "corpus", cached, "patina-words-") as index:
             for label, shape in (("the whole query", lambda q: q), ("without function words", without_function_words)):
                 parts: dict[bool, list[float]] = {False: [], True: []}
                 for q in queries:
                     query = SearchQuery(q["query"], 10)
                     found = index.candidates(query, embedder.embed_query(shape(q["query"])))
                     parts[held_out(q["query"])].append(reciprocal_rank(rank([(None, found)], query), q["targets"]))
-                mean_tokens = np.mean([tokens(shape(q["query"])) for q in queries])
-                mean_long = np.mean([tokens(shape(text)) for text in long])
+                mean_tokens = np.mean(embedder.count_tokens([shape(q["query"]) for q in queries]))
+                mean_long = np.mean(embedder.count_tokens([shape(text) for text in long]))
                 print(f"{name:10} {label:22} {np.mean(parts[False]):14.4f} {np.mean(parts[True]):9.4f} "
                       f"{mean_tokens:7.1f} {mean_long:6.1f}", flush=True)
-            index.store.close()
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

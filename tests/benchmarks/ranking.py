@@ -19,9 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import pickle
-import shutil
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,10 +27,9 @@ import numpy as np
 
 from patina_lsp.index import chunks, fusion
 from patina_lsp.index.search import SearchQuery
-from patina_lsp.index.workspace import open_index
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from embed_texts import CachedEmbedder, int8_embedder  # noqa: E402
+from embed_texts import CachedEmbedder, indexed, int8_embedder  # noqa: E402
 from quality import build, held_out  # noqa: E402
 from sysinfo import cpu_line  # noqa: E402
 
@@ -146,10 +143,7 @@ def collect(target: Path, embedder, policy: str, fresh: bool) -> tuple[list[dict
     if not fresh and saved.is_file() and saved.stat().st_mtime > (target / "queries.jsonl").stat().st_mtime:
         with open(saved, "rb") as fh:
             return queries, pickle.load(fh)
-    tmp = Path(tempfile.mkdtemp(prefix="patina-ranking-"))
-    try:
-        index = open_index(target / "corpus", embedder, tmp, texts=chunks.POLICIES[policy])
-        index.update()
+    with indexed(target / "corpus", embedder, "patina-ranking-", texts=chunks.POLICIES[policy]) as index:
         gathered = []
         for q in queries:
             query = SearchQuery(q["query"], 10)
@@ -157,9 +151,6 @@ def collect(target: Path, embedder, policy: str, fresh: bool) -> tuple[list[dict
             with index.reading() as view:
                 found.ceiling = view.lexical_ceiling(q["query"])
             gathered.append(found)
-        index.store.close()
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     with open(saved, "wb") as fh:
         pickle.dump(gathered, fh)
     return queries, gathered

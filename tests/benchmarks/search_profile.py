@@ -15,19 +15,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 from patina_lsp.index.search import SearchQuery, rank
-from patina_lsp.index.workspace import open_index
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from embed_texts import CachedEmbedder, int8_embedder  # noqa: E402
+from embed_texts import CachedEmbedder, indexed, int8_embedder  # noqa: E402
 from phases import long_queries  # noqa: E402
 from quality import build  # noqa: E402
 from sysinfo import cpu_line  # noqa: E402
@@ -67,11 +64,7 @@ def main() -> int:
     target = build(args.set, work)
     cached = CachedEmbedder(embedder, work / f"vectors-{args.set}.npz")
     short = [json.loads(line)["query"] for line in open(target / "queries.jsonl")][:200]
-    tmp = Path(tempfile.mkdtemp(prefix="patina-profile-"))
-    try:
-        index = open_index(target / "corpus", cached, tmp)
-        index.update()
-        cached.save()
+    with indexed(target / "corpus", cached, "patina-profile-") as index:
         units = sum(1 for _ in index.entries())
         print(f"{args.set}: {units:,} units; median / p99 ms over {args.repeat} passes")
         print(f"  {'queries':22} " + " ".join(f"{s:>16}" for s in (*STAGES, "critical path")))
@@ -79,9 +72,6 @@ def main() -> int:
             times = profile(index, embedder, texts, args.repeat)
             cells = [f"{np.median(v):7.2f} / {np.percentile(v, 99):6.2f}" for v in times.values()]
             print(f"  {name:22} " + " ".join(f"{c:>16}" for c in cells), flush=True)
-        index.store.close()
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 
