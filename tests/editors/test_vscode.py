@@ -23,8 +23,9 @@ ARTIFACTS = REPO / "test-artifacts"
 SERVER = json.dumps([sys.executable, "-m", "patina_lsp", "lsp"])
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def node_modules():
+    """Module-scoped, so it runs before the module-scoped `vsix` (which needs npm) and skips it too."""
     require(shutil.which("npm") is not None and (EXT / "node_modules").is_dir(),
             "editors/vscode/node_modules (npm ci in editors/vscode)")
 
