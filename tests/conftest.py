@@ -25,6 +25,30 @@ def model_files():
 
 
 @pytest.fixture(scope="session")
+def code_model_files(model_files):
+    """The code model's files (the base weights with models/'s delta merged), built on first use."""
+    from patina_lsp.embedding.build import fetch_models
+    from patina_lsp.embedding.models import CODE
+
+    fetch_models(model_files, print, spec=CODE)
+    return model_files
+
+
+@pytest.fixture(scope="session")
+def code_int8_embedder(code_model_files):
+    from patina_lsp.embedding import Embedder
+
+    return Embedder(code_model_files, "code")
+
+
+@pytest.fixture(scope="session")
+def code_fp32_embedder(code_model_files):
+    from patina_lsp.embedding import Embedder
+
+    return Embedder(code_model_files, "code-fp32")
+
+
+@pytest.fixture(scope="session")
 def golden():
     """(texts, unit reference vectors, token counts) from the golden file (test data of the repository)."""
     data = json.loads(GOLDEN.read_text())

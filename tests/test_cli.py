@@ -99,3 +99,24 @@ def test_tcp_on_loopback_serves_lsp():
     finally:
         server.kill()
         server.wait()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["models", "fetch", "--mod", "fp32"], "unknown option --mod for patina models fetch (did you mean --model-dir or --model?)"),
+    (["models", "fetch", "--model-d", "fp32"], "unknown option --model-d for patina models fetch (did you mean --model-dir?)"),
+    (["search", "--limt", "3", ".", "x"], "unknown option --limt for patina search (did you mean --limit?)"),
+    (["index", "--exclud", "x", "."], "unknown option --exclud for patina index (did you mean --exclude?)"),
+    (["models", "fetch", "--model", "fp16"], "argument --model: invalid choice: 'fp16'"),
+])
+def test_an_option_is_never_guessed(tmp_path, args, message):
+    done = patina(*args, cwd=tmp_path)
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert list(tmp_path.iterdir()) == []  # `--mod fp32` once built both models into a folder named fp32
+
+
+def test_every_command_that_touches_a_model_takes_the_same_model_option():
+    for command in (["index"], ["search"], ["related"], ["mcp"], ["embed"], ["models", "fetch"],
+                    ["embeddings", "generate"]):
+        done = patina(*command, "--help")
+        assert "--model {int8,fp32,code,code-fp32}" in done.stdout, command

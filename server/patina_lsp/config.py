@@ -10,11 +10,12 @@ import os
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from patina_lsp.embedding.models import DEFAULT_CHOICE, choice_names
 from patina_lsp.index.scan import DEFAULT_MAX_FILE_BYTES
 from patina_lsp.index.workspace import DEFAULT_MAX_UNITS
 from patina_lsp.protocol import short_repr
 
-MODELS = ("int8", "fp32")
+MODELS = choice_names()  # int8, fp32, code, code-fp32 (embedding/models.py)
 
 
 DEFAULT_RESCAN_SECONDS = 60
@@ -24,7 +25,7 @@ DEFAULT_RESCAN_SECONDS = 60
 class Options:
     """Everything a client may configure (section `patina`)."""
 
-    model: str = "int8"
+    model: str = DEFAULT_CHOICE
     model_dir: str | None = None
     cache_dir: str | None = None
     exclude: tuple[str, ...] = ()
@@ -44,10 +45,10 @@ class Options:
 def default_options() -> tuple[Options, list[str]]:
     """Defaults, with PATINA_MODEL as the default model."""
     problems = []
-    model = os.environ.get("PATINA_MODEL", "int8").strip().lower() or "int8"
+    model = os.environ.get("PATINA_MODEL", DEFAULT_CHOICE).strip().lower() or DEFAULT_CHOICE
     if model not in MODELS:
-        problems.append(f"PATINA_MODEL={model!r} is not one of {', '.join(MODELS)}; using int8")
-        model = "int8"
+        problems.append(f"PATINA_MODEL={model!r} is not one of {', '.join(MODELS)}; using {DEFAULT_CHOICE}")
+        model = DEFAULT_CHOICE
     return Options(model=model), problems
 
 
@@ -88,7 +89,8 @@ def parse_options(raw: Any, base: Options | None = None) -> tuple[Options, list[
         if isinstance(value, str) and value.strip().lower() in MODELS:
             changes["model"] = value.strip().lower()
         else:
-            problems.append(f"patina.model must be \"int8\" or \"fp32\", got {short_repr(value)}; using {options.model}")
+            names = ", ".join(f'"{m}"' for m in MODELS)
+            problems.append(f"patina.model must be one of {names}, got {short_repr(value)}; using {options.model}")
     if "modelDir" in raw:
         changes["model_dir"] = _path(raw["modelDir"], "modelDir", problems)
     if "cacheDir" in raw:

@@ -1,7 +1,7 @@
 """What to embed per unit: texts and tokens per unit, and what each choice does to retrieval quality.
 
     python tests/benchmarks/embed_texts.py [--sets pallets django] [--policies all-windows summary ...]
-                                           [--work /tmp/patina-eval] [--count-only DIR ...]
+                                           [--work /tmp/patina-eval] [--count-only DIR ...] [--model code]
 
 For each development set of ../shared/eval (built as quality.py builds them) and each text policy
 of server/patina_lsp/index/chunks.py (POLICIES), indexes the corpus in process and prints texts and
@@ -38,11 +38,11 @@ from quality import build, held_out  # noqa: E402
 from sysinfo import cpu_line  # noqa: E402
 
 
-def int8_embedder() -> Embedder:
-    """The default (INT8) model, built by the project's pipeline if it is not there yet."""
+def int8_embedder(choice: str = "int8") -> Embedder:
+    """The default (INT8) model, or another choice, built by the project's pipeline if it is not there yet."""
     files = model_files()
-    ensure_models(files, "int8")
-    return Embedder(files, "int8")
+    ensure_models(files, choice)
+    return Embedder(files, choice)
 
 
 class CachedEmbedder:
@@ -124,11 +124,13 @@ def main() -> int:
     ap.add_argument("--sets", nargs="*", default=["pallets", "django"])
     ap.add_argument("--policies", nargs="+", default=list(chunks.POLICIES))
     ap.add_argument("--work", default="/tmp/patina-eval")
+    ap.add_argument("--model", default="int8", help="model choice (embedding/models.py)")
     ap.add_argument("--count-only", nargs="*", default=[], metavar="DIR",
                     help="also count texts and tokens per unit (no embedding, no queries) for these folders")
     args = ap.parse_args()
     print(cpu_line())
-    embedder = int8_embedder()
+    embedder = int8_embedder(args.model)
+    print(f"model: {args.model}")
     work = Path(args.work)
     print(f"{'set':8} {'policy':20} {'texts/unit':>10} {'tokens/unit':>11} {'MRR tune':>8} {'R@10 tune':>9} "
           f"{'MRR held':>8} {'R@10 held':>9}")
@@ -148,7 +150,8 @@ def main() -> int:
     for name in args.sets:
         target = build(name, work)
         queries = [json.loads(line) for line in open(target / "queries.jsonl")]
-        cached = CachedEmbedder(embedder, work / f"vectors-{name}.npz")
+        vectors = f"vectors-{name}.npz" if args.model == "int8" else f"vectors-{args.model}-{name}.npz"
+        cached = CachedEmbedder(embedder, work / vectors)
         for policy in args.policies:
             with indexed(target / "corpus", cached, "patina-texts-", texts=chunks.POLICIES[policy]) as index:
                 units = [u for _, u in index.entries()]

@@ -1,9 +1,9 @@
-"""Embedding benchmark: INT8 vs FP32 throughput on ~600-character code chunks, and query latency.
+"""Embedding benchmark: throughput on ~600-character code chunks, and query latency, model against model.
 
-    python tests/benchmarks/embedding.py [--chunks 300] [--rounds 3]
+    python tests/benchmarks/embedding.py [--chunks 300] [--rounds 3] [--models int8 fp32 code code-fp32]
 
-The two models alternate within one run (rounds of INT8 then FP32), so the ratio is
-measured under the same machine load. Chunks are cut from the Python standard library
+The models alternate within one run (a round embeds with each in turn), so the ratios are
+measured under the same machine load: INT8/FP32, and each model against the first one named. Chunks are cut from the Python standard library
 of the running interpreter: real code, present everywhere.
 """
 
@@ -42,18 +42,20 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--chunks", type=int, default=300)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--models", nargs="+", default=["int8", "fp32"], help="model choices (embedding/models.py)")
     args = ap.parse_args()
     print(cpu_line(), flush=True)
     files = model_files()
-    for variant in ("int8", "fp32"):
+    for variant in args.models:
         ensure_models(files, variant, lambda m: print(m, file=sys.stderr))
     chunks = code_chunks(args.chunks)
-    embedders = {v: Embedder(files, v) for v in ("int8", "fp32")}
-    tokens = embedders["int8"].count_tokens(chunks)
+    embedders = {v: Embedder(files, v) for v in args.models}
+    first = args.models[0]
+    tokens = embedders[first].count_tokens(chunks)
     print(f"{len(chunks)} chunks of 600 characters, {statistics.mean(tokens):.0f} tokens on average; "
-          f"{embedders['int8'].lanes} lanes")
-    rates: dict[str, list[float]] = {"int8": [], "fp32": []}
-    latency: dict[str, list[float]] = {"int8": [], "fp32": []}
+          f"{embedders[first].lanes} lanes")
+    rates: dict[str, list[float]] = {v: [] for v in args.models}
+    latency: dict[str, list[float]] = {v: [] for v in args.models}
     for e in embedders.values():  # warm up
         e.embed(chunks[:10])
         e.embed_query(QUERIES[0])
@@ -66,14 +68,19 @@ def main() -> int:
                 t = time.perf_counter()
                 e.embed_query(q)
                 latency[variant].append((time.perf_counter() - t) * 1000)
-    print(f"{'model':6} {'file MB':>8} {'chunks/s':>9} {'query p50 ms':>13} {'query p99 ms':>13}")
-    for variant in ("int8", "fp32"):
+    print(f"{'model':10} {'file MB':>8} {'chunks/s':>9} {'query p50 ms':>13} {'query p99 ms':>13}")
+    for variant in args.models:
         lat = sorted(latency[variant])
         size = files.onnx(variant).stat().st_size / 1e6
-        print(f"{variant:6} {size:8.1f} {statistics.median(rates[variant]):9.1f} "
+        print(f"{variant:10} {size:8.1f} {statistics.median(rates[variant]):9.1f} "
               f"{lat[len(lat) // 2]:13.2f} {lat[int(len(lat) * 0.99)]:13.2f}")
-    ratio = statistics.median(a / b for a, b in zip(rates["int8"], rates["fp32"]))
-    print(f"INT8/FP32 throughput ratio (median of per-round ratios): {ratio:.2f}x")
+    if "int8" in rates and "fp32" in rates:
+        ratio = statistics.median(a / b for a, b in zip(rates["int8"], rates["fp32"]))
+        print(f"INT8/FP32 throughput ratio (median of per-round ratios): {ratio:.2f}x")
+    for variant in args.models[1:]:
+        ratio = statistics.median(a / b for a, b in zip(rates[variant], rates[first]))
+        p50 = statistics.median(latency[variant]) / statistics.median(latency[first])
+        print(f"{variant}/{first}: throughput {ratio:.3f}x, query p50 {p50:.3f}x (median of per-round ratios)")
     return 0
 
 

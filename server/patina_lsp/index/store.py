@@ -28,6 +28,7 @@ import numpy as np
 import orjson
 import platformdirs
 
+from patina_lsp.embedding.models import DIMENSIONS
 from patina_lsp.index.filelock import try_lock
 from patina_lsp.index.postings import (
     PostingsError,
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 3
 KEEP_DAMAGED = 3  # damaged stores kept aside per workspace and model
-DIM = 384
+DIM = DIMENSIONS  # embedding/models.py: every model there has this many
 
 
 class StoreError(RuntimeError):

@@ -11,9 +11,10 @@ from pathlib import Path
 import hnswlib
 import numpy as np
 
+from patina_lsp.embedding.models import DIMENSIONS
 from patina_lsp.index.rwlock import ReadWriteLock
 
-DIM = 384
+DIM = DIMENSIONS  # embedding/models.py: every model there has this many
 M = 16
 EF_CONSTRUCTION = 200
 EF_SEARCH = 128

@@ -67,7 +67,7 @@ function M.check()
       ok(("%s model file: %s"):format(key, files[key]))
     else
       warn(("%s model file missing: %s"):format(key, tostring(files[key])),
-        { "it is built on first use, or run `patina models fetch`" })
+        { "it is built on first use, or run `patina models fetch --model " .. model .. "`" })
     end
   end
 end

