@@ -2,6 +2,7 @@
 
     python models/train/mine.py select OUT_DIR [--packages rust=260 ...]   choose packages, write the manifest
     python models/train/mine.py pairs OUT_DIR                          mine the manifest's packages
+    python models/train/mine.py decontaminate OUT_DIR SET_DIR ...      drop what a development set holds
 
 A pair is (a description, the text Patina embeds for the unit). The description is the first
 sentence of the unit's doc, reduced as the code-only dev sets reduce theirs
@@ -70,11 +71,14 @@ C_SDISTS = {
 }
 
 # Development sets (pallets: Jinja2, Werkzeug, Flask, Click, MarkupSafe, ItsDangerous; django;
-# rust-nodoc's crates; npm-nodoc's packages) and copies of standard-library code
+# rust-nodoc's crates; npm-nodoc's packages), packages found to carry copies of them (`decontaminate`
+# found node-inquirer bundling rxjs, ucd-util and fancy-regex repeating regex's code and docs), and
+# copies of standard-library code
 EXCLUDED = re.compile(r"""^(
     python3-(jinja2|werkzeug|flask.*|click.*|markupsafe|itsdangerous|django.*|.*-django|.*django.*)
   | librust-(regex|itertools|chrono|indexmap|bytes|serde-json|hashbrown)(-.*)?-dev
   | node-(rxjs|mobx|immer|tanstack|lodash)(-.*)?
+  | node-inquirer|librust-(ucd-util|fancy-regex)-dev
   | golang-golang-x-.*|golang-go.*|golang-[0-9.]+-.*|golang-src|golang-github-golang-.*
   | python3-(backports.*|mock|future|six|typing-extensions|importlib-metadata|importlib-resources|zipp|tomli
              |exceptiongroup|contextlib2|pathlib2|configparser|singledispatch|funcsigs|dataclasses|enum34
@@ -445,16 +449,56 @@ def mine(out: Path) -> None:
     print(f"train {len(train)} pairs {dict(by_language)} {dict(by_form)}; validation {len(val)} pairs")
 
 
+def decontaminate(out: Path, sets: list[Path]) -> None:
+    """Drop every pair whose description is a development set's query or whose code is a set's unit's
+    code (docs removed), and every package with many such pairs: a package may bundle a set's code
+    under another name. Rewrites OUT/train.jsonl and OUT/val.jsonl; the report says what went."""
+    queries: set[str] = set()
+    files: list[tuple[str, str]] = []
+    for folder in sets:
+        queries |= {normal(json.loads(line)["query"]) for line in (folder / "queries.jsonl").open() if line.strip()}
+        corpus = folder / "corpus"
+        files += [(f"{folder.name}/{p.relative_to(corpus).as_posix()}", p.read_text(errors="replace"))
+                  for p in sorted(corpus.rglob("*")) if p.is_file() and language_of(p.name) != "text"]
+    with Extractor(len(files)) as extractor:
+        code = {key for unit in units_of(extractor, files, "dev") if (key := code_key(without_docs(unit).code))}
+    rows = {name: [json.loads(line) for line in (out / f"{name}.jsonl").open()] for name in ("train", "val")}
+    per_package: Counter = Counter()
+    hits: Counter = Counter()
+    for row in rows["train"] + rows["val"]:
+        per_package[row["package"]] += 1
+        if normal(row["query"]) in queries or (row["code_key"] and row["code_key"] in code):
+            hits[row["package"]] += 1
+    dropped = {p for p, n in hits.items() if n >= 5 and n >= STDLIB_SHARE_DROP * per_package[p]}
+    for name, items in rows.items():
+        kept = [r for r in items if r["package"] not in dropped
+                and normal(r["query"]) not in queries and not (r["code_key"] and r["code_key"] in code)]
+        with open(out / f"{name}.jsonl", "w") as fh:
+            for row in kept:
+                fh.write(json.dumps(row) + "\n")
+        print(f"{name}: {len(items)} -> {len(kept)} pairs")
+    report = json.loads((out / "report.json").read_text())
+    report.append({"decontaminated_against": [str(s) for s in sets], "pairs_in_a_set": dict(hits),
+                   "packages_dropped": sorted(dropped)})
+    (out / "report.json").write_text(json.dumps(report, indent=1) + "\n")
+    for package, n in hits.most_common():
+        print(f"{package:48} {n:4d} of {per_package[package]} pairs in a development set"
+              f"{' (package dropped)' if package in dropped else ''}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("step", choices=["select", "pairs"])
+    ap.add_argument("step", choices=["select", "pairs", "decontaminate"])
     ap.add_argument("out")
+    ap.add_argument("sets", nargs="*", type=Path, help="development set folders (decontaminate)")
     ap.add_argument("--packages", nargs="+", default=list(f"{k}={v}" for k, v in PACKAGES_PER_LANGUAGE.items()),
                     metavar="LANGUAGE=N", help="how many Debian packages to take per language (select)")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    if args.step == "select":
+    if args.step == "decontaminate":
+        decontaminate(out, args.sets)
+    elif args.step == "select":
         counts = dict(PACKAGES_PER_LANGUAGE)
         counts.update({k: int(v) for k, v in (item.split("=") for item in args.packages)})
         select(out, counts)
