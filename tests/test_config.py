@@ -62,3 +62,21 @@ def test_the_editors_defaults_are_accepted_silently():
     options, problems = parse_options(section)
     assert problems == [], problems
     assert options.index_threads >= 1  # 0: one per core
+
+
+def test_every_model_choice_is_offered_by_the_vs_code_setting_and_accepted_by_the_server():
+    import json
+    from pathlib import Path
+
+    from patina_lsp.embedding.models import choice_names
+
+    manifest = json.loads((Path(__file__).parents[1] / "editors/vscode/package.json").read_text())
+    setting = manifest["contributes"]["configuration"]["properties"]["patina.model"]
+    assert tuple(setting["enum"]) == choice_names()
+    assert len(setting["enumDescriptions"]) == len(setting["enum"])
+    for choice in choice_names():
+        options, problems = parse_options({"model": choice.upper()})
+        assert options.model == choice and not problems
+    options, problems = parse_options({"model": "int4"})
+    assert options.model == "int8"
+    assert problems == ['patina.model must be one of "int8", "fp32", "code", "code-fp32", got \'int4\'; using int8']

@@ -226,7 +226,7 @@ def main() -> int:
             optimizer.step()
             schedule.step()
             step += 1
-            total += float(loss)
+            total += loss.item()
             if step % 20 == 0:
                 print(f"epoch {epoch} step {step}/{steps} loss {total / (start // args.batch + 1):.4f} "
                       f"{time.time() - started:.0f}s", flush=True)

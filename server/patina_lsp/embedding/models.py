@@ -76,7 +76,7 @@ CODE = ModelSpec(
     base=MINILM_WHEEL,
     manifest_file="code-manifest.json",
     delta="code-MiniLM-L6-v2.lora.npz",
-    delta_sha256=None,
+    delta_sha256="576b48bd632a76259f3531d90b88b5e778396c9d9f48018ba3706eee8c477041",
     when="all-MiniLM-L6-v2 trained here on code: better where code has few docs, same speed.",
     choices={"code": "int8", "code-fp32": "fp32"},
 )
@@ -95,6 +95,16 @@ def resolve(choice: str) -> tuple[ModelSpec, str]:
 
 def choice_names() -> tuple[str, ...]:
     return tuple(CHOICES)
+
+
+def store_key(choice: str) -> str:
+    """What a workspace's store is kept under for a choice: the choice itself, and for a model built
+    from a delta the delta's hash too, so that the vectors of a retrained delta never meet an older
+    one's (the shared cache is keyed on the ONNX file's own sha256)."""
+    spec = CHOICES[choice][0] if choice in CHOICES else None
+    if spec is None or not spec.delta or not spec.delta_sha256:
+        return choice
+    return f"{choice}-{spec.delta_sha256[:12]}"
 
 
 def repository_models_dir() -> Path | None:

@@ -973,10 +973,11 @@ def open_index(root: Path, embedder: EmbedderLike | None, cache_dir: str | Path 
                max_units: int = DEFAULT_MAX_UNITS, variant: str | None = None,
                texts: chunks.TextPolicy | None = None) -> WorkspaceIndex:
     """The index of `root` with its store in the cache directory, loaded and ready to update."""
+    from patina_lsp.embedding.models import store_key
     from patina_lsp.index.store import default_cache_dir, store_dir
 
     root = Path(os.path.abspath(root))
-    variant = variant or embedder.variant
+    variant = store_key(variant or embedder.variant)
     store = Store(store_dir(default_cache_dir(cache_dir), root, variant), variant, root)
     index = WorkspaceIndex(root, embedder, store, exclude, max_file_bytes, max_units,
                            texts or chunks.DEFAULT_POLICY)

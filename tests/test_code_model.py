@@ -1,0 +1,122 @@
+"""The code model: its delta (small, recorded, merged right) and the ONNX files built from it, against
+reference vectors the training code computed (tests/data/code-MiniLM-L6-v2.json)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from patina_lsp.embedding import ModelError
+from patina_lsp.embedding.delta import DeltaError, merge_lora, save_lora
+from patina_lsp.embedding.files import ModelFiles, sha256_of
+from patina_lsp.embedding.models import CHOICES, CODE, MINILM, repository_models_dir, store_key
+
+from conftest import REPO
+
+CODE_GOLDEN = REPO / "tests" / "data" / f"{CODE.name}.json"
+
+
+@pytest.fixture(scope="session")
+def code_golden():
+    data = json.loads(CODE_GOLDEN.read_text())
+    texts = [item["text"] for item in data["items"]]
+    ref = np.array([item["embedding"] for item in data["items"]], dtype=np.float32)
+    return texts, ref / np.linalg.norm(ref, axis=1, keepdims=True), data
+
+
+def test_the_delta_is_one_small_file_with_the_recorded_hash():
+    path = repository_models_dir() / CODE.delta
+    assert path.stat().st_size <= 2 * 1024 * 1024
+    assert CODE.delta_sha256 == sha256_of(path)
+
+
+def test_the_golden_vectors_were_made_from_the_shipped_delta(code_golden):
+    _, _, data = code_golden
+    assert data["delta"]["sha256"] == CODE.delta_sha256
+
+
+def test_every_choice_names_a_model_and_a_precision():
+    assert CHOICES["int8"] == (MINILM, "int8") and CHOICES["fp32"] == (MINILM, "fp32")
+    assert CHOICES["code"] == (CODE, "int8") and CHOICES["code-fp32"] == (CODE, "fp32")
+    assert MINILM.onnx_file("int8") != CODE.onnx_file("int8")
+
+
+def test_merge_adds_the_scaled_product_of_the_factors(tmp_path):
+    rng = np.random.default_rng(0)
+    weights = {"encoder.layer.0.attention.self.query.weight": rng.normal(size=(6, 5)).astype(np.float32),
+               "encoder.layer.0.attention.self.query.bias": rng.normal(size=6).astype(np.float32)}
+    a, b = rng.normal(size=(2, 5)), rng.normal(size=(6, 2))
+    save_lora(tmp_path / "d.npz", {"encoder.layer.0.attention.self.query.weight": (a, b)}, alpha=4.0, rank=2)
+    merged = merge_lora(weights, tmp_path / "d.npz")
+    expected = weights["encoder.layer.0.attention.self.query.weight"] + 2.0 * (
+        b.astype(np.float16).astype(np.float32) @ a.astype(np.float16).astype(np.float32))
+    assert np.allclose(merged["encoder.layer.0.attention.self.query.weight"], expected, atol=1e-5)
+    assert merged["encoder.layer.0.attention.self.query.bias"] is weights["encoder.layer.0.attention.self.query.bias"]
+
+
+def test_a_delta_that_does_not_fit_the_weights_is_refused(tmp_path):
+    weights = {"w": np.zeros((6, 5), np.float32)}
+    save_lora(tmp_path / "d.npz", {"w": (np.zeros((2, 4)), np.zeros((6, 2)))}, alpha=2.0, rank=2)
+    with pytest.raises(DeltaError, match=r"give \(6, 4\).*\(6, 5\)"):
+        merge_lora(weights, tmp_path / "d.npz")
+    save_lora(tmp_path / "e.npz", {"v": (np.zeros((2, 5)), np.zeros((6, 2)))}, alpha=2.0, rank=2)
+    with pytest.raises(DeltaError, match="weights do not have"):
+        merge_lora(weights, tmp_path / "e.npz")
+    (tmp_path / "f.npz").write_bytes(b"not a delta")
+    with pytest.raises(DeltaError, match="not a readable delta"):
+        merge_lora(weights, tmp_path / "f.npz")
+
+
+def test_code_fp32_matches_the_training_code(code_fp32_embedder, code_golden):
+    texts, ref, _ = code_golden
+    cos = (code_fp32_embedder.embed(texts) * ref).sum(axis=1)
+    assert cos.min() >= 0.9999, list(zip(texts, cos))
+
+
+def test_code_int8_close_to_the_training_code(code_int8_embedder, code_golden):
+    texts, ref, _ = code_golden
+    cos = (code_int8_embedder.embed(texts) * ref).sum(axis=1)
+    assert cos.mean() >= 0.99
+    assert cos.min() >= 0.98, list(zip(texts, cos))
+
+
+def test_the_code_model_is_not_the_base_model(code_fp32_embedder, fp32_embedder, code_golden):
+    texts, _, _ = code_golden
+    cos = (code_fp32_embedder.embed(texts) * fp32_embedder.embed(texts)).sum(axis=1)
+    assert cos.min() < 0.98  # the delta moved the vectors (the same model would give 1.0)
+    assert code_fp32_embedder.identity != fp32_embedder.identity
+
+
+def test_the_code_model_has_its_own_manifest_and_files(code_model_files):
+    manifest = json.loads(code_model_files.manifest_of(CODE).read_text())
+    assert manifest["delta"] == {"file": CODE.delta, "sha256": CODE.delta_sha256}
+    for choice in ("code", "code-fp32"):
+        path = code_model_files.onnx(choice)
+        assert manifest["files"][path.name]["sha256"] == sha256_of(path)
+
+
+def test_a_missing_code_model_names_its_own_fetch_command(tmp_path):
+    with pytest.raises(ModelError, match=r"code-MiniLM-L6-v2-int8\.onnx.*patina models fetch --model code"):
+        ModelFiles(tmp_path).verify("code")
+
+
+def test_the_command_line_searches_with_the_code_model(tmp_path, code_model_files):
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "net.py").write_text(
+        "def retry_with_backoff(call, attempts=5):\n    for i in range(attempts):\n        try:\n"
+        "            return call()\n        except OSError:\n            time.sleep(2 ** i)\n\n"
+        "def parse_color(text):\n    return tuple(int(text[i:i + 2], 16) for i in (1, 3, 5))\n")
+    done = subprocess.run([sys.executable, "-m", "patina_lsp", "search", "--model", "code", "--json",
+                           "--cache-dir", str(tmp_path / "cache"), str(tmp_path / "ws"),
+                           "try the call again after waiting longer each time"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    items = json.loads(done.stdout)["items"]
+    assert items[0]["name"] == "retry_with_backoff"
+    # the code model's store is its own, named for the delta it was built from
+    assert store_key("code") == f"code-{CODE.delta_sha256[:12]}"
+    assert [p.name for p in (tmp_path / "cache").glob("*/*") if p.is_dir()] == [store_key("code")]
