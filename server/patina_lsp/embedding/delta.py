@@ -1,9 +1,13 @@
 """A trained difference to published weights: LoRA factors, stored small and merged before the graph is built.
 
 The file is a NumPy `.npz` (no pickled objects): for each adapted matrix W (out x in) of the
-encoder, `<name>.a` (rank x in) and `<name>.b` (out x rank) in float16, and `meta`, a JSON string
-with the rank and alpha. Merging is W + (alpha / rank) * B @ A, in float32: the merged model runs
-exactly as fast as the one it came from (same shapes, same graph).
+encoder, `<name>.a` (rank x in) and `<name>.b` (out x rank) in float16; for a small tensor changed
+as a whole (a bias, a layer norm's scale), `<name>.dense`, the difference itself; and `meta`, a JSON
+string with the rank and alpha. Merging is W + (alpha / rank) * B @ A (+ dense), in float32: the
+merged model runs exactly as fast as the one it came from (same shapes, same graph).
+
+The factors come from LoRA training, or from a full fine-tune's difference cut to its leading
+singular vectors (`low_rank`): the same file either way.
 """
 
 from __future__ import annotations
@@ -22,12 +26,15 @@ class DeltaError(ValueError):
     """A delta file that is unreadable or does not fit the weights it is merged into."""
 
 
-def save_lora(path: Path, factors: dict[str, tuple[np.ndarray, np.ndarray]], alpha: float, rank: int) -> None:
-    """Write `factors` ({weight name: (A, B)}) to `path` as float16."""
+def save_lora(path: Path, factors: dict[str, tuple[np.ndarray, np.ndarray]], alpha: float, rank: int,
+              dense: dict[str, np.ndarray] | None = None) -> None:
+    """Write `factors` ({weight name: (A, B)}) and `dense` differences ({name: array}) to `path` as float16."""
     arrays = {"meta": np.array(json.dumps({"format": "lora", "rank": rank, "alpha": alpha}))}
     for name, (a, b) in sorted(factors.items()):
         arrays[f"{name}.a"] = np.asarray(a, dtype=np.float16)
         arrays[f"{name}.b"] = np.asarray(b, dtype=np.float16)
+    for name, diff in sorted((dense or {}).items()):
+        arrays[f"{name}.dense"] = np.asarray(diff, dtype=np.float16)
     with open(path, "wb") as fh:
         np.savez_compressed(fh, **arrays)
 
@@ -44,7 +51,13 @@ def merge_lora(weights: dict[str, np.ndarray], path: Path) -> dict[str, np.ndarr
         raise DeltaError(f"{path}: unknown delta format {meta!r}")
     scale = float(meta["alpha"]) / int(meta["rank"])
     merged = dict(weights)
-    names = sorted({name.rsplit(".", 1)[0] for name in arrays})
+    for key in sorted(k for k in arrays if k.endswith(".dense")):
+        name = key[: -len(".dense")]
+        if name not in weights or weights[name].shape != arrays[key].shape:
+            raise DeltaError(f"{path}: a difference for {name} of shape {arrays[key].shape}, which the weights "
+                             f"do not have")
+        merged[name] = weights[name].astype(np.float32) + arrays[key].astype(np.float32)
+    names = sorted({name.rsplit(".", 1)[0] for name in arrays if not name.endswith(".dense")})
     for name in names:
         if name not in weights or f"{name}.a" not in arrays or f"{name}.b" not in arrays:
             raise DeltaError(f"{path}: factors for {name}, which the weights do not have")
@@ -55,3 +68,10 @@ def merge_lora(weights: dict[str, np.ndarray], path: Path) -> dict[str, np.ndarr
                              f"the weights have {weights[name].shape}")
         merged[name] = weights[name].astype(np.float32) + scale * (b @ a)
     return merged
+
+
+def low_rank(difference: np.ndarray, rank: int) -> tuple[np.ndarray, np.ndarray]:
+    """(A, B) with B @ A the best rank-`rank` approximation of `difference` (truncated SVD)."""
+    u, s, vt = np.linalg.svd(difference.astype(np.float64), full_matrices=False)
+    root = np.sqrt(s[:rank])
+    return (root[:, None] * vt[:rank]).astype(np.float32), (u[:, :rank] * root).astype(np.float32)
