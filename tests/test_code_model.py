@@ -120,3 +120,13 @@ def test_the_command_line_searches_with_the_code_model(tmp_path, code_model_file
     # the code model's store is its own, named for the delta it was built from
     assert store_key("code") == f"code-{CODE.delta_sha256[:12]}"
     assert [p.name for p in (tmp_path / "cache").glob("*/*") if p.is_dir()] == [store_key("code")]
+
+
+def test_a_delta_whose_hash_differs_from_the_spec_is_refused_with_the_fix():
+    import dataclasses
+
+    from patina_lsp.embedding.build import delta_path
+
+    assert delta_path(CODE).name == CODE.delta
+    with pytest.raises(ModelError, match=r"sha256 other than the one recorded.*git checkout -- models/"):
+        delta_path(dataclasses.replace(CODE, delta_sha256="0" * 64))

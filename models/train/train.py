@@ -225,7 +225,7 @@ def main() -> int:
             fh.write(json.dumps(entry) + "\n")
 
     record({"epoch": 0, "val_mrr@10": validation_mrr(model, batches, val), "train_pairs": len(train),
-            "val_pairs": len(val), "mode": args.mode, "rank": args.rank, "lr": lr, "trainable": sum(p.numel() for p in params)})
+            "val_pairs": len(val), "mode": args.mode, "rank": args.rank if args.mode == "lora" else None, "lr": lr, "trainable": sum(p.numel() for p in params)})
     started = time.time()
     step = 0
     for epoch in range(1, args.epochs + 1):
