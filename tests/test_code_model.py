@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,8 +16,7 @@ from patina_lsp.embedding.delta import DeltaError, merge_lora, save_lora
 from patina_lsp.embedding.files import ModelFiles, sha256_of
 from patina_lsp.embedding.models import CHOICES, CODE, MINILM, repository_models_dir, store_key
 
-from conftest import REPO
-
+REPO = Path(__file__).resolve().parents[1]
 CODE_GOLDEN = REPO / "tests" / "data" / f"{CODE.name}.json"
 
 

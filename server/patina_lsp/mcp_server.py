@@ -138,7 +138,14 @@ async def _folders(ctx: Context, workspace: Workspace) -> list[Path]:
                 return folders
         except Exception as exc:  # noqa: BLE001 - a client that fails roots/list: use the current directory
             log.info("roots/list failed (%s): using the current directory", exc)
-    return [Path.cwd()]
+    cwd = Path.cwd()
+    if cwd == Path(cwd.anchor) or cwd == Path.home():
+        # a client that starts servers in / (or ~) and sends no roots must not get the whole disk indexed
+        raise ToolError(f"no workspace to search: patina mcp was started in {cwd} with no folder and the client "
+                        f"sent no roots, and it never indexes {'/' if cwd == Path(cwd.anchor) else 'your home folder'} "
+                        f"unless it is named. Name the workspace in the client's server command "
+                        f"(`patina mcp /path/to/project`), or use a client that sends its roots")
+    return [cwd]
 
 
 async def _ensure_started(ctx: Context, workspace: Workspace) -> None:
@@ -269,13 +276,13 @@ def _locate(engine: Engine, file: str | None, line: int | None, symbol: str | No
     if file:
         given = Path(file)
         candidates = [given] if given.is_absolute() else [root / given for root in engine.roots]
-        path = next((p for p in candidates if p.is_file()), None)
+        # one message for a path outside the workspace, whether or not anything is there: the answer
+        # must not tell an agent which files exist elsewhere
+        inside = [p for p in candidates if _inside(engine, p)]
+        path = next((p for p in inside if _is_file(p)), None)
         if path is None:
-            raise ToolError(f"no file {file} in the workspace ({', '.join(map(str, engine.roots))})")
-        try:
-            engine.locate(path)
-        except NotInWorkspace as exc:
-            raise ToolError(str(exc)) from None
+            raise ToolError(f"no file {file} in the workspace ({', '.join(map(str, engine.roots))}): give a path "
+                            f"relative to it, or an absolute path inside it")
     if line is not None:
         return path, line - 1
     wanted = symbol.strip()
@@ -287,6 +294,22 @@ def _locate(engine: Engine, file: str | None, line: int | None, symbol: str | No
         raise ToolError(f"no function, method or class named {wanted}{where}; search_code finds it by description")
     root, unit = min(found, key=lambda ru: (ru[1].path, ru[1].span.start_line))
     return root / unit.path, unit.span.start_line
+
+
+def _inside(engine: Engine, path: Path) -> bool:
+    try:
+        engine.locate(path)
+        return True
+    except (NotInWorkspace, OSError, ValueError):
+        return False
+
+
+def _is_file(path: Path) -> bool:
+    """Whether `path` is a file; an OS error on the path (a name too long, a loop) is a no."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def run(options: Options, folder: Path | None) -> None:

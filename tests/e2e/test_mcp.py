@@ -100,7 +100,12 @@ async def test_bad_arguments_are_tool_errors_an_agent_can_act_on(tmp_path, corpu
             (dict(tool="find_related"), "give a file and a line, or a symbol name"),
             (dict(tool="find_related", line=3), "needs the file"),
             (dict(tool="find_related", file="no/such.py", line=1), "no file no/such.py"),
-            (dict(tool="find_related", file="/etc/hostname", line=1), "not inside a workspace folder"),
+            # outside the workspace: one message whether or not the file exists (no existence oracle)
+            (dict(tool="find_related", file="/etc/hostname", line=1), "no file /etc/hostname in the workspace"),
+            (dict(tool="find_related", file="/etc/no-such-file", line=1), "no file /etc/no-such-file in the workspace"),
+            (dict(tool="find_related", file="../outside.py", line=1), "no file ../outside.py in the workspace"),
+            # an OS error on the path (the name is too long for the file system) is the same clear message
+            (dict(tool="find_related", file="a" * 300 + ".py", line=1), "no file " + "a" * 300 + ".py in the workspace"),
             (dict(tool="find_related", symbol="no_such_function"), "no function, method or class named"),
         ]
         for arguments, expected in cases:
@@ -126,3 +131,15 @@ async def test_next_to_an_editor_it_embeds_nothing(tmp_path, corpus):
         assert [m["name"] for m in result.structured_content["matches"]] == lsp_top
     editor.shutdown()
     assert "this process reads it" in (tmp_path / "mcp.err").read_text()
+
+
+@pytest.mark.parametrize("where", ["root", "home"])
+async def test_started_in_the_root_or_home_with_no_roots_it_indexes_nothing_and_says_how_to_name_one(
+        tmp_path, model_files, where):
+    cwd = Path("/") if where == "root" else Path.home()
+    async with mcp_session(tmp_path / "cache", cwd=cwd) as session:
+        for tool, arguments in (("search_code", {"query": "read the password file"}), ("index_status", {})):
+            result, text = await call(session, tool, **arguments)
+            assert result.is_error, text
+            assert f"started in {cwd} with no folder" in text and "patina mcp /path/to/project" in text
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").rglob("*.sqlite*"))
