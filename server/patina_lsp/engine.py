@@ -583,6 +583,15 @@ class Engine:
         return self._present([(index.root, r) for r in index.related_to(rel, line=line, span=span, text=text,
                                                                          limit=limit)])
 
+    def skipped(self) -> dict[str, int]:
+        """Files the last walks left out, by reason (too large, binary, unreadable ...), over every root."""
+        total: dict[str, int] = {}
+        for index in list(self.roots.values()):
+            if index is not None:
+                for reason, count in index.scan_stats.skipped.items():
+                    total[reason] = total.get(reason, 0) + count
+        return total
+
     def units(self):
         """(root, unit) for every unit of every root."""
         for root, index in list(self.roots.items()):

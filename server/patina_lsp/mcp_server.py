@@ -8,6 +8,7 @@ embeds nothing the editor has embedded.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -22,11 +23,11 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
-from patina_lsp import __version__
+from patina_lsp import __version__, protocol
 from patina_lsp.config import Options
 from patina_lsp.embedding import ModelError
 from patina_lsp.engine import Engine, Hit, NotInWorkspace, State
-from patina_lsp.index.search import MAX_LIMIT, SearchQuery
+from patina_lsp.index.search import MAX_LIMIT
 
 log = logging.getLogger(__name__)
 
@@ -164,20 +165,20 @@ def _match(root: Path, hit) -> Match:
                  snippet=snippet, workspace=str(root))
 
 
-def _as_text(title: str, matches: list[Match], indexing: bool) -> str:
+def _as_text(title: str, matches: list[Match], indexing: bool, empty: str | None = None) -> str:
     lines = [title + (" (the index is still being built: results may be incomplete)" if indexing else "")]
     for n, m in enumerate(matches, start=1):
         lines.append(f"{n}. {m.path}:{m.line}  {m.kind} {m.qualified_name}  (score {m.score:.3f})")
         lines += [f"     {line}" for line in m.snippet.splitlines()]
     if not matches:
-        lines.append("No matches. Try other words, or fewer filters.")
+        lines.append(empty or "No matches. Try other words, or fewer filters.")
     return "\n".join(lines)
 
 
-def _result(title: str, hits: list[Hit], indexing: bool) -> CallToolResult:
+def _result(title: str, hits: list[Hit], indexing: bool, empty: str | None = None) -> CallToolResult:
     matches = [_match(root, hit) for root, hit in hits]
     data = Matches(matches=matches, indexing=indexing)
-    return CallToolResult(content=[TextContent(type="text", text=_as_text(title, matches, indexing))],
+    return CallToolResult(content=[TextContent(type="text", text=_as_text(title, matches, indexing, empty))],
                           structured_content=data.model_dump(mode="json"))
 
 
@@ -185,6 +186,12 @@ def _nothing_yet(engine: Engine) -> None:
     if not any(True for _ in engine.units()):
         if engine.status.state is State.ERROR:
             raise ToolError(f"indexing failed: {engine.status.message or 'see the server log'}")
+        if engine.status.state is State.READY and not engine.indexing:
+            skipped = engine.skipped()
+            left_out = ", ".join(f"{n:,} {reason}" for reason, n in sorted(skipped.items())) or "none"
+            raise ToolError(f"the workspace ({', '.join(map(str, engine.roots))}) has no files Patina indexes: "
+                            f"no source, Markdown or text files outside ignored folders (files left out: "
+                            f"{left_out}; ignored files are not counted). Is this the right folder?")
         raise ToolError("nothing is indexed yet (the index is being built); call index_status, "
                         "and try again in a few seconds")
 
@@ -199,8 +206,11 @@ def build_server(options: Options, folder: Path | None = None) -> tuple[MCPServe
         query: Annotated[str, Field(description="what the code does, in words, or identifiers to look for")],
         ctx: Context,
         limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description="how many matches")] = 10,
-        languages: Annotated[list[str] | None, Field(description='only these languages, e.g. ["python", "rust"]')] = None,
-        kinds: Annotated[list[str] | None, Field(description='only these kinds, e.g. ["function", "method", "class"]')] = None,
+        languages: Annotated[list[str] | None, Field(description=(
+            f'only these languages, any case: {", ".join(protocol.LANGUAGES)}; aliases py, js, ts, rs, golang, '
+            f'c++, cs, rb, md'))] = None,
+        kinds: Annotated[list[str] | None, Field(description=(
+            f'only these kinds, any case, plurals too: {", ".join(protocol.KINDS)}'))] = None,
         paths: Annotated[list[str] | None, Field(description='only files matching these globs, e.g. ["src/**", "*.py"]')] = None,
     ) -> Annotated[CallToolResult, Matches]:
         """Find code in the workspace by what it does (semantic) and by name (lexical).
@@ -208,14 +218,17 @@ def build_server(options: Options, folder: Path | None = None) -> tuple[MCPServe
         Returns the best matching functions, methods, classes, comments and doc sections with
         their file:line, kind, qualified name, score and a short snippet.
         """
-        if not query.strip():
-            raise ToolError('query is empty: describe what the code does, e.g. "parse http headers"')
+        try:  # the language server's own checks and messages: one parse for every front end
+            q = protocol.parse_search({"query": query, "limit": limit, "languages": languages, "kinds": kinds,
+                                       "paths": paths})
+        except protocol.InvalidParams as exc:
+            raise ToolError(str(exc)) from None
         await _ensure_started(ctx, workspace)
         engine = workspace.engine
         _nothing_yet(engine)
-        q = SearchQuery(query.strip(), limit, "hybrid", tuple(languages or ()), tuple(kinds or ()), tuple(paths or ()))
+        q = dataclasses.replace(q, text=q.text.strip())
         hits = await anyio.to_thread.run_sync(engine.search, q)
-        return _result(f'{len(hits)} matches for "{query.strip()}"', hits, engine.indexing)
+        return _result(f'{len(hits)} matches for "{q.text}"', hits, engine.indexing)
 
     @server.tool(annotations=read_only)
     async def find_related(
@@ -227,6 +240,9 @@ def build_server(options: Options, folder: Path | None = None) -> tuple[MCPServe
     ) -> Annotated[CallToolResult, Matches]:
         """Find code similar to a unit of the workspace, given by file and line, or by symbol name
         (with `file` to choose among symbols of the same name)."""
+        if symbol is not None and not symbol.strip():
+            raise ToolError("symbol is blank: name a function, method or class (qualified names work, e.g. "
+                            "Parser.parse), or give file and line instead")
         if line is None and not symbol:
             raise ToolError("give a file and a line, or a symbol name")
         if line is not None and not file:
@@ -234,14 +250,18 @@ def build_server(options: Options, folder: Path | None = None) -> tuple[MCPServe
         await _ensure_started(ctx, workspace)
         engine = workspace.engine
         _nothing_yet(engine)
-        path, at = await anyio.to_thread.run_sync(_locate, engine, file, line, symbol)
+        path, at, note = await anyio.to_thread.run_sync(_locate, engine, file, line, symbol)
         try:
             hits = await anyio.to_thread.run_sync(lambda: engine.related(path, at, None, None, limit))
         except NotInWorkspace as exc:
             raise ToolError(str(exc)) from None
         root = next((r for r in engine.roots if r == path or r in path.parents), path.parent)
         where = f"{path.relative_to(root).as_posix()}:{at + 1}"
-        return _result(f"{len(hits)} units related to {symbol or 'the unit'} at {where}", hits, engine.indexing)
+        empty = ("nothing is embedded yet (related code compares vectors, and the semantic phase is still "
+                 "running): call index_status, and try again when it says ready"
+                 if not hits and engine.indexing else None)
+        return _result(f"{len(hits)} units related to {symbol or 'the unit'} at {where}{note}", hits, engine.indexing,
+                       empty)
 
     @server.tool(annotations=read_only)
     async def index_status(ctx: Context) -> Annotated[CallToolResult, IndexStatus]:
@@ -270,8 +290,9 @@ def build_server(options: Options, folder: Path | None = None) -> tuple[MCPServe
     return server, workspace
 
 
-def _locate(engine: Engine, file: str | None, line: int | None, symbol: str | None) -> tuple[Path, int]:
-    """(absolute path, 0-based line) of the unit a find_related call names; ToolError if there is none."""
+def _locate(engine: Engine, file: str | None, line: int | None, symbol: str | None) -> tuple[Path, int, str]:
+    """(absolute path, 0-based line, a note for the answer) of the unit a find_related call names;
+    ToolError if there is none, or if `symbol` and `line` name different units."""
     path = None
     if file:
         given = Path(file)
@@ -283,17 +304,54 @@ def _locate(engine: Engine, file: str | None, line: int | None, symbol: str | No
         if path is None:
             raise ToolError(f"no file {file} in the workspace ({', '.join(map(str, engine.roots))}): give a path "
                             f"relative to it, or an absolute path inside it")
-    if line is not None:
-        return path, line - 1
+    if line is not None and not symbol:
+        _check_line(engine, path, file, line)
+        return path, line - 1, ""
     wanted = symbol.strip()
-    found = [(root, u) for root, u in engine.units()
-             if (u.name == wanted or u.qualified_name == wanted) and u.kind not in ("comment", "section", "text")
-             and (path is None or root / u.path == path)]
+    found = sorted(((root, u) for root, u in engine.units()
+                    if (u.name == wanted or u.qualified_name == wanted) and u.kind not in ("comment", "section", "text")
+                    and (path is None or root / u.path == path)),
+                   key=lambda ru: (ru[1].path, ru[1].span.start_line))
+    if line is not None:
+        # both given: they must name the same unit (a silent choice of one would answer another question)
+        here = [(root, u) for root, u in found if u.span.contains_line(line - 1)]
+        if not here:
+            raise ToolError(f"symbol {wanted} is not at {file}:{line}; give the symbol or the line, or both where "
+                            f"they agree")
+        root, unit = here[-1]
+        return root / unit.path, line - 1, ""
     if not found:
         where = f" in {file}" if file else ""
         raise ToolError(f"no function, method or class named {wanted}{where}; search_code finds it by description")
-    root, unit = min(found, key=lambda ru: (ru[1].path, ru[1].span.start_line))
-    return root / unit.path, unit.span.start_line
+    root, unit = found[0]
+    note = ""
+    if len(found) > 1:
+        shown = "; ".join(f"{u.path}:{u.span.start_line + 1} {u.qualified_name}" for _, u in found[:10])
+        more = f" and {len(found) - 10} more" if len(found) > 10 else ""
+        note = (f" (symbol {wanted} names {len(found)} units: {shown}{more}; this is the first: "
+                f"give `file` to choose)")
+    return root / unit.path, unit.span.start_line, note
+
+
+def _check_line(engine: Engine, path: Path, file: str, line: int) -> None:
+    """A ToolError that says why there is nothing to relate at `file:line`, if there is nothing."""
+    text = engine.disk_text(path)
+    if text is None:
+        raise ToolError(f"{file} is not indexed: Patina leaves it out (ignored, too large, binary, or not a "
+                        f"regular file)")
+    count = text.count("\n") + 1
+    if line > count:
+        raise ToolError(f"line {line} is past the end of {file} (it has {count:,} lines)")
+    units = [u for root, u in engine.units() if root / u.path == path]
+    if not units:
+        if engine.indexing:
+            raise ToolError(f"{file} is not indexed yet (the index is being built): call index_status, and try "
+                            f"again when it says ready")
+        raise ToolError(f"{file} has no functions, methods, classes or comments Patina indexes")
+    if not any(u.span.contains_line(line - 1) for u in units):
+        nearest = min(units, key=lambda u: min(abs(u.span.start_line - (line - 1)), abs(u.span.end_line - (line - 1))))
+        raise ToolError(f"no unit at {file}:{line} (a blank line, an import, module-level code?); the nearest is "
+                        f"{nearest.kind} {nearest.qualified_name} at line {nearest.span.start_line + 1}")
 
 
 def _inside(engine: Engine, path: Path) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from patina_lsp.index.languages import EXTENSIONS
 from patina_lsp.index.search import DEFAULT_LIMIT, MAX_LIMIT, MODES, SearchQuery
 
 SEARCH = "patina/search"
@@ -26,6 +27,17 @@ STATES = ("starting", "indexing", "ready", "error")
 MAX_QUERY_CHARS = 2000
 MAX_FILTER_ITEMS = 100
 MAX_FILTER_CHARS = 500  # one language, kind or glob
+
+
+# what the `languages` and `kinds` filters accept: the names units carry, any case, and the usual aliases
+LANGUAGES = tuple(sorted(set(EXTENSIONS.values()) | {"text"}))
+LANGUAGE_ALIASES = {"py": "python", "python3": "python", "js": "javascript", "jsx": "javascript", "node": "javascript",
+                    "ts": "typescript", "rs": "rust", "golang": "go", "c++": "cpp", "cxx": "cpp", "cs": "csharp",
+                    "c#": "csharp", "rb": "ruby", "md": "markdown"}
+KINDS = ("class", "comment", "constructor", "enum", "function", "impl", "interface", "macro", "method", "module",
+         "namespace", "section", "struct", "text", "trait", "type")
+KIND_ALIASES = {"fn": "function", "func": "function", "def": "function", "ctor": "constructor",
+                "classes": "class", "doc": "section", "docs": "section"}
 
 
 class InvalidParams(ValueError):
@@ -90,6 +102,23 @@ def _strings(params: dict, key: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _canonical(key: str, values: tuple[str, ...], names: tuple[str, ...], aliases: dict[str, str],
+               alias_hint: str) -> tuple[str, ...]:
+    """Filter values as units carry them: any case, aliases and plurals accepted; anything else is an
+    error that lists what is accepted (a filter that matches nothing must not pass silently)."""
+    out = []
+    for value in values:
+        v = value.strip().lower()
+        v = aliases.get(v, v)
+        if v not in names and v.endswith("s") and v[:-1] in names:
+            v = v[:-1]  # "functions", "methods"
+        if v not in names:
+            raise InvalidParams(f"{key}: {short_repr(value)} is not one Patina knows; use {', '.join(names)}"
+                                f"{alias_hint}")
+        out.append(v)
+    return tuple(dict.fromkeys(out))
+
+
 def parse_search(raw: Any) -> SearchQuery:
     """`{"query", "limit"?, "mode"?, "languages"?, "kinds"?, "paths"?}` -> SearchQuery."""
     params = _object(raw, "patina/search params")
@@ -110,8 +139,10 @@ def parse_search(raw: Any) -> SearchQuery:
     for pattern in paths:
         if ".." in pattern.replace("\\", "/").split("/"):
             raise InvalidParams(f"paths globs may not contain '..': {short_repr(pattern)}")
-    return SearchQuery(text=query, limit=_limit(params), mode=mode, languages=_strings(params, "languages"),
-                       kinds=_strings(params, "kinds"), paths=paths)
+    languages = _canonical("languages", _strings(params, "languages"), LANGUAGES, LANGUAGE_ALIASES,
+                           " (or py, js, ts, rs, golang, c++, cs, rb, md)")
+    kinds = _canonical("kinds", _strings(params, "kinds"), KINDS, KIND_ALIASES, " (any case, plurals too)")
+    return SearchQuery(text=query, limit=_limit(params), mode=mode, languages=languages, kinds=kinds, paths=paths)
 
 
 def parse_position(value: Any, what: str = "position") -> Position:

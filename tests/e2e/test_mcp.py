@@ -143,3 +143,71 @@ async def test_started_in_the_root_or_home_with_no_roots_it_indexes_nothing_and_
             assert result.is_error, text
             assert f"started in {cwd} with no folder" in text and "patina mcp /path/to/project" in text
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").rglob("*.sqlite*"))
+
+
+async def test_filters_symbols_and_limits_say_what_they_accept(tmp_path, corpus):
+    (corpus / "dup_a.py").write_text("class A:\n    def reset(self):\n        self.n = 0\n")
+    (corpus / "dup_b.py").write_text("class B:\n    def reset(self):\n        self.items = []\n")
+    async with mcp_session(tmp_path / "cache", folder=corpus) as session:
+        await wait_ready(session)
+        # the usual spellings of a language or kind find what the canonical one finds
+        baseline, _ = await call(session, "search_code", query="archive shipment", languages=["python"],
+                                 kinds=["function"])
+        assert not baseline.is_error and baseline.structured_content["matches"]
+        for languages, kinds in ((["Python"], ["Function"]), (["py"], ["functions"]), (["PY"], ["FUNCTION"])):
+            result, text = await call(session, "search_code", query="archive shipment", languages=languages,
+                                      kinds=kinds)
+            assert not result.is_error, text
+            assert result.structured_content["matches"] == baseline.structured_content["matches"]
+        # anything else is an error that lists what is accepted, never a quiet empty answer
+        cases = [
+            (dict(query="archive", languages=["klingon"]), "languages: 'klingon' is not one Patina knows; use c, cpp"),
+            (dict(query="archive", kinds=["widget"]), "kinds: 'widget' is not one Patina knows; use class"),
+            (dict(query="archive", paths=["../**"]), "paths globs may not contain '..'"),
+            (dict(query="x" * 100_000), "query is 100,000 characters; the limit is 2,000"),
+        ]
+        for arguments, expected in cases:
+            result, text = await call(session, "search_code", **arguments)
+            assert result.is_error and expected in text, (arguments, text[:300])
+            assert len(text) < 1000  # the query is not echoed back
+        # symbols: blank, disagreeing with the line, ambiguous
+        result, text = await call(session, "find_related", symbol="   ")
+        assert result.is_error and "symbol is blank" in text
+        result, text = await call(session, "find_related", symbol="reset", file="dup_b.py", line=1)
+        assert result.is_error and "symbol reset is not at dup_b.py:1" in text
+        result, text = await call(session, "find_related", symbol="B.reset", file="dup_b.py", line=2)
+        assert not result.is_error and "related to B.reset at dup_b.py:2" in text
+        result, text = await call(session, "find_related", symbol="reset")
+        assert not result.is_error
+        assert "symbol reset names 2 units: dup_a.py:2 A.reset; dup_b.py:2 B.reset; this is the first" in text
+
+
+async def test_an_empty_workspace_says_so_instead_of_try_again_later(tmp_path, model_files):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
+    async with mcp_session(tmp_path / "cache", folder=empty) as session:
+        status = await wait_ready(session)
+        assert status["files"] == 0
+        result, text = await call(session, "search_code", query="anything at all")
+        assert result.is_error
+        assert f"the workspace ({empty}) has no files Patina indexes" in text and "1 binary file type" in text
+        assert "try again" not in text
+
+
+async def test_find_related_says_why_there_is_nothing_at_a_line(tmp_path, corpus):
+    (corpus / "notes.py").write_text('"""Notes."""\n\nimport os\n\n\ndef keep_note(text):\n    return text\n')
+    (corpus / "big.log").write_text("x" * 2_000_000)
+    async with mcp_session(tmp_path / "cache", folder=corpus) as session:
+        await wait_ready(session)
+        cases = [
+            (dict(file="notes.py", line=4), "no unit at notes.py:4 (a blank line, an import, module-level code?); "
+                                            "the nearest is function keep_note at line 6"),
+            (dict(file="notes.py", line=10**9), "line 1000000000 is past the end of notes.py (it has 8 lines)"),
+            (dict(file="big.log", line=1), "big.log is not indexed: Patina leaves it out"),
+        ]
+        for arguments, expected in cases:
+            result, text = await call(session, "find_related", **arguments)
+            assert result.is_error and expected in text, (arguments, text)
+        result, text = await call(session, "find_related", file="notes.py", line=7)
+        assert not result.is_error and "related to the unit at notes.py:7" in text
