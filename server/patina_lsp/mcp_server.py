@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 FIRST_CALL_WAIT_SECONDS = 20.0  # a first call waits this long for the lexical phase, so it sees every file
 SNIPPET_LINES = 3
+MAX_CONTEXT_LINES = 200  # `context`: at most this many lines of a unit's source per match
 
 INSTRUCTIONS = """Patina searches this repository's code by meaning and by name.
 Use search_code with a description of what the code does ("retry a failed http request with backoff")
@@ -40,17 +41,32 @@ or with identifiers; it returns file:line locations with a snippet. Use find_rel
 or a symbol name to find code that does similar things. index_status says how complete the index is."""
 
 
+SEARCH_CODE = """Find code in the workspace by what it does (semantic) and by name (lexical).
+
+Returns the best matching functions, methods, classes, comments and doc sections with their
+file:line, kind, qualified name, score and a snippet (signature and doc); `context` adds their source."""
+FIND_RELATED = """Find code similar to a unit of the workspace, given by file and line, or by symbol name
+(with `file` to choose among symbols of the same name)."""
+INDEX_STATUS = "How complete the index is: files and units indexed, the phase and time left while indexing."
+
+
 class Match(BaseModel):
     path: str = Field(description="file path relative to the workspace folder")
     line: int = Field(description="first line of the unit, 1-based")
     end_line: int = Field(description="last line of the unit, 1-based")
     kind: str = Field(description="function, method, class, struct, ..., comment, section or text")
-    name: str
-    qualified_name: str
-    language: str
-    score: float
-    snippet: str
+    name: str = Field(description="the unit's own name")
+    qualified_name: str = Field(description="the name with its containers, e.g. Parser.parse")
+    language: str = Field(description="python, rust, typescript, ...")
+    score: float = Field(description=(
+        "how well the unit matches, 0 to 1, higher is better; relative to the other matches of the same "
+        "call (normalised per query), not comparable across calls. While the index is being built, units "
+        "not embedded yet are scored by their lexical match alone"))
+    snippet: str = Field(description="up to three lines: the signature, then the doc's first lines (or the "
+                                     "body's, when there is no doc)")
     workspace: str = Field(description="the workspace folder the path is relative to")
+    context: str | None = Field(default=None, description=(
+        "the unit's source from its first line, `context` lines at most, when the call asked for it"))
 
 
 class Matches(BaseModel):
@@ -68,7 +84,7 @@ class IndexStatus(BaseModel):
     phase: str | None = None
     percentage: int | None = None
     eta_seconds: float | None = None
-    shared_with: list[str] = Field(default_factory=list,
+    shared_with: list[int] = Field(default_factory=list,
                                    description="pids of the Patina processes that write the index (if not this one)")
     message: str | None = None
 
@@ -157,29 +173,48 @@ async def _ensure_started(ctx: Context, workspace: Workspace) -> None:
         workspace.answered = True
 
 
-def _match(root: Path, hit) -> Match:
+def snippet_of(unit) -> str:
+    """The signature, then the doc's first lines, or the body's when there is no doc: three lines at most."""
+    head = [line.rstrip() for line in (unit.signature or "").splitlines() if line.strip()][:SNIPPET_LINES]
+    if unit.doc.strip():
+        rest = [line.strip() for line in unit.doc.splitlines() if line.strip()]
+    else:
+        code = [line.rstrip() for line in unit.code.splitlines() if line.strip()]
+        # the body: what follows the signature's lines in the code
+        rest = code[len(head):] if head else code
+    return "\n".join((head + rest)[:SNIPPET_LINES])
+
+
+def _match(root: Path, hit, context: int = 0) -> Match:
     u = hit.unit
-    snippet = "\n".join((u.signature or u.code).splitlines()[:SNIPPET_LINES])
+    code = "\n".join(u.code.splitlines()[:context]) if context else None
     return Match(path=u.path, line=u.span.start_line + 1, end_line=u.span.end_line + 1, kind=u.kind, name=u.name,
                  qualified_name=u.qualified_name, language=u.language, score=round(hit.score, 4),
-                 snippet=snippet, workspace=str(root))
+                 snippet=snippet_of(u), workspace=str(root), context=code)
 
 
 def _as_text(title: str, matches: list[Match], indexing: bool, empty: str | None = None) -> str:
     lines = [title + (" (the index is still being built: results may be incomplete)" if indexing else "")]
     for n, m in enumerate(matches, start=1):
-        lines.append(f"{n}. {m.path}:{m.line}  {m.kind} {m.qualified_name}  (score {m.score:.3f})")
-        lines += [f"     {line}" for line in m.snippet.splitlines()]
+        lines.append(f"{n}. {m.path}:{m.line}-{m.end_line}  {m.kind} {m.qualified_name}  ({m.language}, "
+                     f"score {m.score:.3f})")
+        lines += [f"     {line}" for line in (m.context or m.snippet).splitlines()]
     if not matches:
         lines.append(empty or "No matches. Try other words, or fewer filters.")
     return "\n".join(lines)
 
 
-def _result(title: str, hits: list[Hit], indexing: bool, empty: str | None = None) -> CallToolResult:
-    matches = [_match(root, hit) for root, hit in hits]
+def _result(title: str, hits: list[Hit], indexing: bool, empty: str | None = None,
+            context: int = 0) -> CallToolResult:
+    matches = [_match(root, hit, context) for root, hit in hits]
     data = Matches(matches=matches, indexing=indexing)
     return CallToolResult(content=[TextContent(type="text", text=_as_text(title, matches, indexing, empty))],
                           structured_content=data.model_dump(mode="json"))
+
+
+def _printable(text: str) -> str:
+    """The query as it may be echoed: control characters escaped (a query is an agent's or a user's input)."""
+    return "".join(ch if ch.isprintable() or ch == " " else repr(ch)[1:-1] for ch in text)
 
 
 def _nothing_yet(engine: Engine) -> None:
@@ -201,7 +236,7 @@ def build_server(options: Options, folder: Path | None = None) -> tuple[MCPServe
     server = MCPServer("patina", title="Patina code search", version=__version__, instructions=INSTRUCTIONS)
     read_only = ToolAnnotations(read_only_hint=True, open_world_hint=False, idempotent_hint=True)
 
-    @server.tool(annotations=read_only)
+    @server.tool(annotations=read_only, description=SEARCH_CODE)
     async def search_code(
         query: Annotated[str, Field(description="what the code does, in words, or identifiers to look for")],
         ctx: Context,
@@ -212,12 +247,10 @@ def build_server(options: Options, folder: Path | None = None) -> tuple[MCPServe
         kinds: Annotated[list[str] | None, Field(description=(
             f'only these kinds, any case, plurals too: {", ".join(protocol.KINDS)}'))] = None,
         paths: Annotated[list[str] | None, Field(description='only files matching these globs, e.g. ["src/**", "*.py"]')] = None,
+        context: Annotated[int, Field(ge=0, le=MAX_CONTEXT_LINES, description=(
+            "also return each match's source, this many lines from its first (0: the snippet only)"))] = 0,
     ) -> Annotated[CallToolResult, Matches]:
-        """Find code in the workspace by what it does (semantic) and by name (lexical).
-
-        Returns the best matching functions, methods, classes, comments and doc sections with
-        their file:line, kind, qualified name, score and a short snippet.
-        """
+        """SEARCH_CODE, for the agent: the tool's description."""
         try:  # the language server's own checks and messages: one parse for every front end
             q = protocol.parse_search({"query": query, "limit": limit, "languages": languages, "kinds": kinds,
                                        "paths": paths})
@@ -228,18 +261,19 @@ def build_server(options: Options, folder: Path | None = None) -> tuple[MCPServe
         _nothing_yet(engine)
         q = dataclasses.replace(q, text=q.text.strip())
         hits = await anyio.to_thread.run_sync(engine.search, q)
-        return _result(f'{len(hits)} matches for "{q.text}"', hits, engine.indexing)
+        return _result(f'{len(hits)} matches for "{_printable(q.text)}"', hits, engine.indexing, context=context)
 
-    @server.tool(annotations=read_only)
+    @server.tool(annotations=read_only, description=FIND_RELATED)
     async def find_related(
         ctx: Context,
         file: Annotated[str | None, Field(description="a file path (relative to the workspace or absolute)")] = None,
         line: Annotated[int | None, Field(ge=1, description="a 1-based line in `file`: the unit around it")] = None,
         symbol: Annotated[str | None, Field(description="a function, method or class name (qualified names work)")] = None,
         limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description="how many matches")] = 10,
+        context: Annotated[int, Field(ge=0, le=MAX_CONTEXT_LINES, description=(
+            "also return each match's source, this many lines from its first (0: the snippet only)"))] = 0,
     ) -> Annotated[CallToolResult, Matches]:
-        """Find code similar to a unit of the workspace, given by file and line, or by symbol name
-        (with `file` to choose among symbols of the same name)."""
+        """FIND_RELATED, for the agent: the tool's description."""
         if symbol is not None and not symbol.strip():
             raise ToolError("symbol is blank: name a function, method or class (qualified names work, e.g. "
                             "Parser.parse), or give file and line instead")
@@ -261,11 +295,11 @@ def build_server(options: Options, folder: Path | None = None) -> tuple[MCPServe
                  "running): call index_status, and try again when it says ready"
                  if not hits and engine.indexing else None)
         return _result(f"{len(hits)} units related to {symbol or 'the unit'} at {where}{note}", hits, engine.indexing,
-                       empty)
+                       empty, context)
 
-    @server.tool(annotations=read_only)
+    @server.tool(annotations=read_only, description=INDEX_STATUS)
     async def index_status(ctx: Context) -> Annotated[CallToolResult, IndexStatus]:
-        """How complete the index is: files and units indexed, the phase and time left while indexing."""
+        """INDEX_STATUS, for the agent: the tool's description."""
         await _ensure_started(ctx, workspace)
         engine = workspace.engine
         raw = engine.status_dict()
@@ -273,7 +307,8 @@ def build_server(options: Options, folder: Path | None = None) -> tuple[MCPServe
                            units=raw["units"], pending_files=raw["pendingFiles"], phase=raw.get("phase"),
                            texts_embedded=raw["textsEmbedded"],
                            percentage=raw.get("percentage"), eta_seconds=raw.get("etaSeconds"),
-                           shared_with=raw.get("sharedWith", []), message=raw.get("message"))
+                           shared_with=[int(pid) for pid in raw.get("sharedWith", []) if str(pid).isdigit()],
+                           message=raw.get("message"))
         text = (f"{data.state}: {data.units:,} units in {data.files:,} files of {', '.join(data.workspaces)}; "
                 f"{data.pending_files:,} files pending")
         if data.phase:
@@ -281,7 +316,7 @@ def build_server(options: Options, folder: Path | None = None) -> tuple[MCPServe
             if data.eta_seconds is not None:
                 text += f", about {round(data.eta_seconds)} s left"
         if data.shared_with:
-            text += f"; the index is written by Patina process {', '.join(data.shared_with)} and shared"
+            text += f"; the index is written by Patina process {', '.join(map(str, data.shared_with))} and shared"
         if data.message:
             text += f"; {data.message}"
         return CallToolResult(content=[TextContent(type="text", text=text)],

@@ -125,7 +125,7 @@ async def test_next_to_an_editor_it_embeds_nothing(tmp_path, corpus):
                                                                    "limit": 10})["items"]]
     async with mcp_session(cache, cwd=corpus) as session:  # no roots, no folder: the current directory
         status = await wait_ready(session)
-        assert status["shared_with"] == [str(editor.proc.pid)] and status["files"] == 40
+        assert status["shared_with"] == [editor.proc.pid] and status["files"] == 40
         assert status["texts_embedded"] == 0
         result, _ = await call(session, "search_code", query="render the audit report", limit=10)
         assert [m["name"] for m in result.structured_content["matches"]] == lsp_top
@@ -211,3 +211,31 @@ async def test_find_related_says_why_there_is_nothing_at_a_line(tmp_path, corpus
             assert result.is_error and expected in text, (arguments, text)
         result, text = await call(session, "find_related", file="notes.py", line=7)
         assert not result.is_error and "related to the unit at notes.py:7" in text
+
+
+async def test_snippets_context_and_descriptions_are_what_the_readme_says(tmp_path, corpus):
+    (corpus / "undocumented.py").write_text("def add_tax(price, rate):\n    total = price * (1 + rate)\n"
+                                            "    return round(total, 2)\n")
+    async with mcp_session(tmp_path / "cache", folder=corpus) as session:
+        tools = {t.name: t for t in (await session.list_tools()).tools}
+        for tool in tools.values():
+            assert not any(line.startswith(" ") for line in tool.description.splitlines()), tool.description
+        match_schema = tools["search_code"].output_schema["$defs"]["Match"]["properties"]
+        assert all(field.get("description") for field in match_schema.values()), match_schema
+        assert "0 to 1" in match_schema["score"]["description"]
+        await wait_ready(session)
+        result, text = await call(session, "search_code", query="add_tax", limit=1)
+        match = result.structured_content["matches"][0]
+        # undocumented: the signature, then the body's first lines
+        assert match["snippet"] == "def add_tax(price, rate)\n    total = price * (1 + rate)\n    return round(total, 2)"
+        assert match["context"] is None
+        result, text = await call(session, "search_code", query="archive shipment", limit=1, context=2)
+        match = result.structured_content["matches"][0]
+        # documented: the signature, then the doc
+        assert match["snippet"].splitlines()[1].startswith("Archive a ")
+        assert len(match["context"].splitlines()) == 2 and match["context"].startswith("def archive_")
+        assert match["context"].splitlines()[1].strip() in text  # the text carries what the structure does
+        result, text = await call(session, "search_code", query="archive\x1b[31m shipment\x00")
+        assert not result.is_error and "\x1b" not in text and "\x00" not in text and "\\x1b" in text
+        status, _ = await call(session, "index_status")
+        assert all(isinstance(pid, int) for pid in status.structured_content["shared_with"])
