@@ -431,7 +431,10 @@ class Engine:
             self.status.state = State.READY
             self.status.phase, self.status.eta_seconds = None, None
             self._refresh_counts()
-            log.info("indexing paused at %d units (the user cancelled it)", self.status.units)
+            if self._stop.is_set():  # shutdown(): the client went away, or the server was asked to exit
+                log.info("indexing stopped at %d units: the server is shutting down", self.status.units)
+            else:
+                log.info("indexing paused at %d units (the user cancelled it)", self.status.units)
             self.note("indexing paused; run patina.reindex to resume")
             return False
         if result.stopped:

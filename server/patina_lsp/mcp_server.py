@@ -124,15 +124,24 @@ class Workspace:
     def started(self) -> bool:
         return self._run is not None
 
-    def wait_for_lexical(self, timeout: float) -> None:
-        """Until every file is extracted (or the run ends, or `timeout`): a first call sees the whole workspace."""
+    def lexical_done(self) -> bool:
+        """Whether every file is extracted (or the run ended, or another process writes the index)."""
+        status = self.engine.status
+        return status.state in (State.READY, State.ERROR) or status.phase == "semantic" or (
+            bool(self.engine.readers()) and status.state is not State.STARTING)
+
+    async def wait_for_lexical(self, timeout: float, ctx: Context | None = None) -> None:
+        """Until every file is extracted (or the run ends, or `timeout`): a first call sees the whole workspace.
+        Meanwhile the files extracted so far go to the client as progress, when it asked for progress."""
         deadline = time.monotonic() + timeout
         status = self.engine.status
-        while time.monotonic() < deadline:
-            if status.state in (State.READY, State.ERROR) or status.phase == "semantic" or (
-                    self.engine.readers() and status.state is not State.STARTING):
-                return
-            time.sleep(0.05)
+        last = None
+        while time.monotonic() < deadline and not self.lexical_done():
+            now = (status.files_extracted, status.files_to_extract)
+            if ctx is not None and now != last and now[1]:
+                last = now
+                await ctx.report_progress(now[0], now[1], f"indexing: {now[0]:,} of {now[1]:,} files read")
+            await anyio.sleep(0.1)
 
     def close(self) -> None:
         self.engine.shutdown()
@@ -169,7 +178,7 @@ async def _ensure_started(ctx: Context, workspace: Workspace) -> None:
     if not workspace.started:
         workspace.start(await _folders(ctx, workspace))
     if not workspace.answered:
-        await anyio.to_thread.run_sync(workspace.wait_for_lexical, FIRST_CALL_WAIT_SECONDS)
+        await workspace.wait_for_lexical(FIRST_CALL_WAIT_SECONDS, ctx)
         workspace.answered = True
 
 
@@ -411,5 +420,6 @@ def run(options: Options, folder: Path | None) -> None:
         workspace.start([folder])  # a folder given: start at once, before the first call
     try:
         server.run("stdio")
+        log.info("the MCP client went away (its end of stdio closed): stopping")
     finally:
         workspace.close()

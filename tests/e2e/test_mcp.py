@@ -239,3 +239,20 @@ async def test_snippets_context_and_descriptions_are_what_the_readme_says(tmp_pa
         assert not result.is_error and "\x1b" not in text and "\x00" not in text and "\\x1b" in text
         status, _ = await call(session, "index_status")
         assert all(isinstance(pid, int) for pid in status.structured_content["shared_with"])
+
+
+async def test_the_first_calls_wait_reports_progress_to_a_client_that_asks(tmp_path, model_files):
+    big = make_workspace(tmp_path / "big", files=600)
+    reports = []
+
+    async def on_progress(progress, total, message):
+        reports.append((progress, total, message))
+
+    async with mcp_session(tmp_path / "cache", folder=big) as session:
+        result = await session.call_tool("search_code", {"query": "archive shipment"}, progress_callback=on_progress)
+        assert not result.is_error
+    assert reports, "no progress while the first call waited for the lexical phase"
+    assert all(total == 600 and 0 <= done <= 600 and "files read" in message for done, total, message in reports)
+    assert [done for done, _, _ in reports] == sorted(done for done, _, _ in reports)
+    log = (tmp_path / "mcp.err").read_text()
+    assert "the MCP client went away" in log and "the user cancelled it" not in log
