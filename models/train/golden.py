@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -33,14 +34,14 @@ def main() -> int:
     delta = REPO / "models" / CODE.delta
     with np.load(delta, allow_pickle=False) as data:
         meta = json.loads(str(data["meta"]))
-        factors = {name[:-2]: None for name in data.files if name.endswith(".a")}
+        factors = sorted(name[:-2] for name in data.files if name.endswith(".a"))
         arrays = {name: data[name].astype(np.float32) for name in data.files if name != "meta"}
     work = Path("/tmp/patina-golden")
     model = MiniLM(base_weights(work), meta["rank"], meta["alpha"], train_all=False)
     for name in factors:
         safe = model.names[name]
-        model.lora_a[safe].data[:] = __import__("torch").from_numpy(arrays[name + ".a"])
-        model.lora_b[safe].data[:] = __import__("torch").from_numpy(arrays[name + ".b"])
+        model.lora_a[safe].data[:] = torch.from_numpy(arrays[name + ".a"])
+        model.lora_b[safe].data[:] = torch.from_numpy(arrays[name + ".b"])
     model.eval()
     batches = Batches(REPO / "models" / "tokenizer.json")
     batches.doc_tok.enable_truncation(max_length=CODE.max_tokens)

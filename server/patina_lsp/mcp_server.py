@@ -386,7 +386,9 @@ def _check_line(engine: Engine, path: Path, file: str, line: int) -> None:
     count = text.count("\n") + 1
     if line > count:
         raise ToolError(f"line {line} is past the end of {file} (it has {count:,} lines)")
-    units = [u for root, u in engine.units() if root / u.path == path]
+    index, rel = engine.locate(path)
+    with index.reading() as view:  # the file's own units, not a pass over the whole workspace
+        units = [view.unit(slot) for slot in view.slots_of(rel)]
     if not units:
         if engine.indexing:
             raise ToolError(f"{file} is not indexed yet (the index is being built): call index_status, and try "
