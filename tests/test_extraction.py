@@ -71,7 +71,7 @@ def test_an_index_built_on_workers_equals_one_built_in_process(tmp_path, monkeyp
         plan = index.plan()
         report = index.extract_files(plan.changed, plan.removed)
         assert report.stopped is None and report.files == len(plan.changed)
-        units = {(u.path, u.span, u.name): u for _, u in index.entries()}
+        units = {(u.path, u.span, u.name): u for _, u in index.searcher().units()}
         index.store.close()
         return units
 

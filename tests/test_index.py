@@ -14,6 +14,7 @@ import pytest
 from patina_lsp.index.search import SearchQuery
 from patina_lsp.index.text import ANALYSIS
 from patina_lsp.index.workspace import open_index
+from index_queries import search, related
 
 LANGS = Path(__file__).parent / "fixtures" / "langs"
 
@@ -43,11 +44,11 @@ def build(root, embedder, cache, **kw):
 def test_semantic_search_finds_the_described_symbol(workspace, int8_embedder, cache):
     index = build(workspace, int8_embedder, cache)
     # two fixtures parse HTTP headers (Python and JavaScript): both, before anything else
-    assert set(names(index.search(SearchQuery("parse the http response headers", 2)))) == {
+    assert set(names(search(index, SearchQuery("parse the http response headers", 2)))) == {
         "parse_http_headers", "parseHeaders"}
-    assert names(index.search(SearchQuery("render templates with a context", 3, "semantic")))[0] in (
+    assert names(search(index, SearchQuery("render templates with a context", 3, "semantic")))[0] in (
         "TemplateRenderer", "render")
-    assert names(index.search(SearchQuery("checksum of a buffer", 3, "lexical")))[0] == "checksum"
+    assert names(search(index, SearchQuery("checksum of a buffer", 3, "lexical")))[0] == "checksum"
 
 
 def test_a_query_that_names_an_identifier_lands_on_it_first(tmp_path, int8_embedder, cache):
@@ -65,7 +66,7 @@ def test_a_query_that_names_an_identifier_lands_on_it_first(tmp_path, int8_embed
     index = build(root, int8_embedder, cache)
     for query, path in (("get_all_permissions", None), ("getAllPermissions", None),
                         ("get_group_permissions", "perms.py"), ("permissions_of_group", "perms.rs")):
-        top = index.search(SearchQuery(query, 5))[0].unit
+        top = search(index, SearchQuery(query, 5))[0].unit
         assert top.name.replace("_", "").lower() == query.replace("_", "").lower(), (query, top.name)
         assert path is None or top.path == path
     index.store.close()
@@ -78,33 +79,33 @@ def test_results_are_per_unit_never_duplicates(workspace, int8_embedder, cache):
     from patina_lsp.index.chunks import POLICIES
 
     index = build(workspace, int8_embedder, cache, texts=POLICIES["all-windows"])  # several vectors a unit
-    [(slot, unit)] = [(s, u) for s, u in index.entries() if u.name == "accumulate"]
-    assert len(index._pub.entries[slot].vector_ids) > 2  # summary + several windows
-    results = index.search(SearchQuery("compute value total", 50))
+    [unit] = [u for _, u in index.searcher().units() if u.name == "accumulate"]
+    assert index.searcher().vector_count(unit.path, unit.span.start_line) > 2  # summary + several windows
+    results = search(index, SearchQuery("compute value total", 50))
     keys = [(r.unit.path, r.unit.span.start_line, r.unit.name) for r in results]
     assert len(keys) == len(set(keys))
 
 
 def test_filters(workspace, int8_embedder, cache):
     index = build(workspace, int8_embedder, cache)
-    only_rust = index.search(SearchQuery("area", 20, languages=("rust",)))
+    only_rust = search(index, SearchQuery("area", 20, languages=("rust",)))
     assert only_rust and {r.unit.language for r in only_rust} == {"rust"}
-    classes = index.search(SearchQuery("render", 20, kinds=("class",)))
+    classes = search(index, SearchQuery("render", 20, kinds=("class",)))
     assert classes and {r.unit.kind for r in classes} == {"class"}
-    by_path = index.search(SearchQuery("server", 20, paths=("*.go",)))
+    by_path = search(index, SearchQuery("server", 20, paths=("*.go",)))
     assert by_path and {r.unit.path for r in by_path} == {"a.go"}
-    assert index.search(SearchQuery("server", 20, paths=("nothing/**",))) == []
+    assert search(index, SearchQuery("server", 20, paths=("nothing/**",))) == []
 
 
 def test_related_excludes_itself_and_overlaps(workspace, int8_embedder, cache):
     index = build(workspace, int8_embedder, cache)
-    render = next(u for _, u in index.entries() if u.name == "render")
-    results = index.related_to("sample.py", line=render.span.start_line + 1, limit=5)
+    render = next(u for _, u in index.searcher().units() if u.name == "render")
+    results = related(index, "sample.py", line=render.span.start_line + 1, limit=5)
     assert results
     for r in results:
         assert not (r.unit.path == "sample.py" and r.unit.span.overlaps(render.span))
     assert "render_async" in names(results)
-    by_text = index.related_to("sample.py", text="def area(self): return 0.0", limit=3)
+    by_text = related(index, "sample.py", text="def area(self): return 0.0", limit=3)
     assert "area" in names(by_text)
 
 
@@ -116,22 +117,22 @@ def test_incremental_edit_add_delete_rename(workspace, int8_embedder, cache):
     os.rename(workspace / "a.rb", workspace / "renamed.rb")
     report = index.update()
     assert report.files == 3  # sample.py, new.go, renamed.rb
-    all_names = {u.name for _, u in index.entries()}
+    all_names = {u.name for _, u in index.searcher().units()}
     assert {"download_file", "Compress", "greet"} <= all_names
     assert not {"parse_http_headers", "checksum"} & all_names
-    assert {u.path for _, u in index.entries() if u.name == "greet"} == {"renamed.rb"}
-    assert names(index.search(SearchQuery("gzip compression", 1)))[0] == "Compress"
+    assert {u.path for _, u in index.searcher().units() if u.name == "greet"} == {"renamed.rb"}
+    assert names(search(index, SearchQuery("gzip compression", 1)))[0] == "Compress"
 
 
 def test_persistence_round_trip_is_warm(workspace, int8_embedder, cache):
     first = build(workspace, int8_embedder, cache)
-    before = names(first.search(SearchQuery("parse http headers", 10)))
+    before = names(search(first, SearchQuery("parse http headers", 10)))
     first.store.close()
     second = open_index(workspace, int8_embedder, cache)
     assert second.unit_count == first.unit_count
     plan = second.plan()
     assert plan.changed == [] and plan.removed == []
-    assert names(second.search(SearchQuery("parse http headers", 10))) == before
+    assert names(search(second, SearchQuery("parse http headers", 10))) == before
     os.utime(workspace / "a.go")  # touched, not changed: no embedding
     report = second.update()
     assert report.embedded == 0 and report.tokens == 0
@@ -140,7 +141,7 @@ def test_persistence_round_trip_is_warm(workspace, int8_embedder, cache):
 def test_a_pass_counts_the_tokens_it_embeds(workspace, int8_embedder, cache):
     index = open_index(workspace, int8_embedder, cache)
     report = index.update()
-    texts = [t for _, u in index.entries() for t in index.texts(u, int8_embedder.count_tokens)]
+    texts = [t for _, u in index.searcher().units() for t in index.texts(u, int8_embedder.count_tokens)]
     assert report.embedded == len(set(texts))  # (the fixture has no two units with the same text)
     assert report.tokens == sum(int8_embedder.count_tokens(sorted(set(texts))))
 
@@ -165,7 +166,7 @@ def test_corrupt_store_is_moved_aside_and_rebuilt(workspace, int8_embedder, cach
     aside = [p for p in again.store.directory.parent.iterdir() if ".damaged-" in p.name]
     assert len(aside) == 1 and (aside[0] / "REASON.txt").is_file()
     again.update()
-    assert names(again.search(SearchQuery("parse raw http headers into a dict", 1))) == ["parse_http_headers"]
+    assert names(search(again, SearchQuery("parse raw http headers into a dict", 1))) == ["parse_http_headers"]
 
 
 def test_store_of_other_variant_or_format_is_refused(workspace, int8_embedder, cache):
@@ -187,7 +188,7 @@ def test_damaged_graph_file_is_rebuilt_from_vectors(workspace, int8_embedder, ca
     graph.write_bytes(graph.read_bytes()[: graph.stat().st_size // 2])
     again = open_index(workspace, int8_embedder, cache)
     assert again.unit_count == count
-    assert names(again.search(SearchQuery("parse raw http headers into a dict", 1, "semantic"))) == ["parse_http_headers"]
+    assert names(search(again, SearchQuery("parse raw http headers into a dict", 1, "semantic"))) == ["parse_http_headers"]
 
 
 def test_hnsw_recall_against_brute_force():
@@ -251,7 +252,7 @@ def test_a_second_open_reads_the_store_and_follows_its_writer(workspace, int8_em
     assert reader.follow() == 0  # nothing committed since it loaded
     writer.index_files([FileEntry("ledger.py", st.st_size, st.st_mtime_ns)])
     assert reader.follow() == 1 and reader.pending_file_count == 0
-    assert names(reader.search(SearchQuery("reconcile the ledger balances", 1))) == ["reconcile_ledger"]
+    assert names(search(reader, SearchQuery("reconcile the ledger balances", 1))) == ["reconcile_ledger"]
 
     # a change the reader hears of goes to the writer, which indexes it
     new.unlink()
@@ -259,7 +260,7 @@ def test_a_second_open_reads_the_store_and_follows_its_writer(workspace, int8_em
     assert writer.store.take_requests() == ["ledger.py"] and writer.store.take_requests() == []
     writer.forget("ledger.py")
     assert reader.follow() == 1
-    assert "reconcile_ledger" not in names(reader.search(SearchQuery("reconcile the ledger balances", 5)))
+    assert "reconcile_ledger" not in names(search(reader, SearchQuery("reconcile the ledger balances", 5)))
 
     # the writer goes: the reader takes over and writes from then on
     assert not reader.take_over()
@@ -268,7 +269,7 @@ def test_a_second_open_reads_the_store_and_follows_its_writer(workspace, int8_em
     (workspace / "late.py").write_text("def arrive_late():\n    pass\n")
     report = reader.update()
     assert report.stopped is None and report.embedded >= 1
-    assert names(reader.search(SearchQuery("arrive late", 1))) == ["arrive_late"]
+    assert names(search(reader, SearchQuery("arrive late", 1))) == ["arrive_late"]
     reader.store.close()
 
 
@@ -308,13 +309,13 @@ def test_workspace_moving_under_the_walk(workspace, int8_embedder, cache, monkey
     index = open_index(workspace, int8_embedder, cache)
     report = index.update()
     assert report.stopped is None
-    paths = {u.path for _, u in index.entries()}
+    paths = {u.path for _, u in index.searcher().units()}
     assert "doomed.py" not in paths and "becomes_dir.py" not in paths
     assert "app.log" in paths  # committed as last read, despite growing
     monkeypatch.setattr(extraction, "extract_file", real_extract)
     index.update()
     on_disk = {p.relative_to(workspace).as_posix() for p in workspace.rglob("*") if p.is_file()}
-    assert {u.path for _, u in index.entries()} <= on_disk
+    assert {u.path for _, u in index.searcher().units()} <= on_disk
     assert set(index._files) == on_disk
 
 
@@ -329,7 +330,7 @@ def test_buffer_edits_do_not_leave_stale_vectors(workspace, int8_embedder, cache
     # collected on the last update: what is left is the disk's vectors plus the current buffer's
     assert len(index.store.vector_hashes()) <= stored + 3
     index.reload_from_disk("sample.py")
-    assert names(index.search(SearchQuery("parse raw http headers into a dict", 1))) == ["parse_http_headers"]
+    assert names(search(index, SearchQuery("parse raw http headers into a dict", 1))) == ["parse_http_headers"]
     index.store.close()
     again = open_index(workspace, int8_embedder, cache)
     assert again.plan().changed == [] and again.unit_count == index.unit_count
@@ -347,7 +348,7 @@ def test_postings_of_another_text_analysis_are_computed_again(tmp_path, int8_emb
     index.store.close()
     again = open_index(root, int8_embedder, cache)
     assert again.plan().changed == []
-    assert [r.unit.name for r in again.search(SearchQuery("buffer length", 3, "lexical"))] == ["get_buf_len"]
+    assert [r.unit.name for r in search(again, SearchQuery("buffer length", 3, "lexical"))] == ["get_buf_len"]
     assert again.unsaved  # computed again, to be saved
     again.save()
     assert again.store.lexical_segment()[1]["analysis"] == ANALYSIS
@@ -371,7 +372,7 @@ def test_units_of_an_older_extractor_are_extracted_again_without_embedding_again
 
 
 def lexical_top(index, query="parse the http response headers", n=8):
-    return [(r.unit.path, r.unit.name, round(r.score, 6)) for r in index.search(SearchQuery(query, n, "lexical"))]
+    return [(r.unit.path, r.unit.name, round(r.score, 6)) for r in search(index, SearchQuery(query, n, "lexical"))]
 
 
 def test_warm_start_reads_saved_postings_and_ranks_the_same(workspace, int8_embedder, cache):
@@ -399,7 +400,7 @@ def test_postings_older_than_the_database_are_completed_file_by_file(workspace, 
     assert again.unsaved  # sample.py's terms came from the database
     assert again.store.graph_labels() is None  # new vectors since the graph was saved: reconciled by id
     assert again._pub.vectors.labels == set(again.store.vector_ids())
-    assert names(again.search(SearchQuery("frobnicate widgets", 1, "semantic"))) == ["frobnicate_widgets"]
+    assert names(search(again, SearchQuery("frobnicate widgets", 1, "semantic"))) == ["frobnicate_widgets"]
     assert lexical_top(again, "frobnicate widgets") == expected
     assert lexical_top(again) == lexical_top(index)
 

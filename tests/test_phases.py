@@ -13,6 +13,7 @@ import pytest
 from patina_lsp.index.priority import embedding_order, git_recent
 from patina_lsp.index.search import SearchQuery
 from patina_lsp.index.workspace import open_index
+from index_queries import search, related
 
 LANGS = Path(__file__).parent / "fixtures" / "langs"
 
@@ -54,16 +55,16 @@ def test_phase_one_is_searchable_before_any_embedding(workspace, int8_embedder, 
     report = index.extract_files(plan.changed, plan.removed)
     assert report.files == len(plan.changed) and counting.texts == []
     assert index.pending_units == index.unit_count > 0
-    top = index.search(SearchQuery("parse_http_headers", 3))
+    top = search(index, SearchQuery("parse_http_headers", 3))
     assert top and top[0].unit.name == "parse_http_headers"
     # related works on a unit that has no vector yet (its text is embedded on the spot)
-    assert index.related_to("sample.py", line=top[0].unit.span.start_line if top[0].unit.path == "sample.py" else 0)\
+    assert related(index, "sample.py", line=top[0].unit.span.start_line if top[0].unit.path == "sample.py" else 0)\
         is not None
 
     done = index.embed_pending()
     assert done.embedded == len(counting.texts) > 0 and index.pending_units == 0
     assert done.embedded_units == index.unit_count
-    after = index.search(SearchQuery("parse_http_headers", 3))
+    after = search(index, SearchQuery("parse_http_headers", 3))
     assert after[0].unit.name == "parse_http_headers"
 
 
@@ -73,12 +74,12 @@ def test_order_stays_sensible_while_vectors_arrive(workspace, int8_embedder, tmp
     plan = index.plan()
     index.extract_files(plan.changed, plan.removed)
     query = SearchQuery("run task 7 from the queue", 10)
-    before = [r.unit.name for r in index.search(query)]
+    before = [r.unit.name for r in search(index, query)]
     assert before[0] == "run_task_7"
     index.embed_pending(only=["task_07.py", "task_03.py"])  # some files embedded, the rest not yet
-    middle = [r.unit.name for r in index.search(query)]
+    middle = [r.unit.name for r in search(index, query)]
     index.embed_pending()
-    after = [r.unit.name for r in index.search(query)]
+    after = [r.unit.name for r in search(index, query)]
     assert middle[0] == "run_task_7" and after[0] == "run_task_7", (before, middle, after)
 
 
@@ -103,7 +104,7 @@ def test_resume_in_phase_one(workspace, int8_embedder, tmp_path):
     reference = open_index(workspace, int8_embedder, tmp_path / "clean")
     reference.update()
     assert len(counting.texts) == len(set(counting.texts))
-    assert sorted(u.key for _, u in again.entries()) == sorted(u.key for _, u in reference.entries())
+    assert sorted(u.key for _, u in again.searcher().units()) == sorted(u.key for _, u in reference.searcher().units())
 
 
 def test_resume_in_phase_two_repeats_nothing(workspace, int8_embedder, tmp_path):
@@ -125,7 +126,7 @@ def test_resume_in_phase_two_repeats_nothing(workspace, int8_embedder, tmp_path)
     again.embed_pending()
     assert again.pending_units == 0
     assert len(counting.texts) == len(set(counting.texts)), "a text was embedded twice"
-    top = again.search(SearchQuery("take a job from the queue and run it", 5, "semantic"))
+    top = search(again, SearchQuery("take a job from the queue and run it", 5, "semantic"))
     assert top and top[0].unit.name.startswith("run_task_")
 
 
@@ -223,7 +224,7 @@ def test_generated_file_is_searchable_but_never_embedded(workspace, int8_embedde
     assert report.lexical_only >= 1
     index.embed_pending()
     assert index.pending_units == 0 and not any("MarshalWidgetPayload" in t for t in counting.texts)
-    assert index.search(SearchQuery("MarshalWidgetPayload", 3))[0].unit.name == "MarshalWidgetPayload"
+    assert search(index, SearchQuery("MarshalWidgetPayload", 3))[0].unit.name == "MarshalWidgetPayload"
     index.store.close()
     again = open_index(workspace, counting, tmp_path / "cache")
     assert again.pending_units == 0 and "api_pb.go" not in again.pending_paths  # decided once, kept

@@ -17,6 +17,7 @@ import pytest
 from patina_lsp.index.search import SearchQuery
 from patina_lsp.index.shared_cache import SharedCache, init_schema
 from patina_lsp.index.workspace import open_index
+from index_queries import search
 
 LANGS = Path(__file__).parent / "fixtures" / "langs"
 QUERIES = ["compute a checksum of a buffer", "parse http headers", "render a template", "area of a shape",
@@ -63,7 +64,7 @@ def machine(repo, cache_dir, embedder, url, identity=None):
 
 
 def top10(index) -> list[list[str]]:
-    return [[f"{r.unit.path}:{r.unit.name}" for r in index.search(SearchQuery(q, 10))] for q in QUERIES]
+    return [[f"{r.unit.path}:{r.unit.name}" for r in search(index, SearchQuery(q, 10))] for q in QUERIES]
 
 
 def rows(url) -> int:

@@ -188,7 +188,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
         raise CliError("the query is empty")
     index = _open_index(args, args.path)
     _update(index, quiet=args.json)
-    results = index.search(SearchQuery(args.query, args.limit, args.mode))
+    results = [r for _, r in index.searcher().search(SearchQuery(args.query, args.limit, args.mode))]
     _print_results(results, index.root, args.json)
     return 0
 
@@ -208,9 +208,10 @@ def _cmd_related(args: argparse.Namespace) -> int:
         rel = Path(os.path.abspath(absolute)).relative_to(index.root).as_posix()
     except ValueError:
         raise CliError(f"{file_part} is not inside {index.root}") from None
-    if index.unit_at(rel, int(line_text) - 1) is None:
+    searcher = index.searcher()
+    if searcher.unit_at(rel, int(line_text) - 1) is None:
         raise CliError(f"nothing indexed at {rel}:{line_text}")
-    results = index.related_to(rel, line=int(line_text) - 1, limit=args.limit)
+    results = [r for _, r in searcher.related(rel, line=int(line_text) - 1, limit=args.limit)]
     _print_results(results, index.root, args.json)
     return 0
 

@@ -22,7 +22,8 @@ from patina_lsp.embedding import Embedder, ModelError, model_files
 from patina_lsp.embedding.build import ensure_models
 from patina_lsp.index.priority import embedding_order
 from patina_lsp.index.scan import read_text
-from patina_lsp.index.search import SearchQuery, SearchResult, rank
+from patina_lsp.index.search import SearchQuery, SearchResult
+from patina_lsp.index.searcher import Searcher
 from patina_lsp.index.store import default_cache_dir
 from patina_lsp.index.units import Span
 from patina_lsp.index.workspace import WorkspaceIndex, open_index
@@ -550,20 +551,19 @@ class Engine:
         self._refresh_counts()
 
     # -- queries (run on the server's query threads) -------------------------------------------
+    def searcher(self) -> Searcher:
+        """A reader of every root's published index, for one query (index/searcher.py)."""
+        return Searcher([(root, index.published) for root, index in list(self.roots.items()) if index is not None])
+
     def search(self, query: SearchQuery) -> list[Hit]:
         """Results from every root, ranked together, as (root, result)."""
-        indexes = [(root, index) for root, index in list(self.roots.items()) if index is not None]
-        if not indexes:
-            return []
+        searcher = self.searcher()
         if self.embedder is None:  # the model is still loading: what the lexical index finds
             query = dataclasses.replace(query, mode="lexical")
         # the query is embedded (onnxruntime, outside the GIL) while the lexical side is scored
         embedding = (self._query_pool.submit(self.embedder.embed_query, query.text)
                      if query.mode != "lexical" else None)
-        lexical = [index.lexical_part(query) for _, index in indexes]
-        vector = embedding.result() if embedding is not None else None
-        groups = [(root, index.candidates(query, vector, part)) for (root, index), part in zip(indexes, lexical)]
-        return self._present(rank(groups, query))
+        return self._present(searcher.search(query, embedding))
 
     def _present(self, hits: list[Hit]) -> list[Hit]:
         """The hits whose file is still there (a stat each); the others are dropped from the index soon."""
@@ -583,8 +583,7 @@ class Engine:
         index, rel = self.locate(path)
         if self.embedder is None or index.embedder is None:
             return []
-        return self._present([(index.root, r) for r in index.related_to(rel, line=line, span=span, text=text,
-                                                                         limit=limit)])
+        return self._present(index.searcher().related(rel, line=line, span=span, text=text, limit=limit))
 
     def skipped(self) -> dict[str, int]:
         """Files the last walks left out, by reason (too large, binary, unreadable ...), over every root."""
@@ -597,10 +596,7 @@ class Engine:
 
     def units(self):
         """(root, unit) for every unit of every root."""
-        for root, index in list(self.roots.items()):
-            if index is not None:
-                for _, unit in index.entries():
-                    yield root, unit
+        yield from self.searcher().units()
 
     @property
     def indexing(self) -> bool:

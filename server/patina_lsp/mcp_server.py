@@ -387,8 +387,7 @@ def _check_line(engine: Engine, path: Path, file: str, line: int) -> None:
     if line > count:
         raise ToolError(f"line {line} is past the end of {file} (it has {count:,} lines)")
     index, rel = engine.locate(path)
-    with index.reading() as view:  # the file's own units, not a pass over the whole workspace
-        units = [view.unit(slot) for slot in view.slots_of(rel)]
+    units = index.searcher().units_of(rel)  # the file's own units, not a pass over the whole workspace
     if not units:
         if engine.indexing:
             raise ToolError(f"{file} is not indexed yet (the index is being built): call index_status, and try "

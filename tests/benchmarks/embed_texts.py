@@ -113,7 +113,7 @@ def texts_and_tokens(units, policy: str, embedder) -> tuple[list[str], int]:
 def score(index, queries) -> dict:
     parts = {"tune": [], "held-out": []}
     for q in queries:
-        results = index.search(SearchQuery(q["query"], 10))
+        results = [r for _, r in index.searcher().search(SearchQuery(q["query"], 10))]
         rank = next((i + 1 for i, r in enumerate(results) if hit(r, q["targets"])), None)
         parts["held-out" if held_out(q["query"]) else "tune"].append(1 / rank if rank else 0.0)
     return {name: (float(np.mean(rr)), float(np.mean([r > 0 for r in rr])), len(rr)) for name, rr in parts.items()}
@@ -139,7 +139,7 @@ def main() -> int:
         try:
             index = open_index(Path(folder), embedder, tmp)
             index.extract_files(index.plan().changed)
-            units = [u for _, u in index.entries()]
+            units = [u for _, u in index.searcher().units()]
             for policy in args.policies:
                 texts, tokens = texts_and_tokens(units, policy, embedder)
                 print(f"{Path(folder).name:8} {policy:20} {len(texts) / len(units):10.2f} {tokens / len(units):11.1f} "
@@ -154,7 +154,7 @@ def main() -> int:
         cached = CachedEmbedder(embedder, work / vectors)
         for policy in args.policies:
             with indexed(target / "corpus", cached, "patina-texts-", texts=chunks.POLICIES[policy]) as index:
-                units = [u for _, u in index.entries()]
+                units = [u for _, u in index.searcher().units()]
                 texts, tokens = texts_and_tokens(units, policy, embedder)
                 s = score(index, queries)
             (mt, rt, _), (mh, rh, _) = s["tune"], s["held-out"]

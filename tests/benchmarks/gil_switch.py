@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from patina_lsp.index.extract import extract_units
-from patina_lsp.index.search import SearchQuery, rank
+from patina_lsp.index.search import SearchQuery
 from patina_lsp.index.workspace import open_index
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -75,8 +75,7 @@ def main() -> int:
                     t0 = time.perf_counter()
                     query = SearchQuery(text, 10)
                     vector = pool.submit(embedder.embed_query, text)
-                    lexical = index.lexical_part(query)
-                    rank([(None, index.candidates(query, vector.result(), lexical))], query)
+                    index.searcher().search(query, vector)
                     times[interval].append((time.perf_counter() - t0) * 1000)
         stop.set()
         index.store.close()

@@ -52,7 +52,7 @@ def run(corpus: Path, embedder, order: str) -> tuple[int, int, int, list[str]]:
         ranks: dict[str, list[int | None]] = {name: [] for name, _ in targets}
         for stage in range(STAGES + 1):
             for name, path in targets:
-                results = index.search(SearchQuery(name, 10))
+                results = [r for _, r in index.searcher().search(SearchQuery(name, 10))]
                 ranks[name].append(next((i + 1 for i, r in enumerate(results)
                                          if r.unit.name == name and r.unit.path == path), None))
             batch = files[stage * step:(stage + 1) * step] if stage < STAGES - 1 else files[stage * step:]

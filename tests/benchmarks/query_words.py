@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from patina_lsp.index.search import SearchQuery, rank
+from patina_lsp.index.search import SearchQuery
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from embed_texts import CachedEmbedder, indexed, int8_embedder  # noqa: E402
@@ -67,8 +67,8 @@ def main() -> int:
                 parts: dict[bool, list[float]] = {False: [], True: []}
                 for q in queries:
                     query = SearchQuery(q["query"], 10)
-                    found = index.candidates(query, embedder.embed_query(shape(q["query"])))
-                    parts[held_out(q["query"])].append(reciprocal_rank(rank([(None, found)], query), q["targets"]))
+                    found = index.searcher().search(query, embedder.embed_query(shape(q["query"])))
+                    parts[held_out(q["query"])].append(reciprocal_rank(found, q["targets"]))
                 mean_tokens = np.mean(embedder.count_tokens([shape(q["query"]) for q in queries]))
                 mean_long = np.mean(embedder.count_tokens([shape(text) for text in long]))
                 print(f"{name:10} {label:22} {np.mean(parts[False]):14.4f} {np.mean(parts[True]):9.4f} "

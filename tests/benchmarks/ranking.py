@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from patina_lsp.index import chunks, fusion
-from patina_lsp.index.search import SearchQuery
+from patina_lsp.index.search import SearchQuery, gather
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from embed_texts import CachedEmbedder, indexed, int8_embedder  # noqa: E402
@@ -147,8 +147,8 @@ def collect(target: Path, embedder, policy: str, fresh: bool) -> tuple[list[dict
         gathered = []
         for q in queries:
             query = SearchQuery(q["query"], 10)
-            found = index.candidates(query, embedder.embed_query(q["query"]))
-            with index.reading() as view:
+            with index.published.reading() as view:
+                found = gather(view, query, embedder.embed_query(q["query"]))
                 found.ceiling = view.lexical_ceiling(q["query"])
             gathered.append(found)
     with open(saved, "wb") as fh:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from patina_lsp.index.search import SearchQuery, rank
+from patina_lsp.index.search import SearchQuery, gather, lexical_candidates, rank
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from embed_texts import CachedEmbedder, indexed, int8_embedder  # noqa: E402
@@ -40,9 +40,11 @@ def profile(index, embedder, texts: list[str], repeat: int) -> dict[str, list[fl
             t0 = time.perf_counter()
             vector = embedder.embed_query(text)
             t1 = time.perf_counter()
-            lexical = index.lexical_part(query)
+            with index.published.reading() as view:
+                lexical = lexical_candidates(view, query)
             t2 = time.perf_counter()
-            found = index.candidates(query, vector, lexical)
+            with index.published.reading() as view:
+                found = gather(view, query, vector, lexical)
             t3 = time.perf_counter()
             rank([(None, found)], query)
             t4 = time.perf_counter()
@@ -65,7 +67,7 @@ def main() -> int:
     cached = CachedEmbedder(embedder, work / f"vectors-{args.set}.npz")
     short = [json.loads(line)["query"] for line in open(target / "queries.jsonl")][:200]
     with indexed(target / "corpus", cached, "patina-profile-") as index:
-        units = sum(1 for _ in index.entries())
+        units = sum(1 for _ in index.searcher().units())
         print(f"{args.set}: {units:,} units; median / p99 ms over {args.repeat} passes")
         print(f"  {'queries':22} " + " ".join(f"{s:>16}" for s in (*STAGES, "critical path")))
         for name, texts in (("short (the set's)", short), ("long (20-40 words)", long_queries(short))):

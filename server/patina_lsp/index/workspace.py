@@ -16,12 +16,12 @@ interrupted run resumes where it stopped and never repeats a finished file):
    vectors to the stored units.
 
 A unit whose vectors are not there yet ranks by its lexical score alone (search.gather, fusion).
-`candidates`, `search` and `related_to` answer from memory while indexing goes on.
+Queries are answered by a `Searcher` (searcher.py) taken from `searcher()`: it reads what is
+published, from memory, while indexing goes on.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import os
@@ -42,7 +42,7 @@ from patina_lsp.index.extract import EXTRACTOR
 from patina_lsp.index.extraction import Extractor, FileUnits, lexical_fields
 from patina_lsp.index.lexical import term_counts
 from patina_lsp.index.queue import EmbeddingQueue
-from patina_lsp.index.published import Entry, IndexView, PublishedIndex
+from patina_lsp.index.published import Entry, PublishedIndex
 from patina_lsp.index.scan import (
     DEFAULT_MAX_FILE_BYTES,
     Admission,
@@ -51,17 +51,7 @@ from patina_lsp.index.scan import (
     read_text,
     walk,
 )
-from patina_lsp.index.search import (
-    Candidates,
-    LexicalPart,
-    SearchQuery,
-    SearchResult,
-    gather,
-    lexical_candidates,
-    nearest_units,
-    rank,
-    unit_at,
-)
+from patina_lsp.index.searcher import Searcher
 from patina_lsp.index.store import (
     LEXICAL_ONLY,
     FileRecord,
@@ -70,7 +60,7 @@ from patina_lsp.index.store import (
     text_hash,
 )
 from patina_lsp.index.text import ANALYSIS
-from patina_lsp.index.units import Span, Unit
+from patina_lsp.index.units import Unit
 from patina_lsp.index.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -916,56 +906,22 @@ class WorkspaceIndex:
         """path -> modification time (ns) of every indexed file."""
         return {path: record.mtime_ns for path, record in list(self._files.items())}
 
-    def entries(self) -> Iterable[tuple[int, Unit]]:
-        with self._pub.lock.read():
-            return [(slot, e.unit) for slot, e in self._pub.entries.items()]
+    @property
+    def published(self) -> PublishedIndex:
+        """What searches see of this root (read it through a Searcher: `searcher()`)."""
+        return self._pub
 
-    def reading(self) -> contextlib.AbstractContextManager[IndexView]:
-        """A read-only view of the published index, valid inside the block (searches run in it)."""
-        return self._pub.reading()
+    def searcher(self) -> Searcher:
+        """A reader of what this root publishes, for one query (searcher.py); the model is the one
+        set on the index when the query runs (none yet: lexical answers only)."""
+        return Searcher([(self.root, self._pub)],
+                        lambda text: self.embedder.embed_query(text) if self.embedder is not None else None,
+                        self._embed_unit if self.embedder is not None else None)
 
-    def candidates(self, query: SearchQuery, vector: np.ndarray | None,
-                   lexical: LexicalPart | None = None) -> Candidates:
-        """Scored candidates for a query (to be ranked with other roots' by search.rank); `lexical`
-        from `lexical_part`, when it was computed while the query was embedded."""
-        with self.reading() as view:
-            return gather(view, query, vector, lexical)
-
-    def lexical_part(self, query: SearchQuery) -> LexicalPart:
-        """The query's lexical scores, computed apart (e.g. while its vector is computed elsewhere)."""
-        with self.reading() as view:
-            return lexical_candidates(view, query)
-
-    def search(self, query: SearchQuery) -> list[SearchResult]:
-        """Ranked units for a text query."""
-        vector = self.embedder.embed_query(query.text) if query.mode != "lexical" else None
-        return [r for _, r in rank([(None, self.candidates(query, vector))], query)]
-
-    def unit_at(self, path: str, line: int) -> tuple[int, Unit] | None:
-        """The innermost unit of `path` whose range contains `line`."""
-        with self.reading() as view:
-            return unit_at(view, path, line)
-
-    def related_to(self, path: str, line: int | None = None, span: Span | None = None, text: str | None = None,
-                   limit: int = 20) -> list[SearchResult]:
-        """Units most like the unit at `line` (or like `text`), excluding it and anything overlapping it."""
-        exclude_span: Span | None = span
-        if text is not None and text.strip():
-            vector = self.embedder.embed_query(text)
-        else:
-            with self.reading() as view:
-                found = unit_at(view, path, line if line is not None else (span.start_line if span else 0))
-                if found is None:
-                    return []
-                slot, unit = found
-                vector_ids = list(view.vector_ids(slot))
-                vector = view.vectors(vector_ids[:1])[0] if vector_ids else None
-            exclude_span = unit.span
-            if vector is None:  # not embedded (yet, or ever): embed its first text now
-                count = self.embedder.count_tokens
-                vector = self.embedder.embed_query((self.texts(unit, count) or chunks.embedding_texts(unit, count))[0])
-        with self.reading() as view:
-            return nearest_units(view, vector, limit, path, exclude_span)
+    def _embed_unit(self, unit: Unit) -> np.ndarray:
+        """The vector of a unit's first text (one not embedded yet, asked for by a related-code request)."""
+        count = self.embedder.count_tokens
+        return self.embedder.embed_query((self.texts(unit, count) or chunks.embedding_texts(unit, count))[0])
 
 
 def open_index(root: Path, embedder: EmbedderLike | None, cache_dir: str | Path | None = None,
