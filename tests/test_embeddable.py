@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from patina_lsp.index.embeddable import file_reason, unit_reason
-from patina_lsp.index.extract import extract_units
+from patina_lsp.index.symbols import extract_units
 
 
 def test_generated_markers_in_the_header():

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from patina_lsp.index.encoding import decode_source, declared_encoding
-from patina_lsp.index.extract import extract_units
+from patina_lsp.index.symbols import extract_units
 
 PY_LATIN1_COOKIE = "# -*- coding: latin-1 -*-\ndef café_menu():\n    return 'crème brûlée'\n".encode("latin-1")
 PY_LATIN1 = "def café_menu():\n    return 'crème brûlée'\n".encode("latin-1")

@@ -356,7 +356,7 @@ def test_postings_of_another_text_analysis_are_computed_again(tmp_path, int8_emb
 
 
 def test_units_of_an_older_extractor_are_extracted_again_without_embedding_again(workspace, int8_embedder, cache):
-    from patina_lsp.index.extract import EXTRACTOR
+    from patina_lsp.index.symbols import EXTRACTOR
 
     index = build(workspace, int8_embedder, cache)
     files, units = index.file_count, index.unit_count

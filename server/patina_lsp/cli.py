@@ -10,6 +10,7 @@ import time
 from collections.abc import Sequence
 
 from patina_lsp import __version__
+from patina_lsp.vocabulary import Kind, Mode
 
 
 class CliError(Exception):
@@ -172,7 +173,7 @@ def _print_results(results, root, as_json: bool) -> None:
     for r in results:
         u = r.unit
         where = f"{u.path}:{u.span.start_line + 1}"
-        joiner = " > " if u.kind == "section" else "."
+        joiner = " > " if u.kind == Kind.SECTION else "."
         name = f"{u.container}{joiner}{u.name}" if u.container else u.name
         print(f"{where}  {u.kind} {name}  ({r.score:.3f})")
         for line in u.preview().splitlines()[:2]:
@@ -374,7 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_index_options(search)
     search.add_argument("--json", action="store_true", help="print {\"items\": [...]} as the server answers")
     search.add_argument("--limit", type=int, default=20)
-    search.add_argument("--mode", choices=["hybrid", "semantic", "lexical"], default="hybrid")
+    search.add_argument("--mode", choices=list(Mode), default=Mode.HYBRID)
     search.add_argument("path")
     search.add_argument("query")
     search.set_defaults(func=_cmd_search)

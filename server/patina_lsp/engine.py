@@ -7,7 +7,6 @@ its answers into LSP messages; tests and benchmarks can drive it directly.
 from __future__ import annotations
 
 import dataclasses
-import enum
 import logging
 import os
 import threading
@@ -27,6 +26,7 @@ from patina_lsp.index.searcher import Searcher
 from patina_lsp.index.store import default_cache_dir
 from patina_lsp.index.units import Span
 from patina_lsp.index.workspace import WorkspaceIndex, open_index
+from patina_lsp.vocabulary import Mode, Phase, State
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +37,6 @@ FOLLOW_EVERY_SECONDS = 0.5  # how often a reader looks for the writer's commits,
 
 class NotInWorkspace(ValueError):
     """A path outside every workspace root."""
-
-
-class State(str, enum.Enum):
-    """Where the server is: loading, indexing (see Status.phase), ready, or failed (see Status.message)."""
-
-    STARTING = "starting"
-    INDEXING = "indexing"
-    READY = "ready"
-    ERROR = "error"
 
 
 @dataclass
@@ -60,7 +51,7 @@ class Status:
     embedded: int = 0  # texts embedded by the last indexing run (0 on a warm start)
     tokens: int = 0  # their tokens
     shared: int = 0  # texts of the last run whose vectors came from the team's shared cache
-    phase: str | None = None  # "lexical" or "semantic" while indexing
+    phase: Phase | None = None  # while indexing
     files_extracted: int = 0  # phase 1: files read and extracted so far, of files_to_extract
     files_to_extract: int = 0
     units_embedded: int = 0  # phase 2: units given their vectors so far, of units_to_embed
@@ -71,20 +62,45 @@ class Status:
     @property
     def percent(self) -> int:
         """Progress through both phases; extraction is counted as the first 5% (it takes a few seconds)."""
-        if self.phase == "lexical":
+        if self.phase == Phase.LEXICAL:
             return int(5 * self.files_extracted / max(self.files_to_extract, 1))
-        if self.phase == "semantic":
+        if self.phase == Phase.SEMANTIC:
             return 5 + int(95 * self.units_embedded / max(self.units_to_embed, 1))
         return 100 if self.state is State.READY else 0
 
     def describe(self) -> str:
         """One line for progress messages: the phase, its counts and the time left."""
-        if self.phase == "lexical":
+        if self.phase == Phase.LEXICAL:
             return f"lexical: {self.files_extracted:,}/{self.files_to_extract:,} files"
-        if self.phase == "semantic":
+        if self.phase == Phase.SEMANTIC:
             eta = f", about {_duration(self.eta_seconds)} left" if self.eta_seconds is not None else ""
             return f"semantic: {self.units_embedded:,}/{self.units_to_embed:,} units{eta}"
         return f"{self.units:,} units in {self.files:,} files"
+
+
+@dataclass(frozen=True)
+class StatusSnapshot:
+    """What the server is doing, taken at one moment (Engine.snapshot); the phase's counts are
+    None outside indexing."""
+
+    state: State
+    files: int
+    units: int
+    pending_files: int  # files still to extract or to embed
+    texts_embedded: int  # by the last indexing run
+    texts_from_shared_cache: int
+    model: str  # the model choice (embedding/models.CHOICES)
+    model_path: str
+    cache_dir: str
+    shared_with: tuple[str, ...]  # pids of the processes that write indexes this one reads
+    phase: Phase | None
+    percentage: int | None
+    files_extracted: int | None
+    files_to_extract: int | None
+    units_embedded: int | None
+    units_to_embed: int | None
+    eta_seconds: float | None
+    message: str | None
 
 
 def _duration(seconds: float) -> str:
@@ -360,7 +376,7 @@ class Engine:
         busy = total or pending_embed or any(p.removed for p in plans.values())
         if busy:  # (if not, the state stays as it is until the model has loaded: see index_all)
             status.state = State.INDEXING
-        status.phase = "lexical" if busy else None
+        status.phase = Phase.LEXICAL if busy else None
         status.files_extracted, status.files_to_extract = 0, total
         status.units_embedded = status.units_to_embed = status.embedded = status.lexical_only = status.shared = 0
         status.tokens = 0
@@ -398,7 +414,7 @@ class Engine:
                 index.root, paths, index.fingerprints, self._open_in(index)))
         status.units_to_embed = sum(i.pending_units for i in indexes)
         if status.units_to_embed:
-            status.state, status.phase = State.INDEXING, "semantic"
+            status.state, status.phase = State.INDEXING, Phase.SEMANTIC
         status.units_embedded = 0
         status.pending_files = sum(i.pending_file_count for i in indexes)
         started = time.monotonic()
@@ -559,10 +575,10 @@ class Engine:
         """Results from every root, ranked together, as (root, result)."""
         searcher = self.searcher()
         if self.embedder is None:  # the model is still loading: what the lexical index finds
-            query = dataclasses.replace(query, mode="lexical")
+            query = dataclasses.replace(query, mode=Mode.LEXICAL)
         # the query is embedded (onnxruntime, outside the GIL) while the lexical side is scored
         embedding = (self._query_pool.submit(self.embedder.embed_query, query.text)
-                     if query.mode != "lexical" else None)
+                     if query.mode != Mode.LEXICAL else None)
         return self._present(searcher.search(query, embedding))
 
     def _present(self, hits: list[Hit]) -> list[Hit]:
@@ -606,24 +622,23 @@ class Engine:
         """The roots whose index another process writes (this one follows it)."""
         return [i for i in self._indexes(list(self.roots)) if not i.writable]
 
-    def status_dict(self) -> dict:
+    def snapshot(self) -> StatusSnapshot:
+        """What the server is doing, at this moment (each front end converts it at its edge:
+        lsp_shapes.status for `patina/status`, the MCP tool's model for `index_status`)."""
         status = self.status
-        out = {"state": status.state.value, "files": status.files, "units": status.units,
-               "pendingFiles": status.pending_files, "textsEmbedded": status.embedded,
-               "textsFromSharedCache": status.shared, "model": self.options.model,
-               "modelPath": self.model_path, "cacheDir": self.cache_dir}
-        readers = self.readers()
-        if readers:
-            out["sharedWith"] = sorted({str(i.store.holder) for i in readers})
-        if status.phase is not None:
-            out.update({"phase": status.phase, "percentage": status.percent,
-                        "filesExtracted": status.files_extracted, "filesToExtract": status.files_to_extract,
-                        "unitsEmbedded": status.units_embedded, "unitsToEmbed": status.units_to_embed})
-            if status.eta_seconds is not None:
-                out["etaSeconds"] = round(status.eta_seconds, 1)
-        if self.status.message:
-            out["message"] = self.status.message
-        return out
+        indexing = status.phase is not None
+        return StatusSnapshot(
+            state=status.state, files=status.files, units=status.units, pending_files=status.pending_files,
+            texts_embedded=status.embedded, texts_from_shared_cache=status.shared, model=self.options.model,
+            model_path=self.model_path, cache_dir=self.cache_dir,
+            shared_with=tuple(sorted({str(i.store.holder) for i in self.readers()})), phase=status.phase,
+            percentage=status.percent if indexing else None,
+            files_extracted=status.files_extracted if indexing else None,
+            files_to_extract=status.files_to_extract if indexing else None,
+            units_embedded=status.units_embedded if indexing else None,
+            units_to_embed=status.units_to_embed if indexing else None,
+            eta_seconds=round(status.eta_seconds, 1) if indexing and status.eta_seconds is not None else None,
+            message=status.message or None)
 
     def shutdown(self) -> None:
         """Stop indexing at the next file and save what is in memory."""

@@ -10,16 +10,37 @@ from pathlib import Path
 
 from lsprotocol import types
 
+from patina_lsp.engine import StatusSnapshot
 from patina_lsp.index.search import SearchResult
 from patina_lsp.index.units import Span, Unit
+from patina_lsp.vocabulary import Kind
 
-# LSP SymbolKind numbers
-SYMBOL_KINDS = {
-    "file": 1, "module": 2, "namespace": 3, "package": 4, "class": 5, "method": 6, "property": 7,
-    "field": 8, "constructor": 9, "enum": 10, "interface": 11, "function": 12, "variable": 13,
-    "constant": 14, "string": 15, "struct": 23, "type": 26, "trait": 11, "macro": 12,
-    "comment": 15, "section": 15, "text": 1,
+# the LSP SymbolKind of each unit kind (File 1, Module 2, Namespace 3, Class 5, Method 6,
+# Constructor 9, Enum 10, Interface 11, Function 12, String 15, Struct 23, TypeParameter 26)
+LSP_SYMBOL_KINDS = {
+    Kind.MODULE: 2, Kind.NAMESPACE: 3, Kind.CLASS: 5, Kind.METHOD: 6, Kind.CONSTRUCTOR: 9, Kind.ENUM: 10,
+    Kind.INTERFACE: 11, Kind.TRAIT: 11, Kind.FUNCTION: 12, Kind.MACRO: 12, Kind.STRUCT: 23, Kind.TYPE: 26,
+    Kind.IMPL: 5, Kind.COMMENT: 15, Kind.SECTION: 15, Kind.TEXT: 1,
 }
+
+
+def status(snapshot: StatusSnapshot) -> dict:
+    """`patina/status`'s result (protocol.py; mirrored by the editors' Status types)."""
+    out = {"state": snapshot.state.value, "files": snapshot.files, "units": snapshot.units,
+           "pendingFiles": snapshot.pending_files, "textsEmbedded": snapshot.texts_embedded,
+           "textsFromSharedCache": snapshot.texts_from_shared_cache, "model": snapshot.model,
+           "modelPath": snapshot.model_path, "cacheDir": snapshot.cache_dir}
+    if snapshot.shared_with:
+        out["sharedWith"] = list(snapshot.shared_with)
+    if snapshot.phase is not None:
+        out.update({"phase": snapshot.phase.value, "percentage": snapshot.percentage,
+                    "filesExtracted": snapshot.files_extracted, "filesToExtract": snapshot.files_to_extract,
+                    "unitsEmbedded": snapshot.units_embedded, "unitsToEmbed": snapshot.units_to_embed})
+        if snapshot.eta_seconds is not None:
+            out["etaSeconds"] = snapshot.eta_seconds
+    if snapshot.message:
+        out["message"] = snapshot.message
+    return out
 
 
 def string_index(line: str, character: int) -> int:
@@ -33,7 +54,7 @@ def string_index(line: str, character: int) -> int:
 
 
 def symbol_kind(kind: str) -> int:
-    return SYMBOL_KINDS.get(kind, 13)
+    return LSP_SYMBOL_KINDS.get(kind, 13)
 
 
 def lsp_range(span: Span) -> dict:

@@ -26,8 +26,9 @@ from pydantic import BaseModel, Field
 from patina_lsp import __version__, protocol
 from patina_lsp.config import Options
 from patina_lsp.embedding import ModelError
-from patina_lsp.engine import Engine, Hit, NotInWorkspace, State
+from patina_lsp.engine import Engine, Hit, NotInWorkspace
 from patina_lsp.index.search import MAX_LIMIT
+from patina_lsp.vocabulary import NOT_CODE, Phase, State
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ class Workspace:
     def lexical_done(self) -> bool:
         """Whether every file is extracted (or the run ended, or another process writes the index)."""
         status = self.engine.status
-        return status.state in (State.READY, State.ERROR) or status.phase == "semantic" or (
+        return status.state in (State.READY, State.ERROR) or status.phase == Phase.SEMANTIC or (
             bool(self.engine.readers()) and status.state is not State.STARTING)
 
     async def wait_for_lexical(self, timeout: float, ctx: Context | None = None) -> None:
@@ -311,13 +312,12 @@ def build_server(options: Options, folder: Path | None = None) -> tuple[MCPServe
         """INDEX_STATUS, for the agent: the tool's description."""
         await _ensure_started(ctx, workspace)
         engine = workspace.engine
-        raw = engine.status_dict()
-        data = IndexStatus(state=raw["state"], workspaces=[str(r) for r in engine.roots], files=raw["files"],
-                           units=raw["units"], pending_files=raw["pendingFiles"], phase=raw.get("phase"),
-                           texts_embedded=raw["textsEmbedded"],
-                           percentage=raw.get("percentage"), eta_seconds=raw.get("etaSeconds"),
-                           shared_with=[int(pid) for pid in raw.get("sharedWith", []) if str(pid).isdigit()],
-                           message=raw.get("message"))
+        now = engine.snapshot()
+        data = IndexStatus(state=now.state.value, workspaces=[str(r) for r in engine.roots], files=now.files,
+                           units=now.units, pending_files=now.pending_files,
+                           phase=now.phase.value if now.phase else None, texts_embedded=now.texts_embedded,
+                           percentage=now.percentage, eta_seconds=now.eta_seconds,
+                           shared_with=[int(pid) for pid in now.shared_with if pid.isdigit()], message=now.message)
         text = (f"{data.state}: {data.units:,} units in {data.files:,} files of {', '.join(data.workspaces)}; "
                 f"{data.pending_files:,} files pending")
         if data.phase:
@@ -353,7 +353,7 @@ def _locate(engine: Engine, file: str | None, line: int | None, symbol: str | No
         return path, line - 1, ""
     wanted = symbol.strip()
     found = sorted(((root, u) for root, u in engine.units()
-                    if (u.name == wanted or u.qualified_name == wanted) and u.kind not in ("comment", "section", "text")
+                    if (u.name == wanted or u.qualified_name == wanted) and u.kind not in NOT_CODE
                     and (path is None or root / u.path == path)),
                    key=lambda ru: (ru[1].path, ru[1].span.start_line))
     if line is not None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from patina_lsp.index.languages import EXTENSIONS
 from patina_lsp.index.search import DEFAULT_LIMIT, MAX_LIMIT, MODES, SearchQuery
+from patina_lsp.vocabulary import Kind, State
 
 SEARCH = "patina/search"
 RELATED = "patina/related"
@@ -23,7 +24,10 @@ CMD_REINDEX = "patina.reindex"
 CMD_STATUS = "patina.status"
 COMMANDS = (CMD_SEARCH, CMD_RELATED, CMD_REINDEX, CMD_STATUS)
 
-STATES = ("starting", "indexing", "ready", "error")
+STATES = tuple(State)
+# the params each request reads (mirrored by the editors' SearchParams and RelatedParams)
+SEARCH_FIELDS = ("query", "limit", "mode", "languages", "kinds", "paths")
+RELATED_FIELDS = ("textDocument", "position", "range", "limit")
 MAX_QUERY_CHARS = 2000
 MAX_FILTER_ITEMS = 100
 MAX_FILTER_CHARS = 500  # one language, kind or glob
@@ -34,8 +38,7 @@ LANGUAGES = tuple(sorted(set(EXTENSIONS.values()) | {"text"}))
 LANGUAGE_ALIASES = {"py": "python", "python3": "python", "js": "javascript", "jsx": "javascript", "node": "javascript",
                     "ts": "typescript", "rs": "rust", "golang": "go", "c++": "cpp", "cxx": "cpp", "cs": "csharp",
                     "c#": "csharp", "rb": "ruby", "md": "markdown"}
-KINDS = ("class", "comment", "constructor", "enum", "function", "impl", "interface", "macro", "method", "module",
-         "namespace", "section", "struct", "text", "trait", "type")
+KINDS = tuple(sorted(Kind))
 KIND_ALIASES = {"fn": "function", "func": "function", "def": "function", "ctor": "constructor",
                 "classes": "class", "doc": "section", "docs": "section"}
 

@@ -24,7 +24,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from patina_lsp.index.extract import extract_units
+from patina_lsp.index.symbols import extract_units
 from patina_lsp.index.search import SearchQuery
 from patina_lsp.index.workspace import open_index
 

@@ -67,6 +67,11 @@ export interface Status {
   model: "int8" | "fp32" | "code" | "code-fp32";
   modelPath: string;
   cacheDir: string;
+  /** Texts embedded by the last indexing run (0 on a warm start), and those whose vectors came from the shared cache. */
+  textsEmbedded: number;
+  textsFromSharedCache: number;
+  /** Pids of the Patina processes that write the indexes this one reads. */
+  sharedWith?: string[];
   message?: string;
   /** While indexing: "lexical" (files extracted, searchable by words) or "semantic" (units being embedded). */
   phase?: "lexical" | "semantic";

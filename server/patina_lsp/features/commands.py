@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from patina_lsp import protocol
+from patina_lsp import lsp_shapes, protocol
 from patina_lsp.features import progress
 from patina_lsp.features.related import related
 from patina_lsp.features.search import search
@@ -33,10 +33,10 @@ def register(ls: PatinaServer) -> None:
         """Bring the index in line with the disk (resumes a paused run)."""
         ls.engine.reindex_requested()
         progress.start_indexing(ls)
-        return ls.engine.status_dict()
+        return lsp_shapes.status(ls.engine.snapshot())
 
     @ls.command(protocol.CMD_STATUS)
     @request_handler
     async def cmd_status(ls, *arguments) -> dict:
         """The patina/status result."""
-        return ls.engine.status_dict()
+        return lsp_shapes.status(ls.engine.snapshot())

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from patina_lsp.embedding import ModelError
-from patina_lsp.engine import State
+from patina_lsp.vocabulary import State
 
 if TYPE_CHECKING:
     from patina_lsp.server import PatinaServer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from patina_lsp import protocol
+from patina_lsp import lsp_shapes, protocol
 from patina_lsp.handlers import plain, request_handler
 from patina_lsp.protocol import InvalidParams
 
@@ -20,4 +20,4 @@ def register(ls: PatinaServer) -> None:
         params = plain(params)
         if params is not None and not isinstance(params, (dict, list)):
             raise InvalidParams("patina/status takes no params (send {})")
-        return ls.engine.status_dict()
+        return lsp_shapes.status(ls.engine.snapshot())

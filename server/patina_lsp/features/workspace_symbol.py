@@ -10,14 +10,13 @@ from patina_lsp.handlers import request_handler
 from patina_lsp.index.search import SearchQuery
 from patina_lsp.lsp_shapes import symbol_information
 from patina_lsp.protocol import MAX_QUERY_CHARS
+from patina_lsp.vocabulary import SYMBOL_KINDS
 
 if TYPE_CHECKING:
     from patina_lsp.server import PatinaServer
 
 NAME_MATCHES = 50
 SEMANTIC_MATCHES = 50
-SYMBOL_KINDS = {"function", "method", "class", "struct", "interface", "enum", "trait", "module", "namespace",
-                "constructor", "type", "macro"}
 
 
 def _fuzzy(query: str, name: str) -> bool:

@@ -9,7 +9,7 @@ name at the replacement character, so a search by name could not find it. In ord
 3. UTF-8, when the bytes are valid UTF-8 (nearly every file);
 4. charset-normalizer's guess from the first 64 KiB (bounded: detection reads no more);
 5. UTF-8 with replacement characters, as before.
-Positions are counted on the decoded text (extract.py), which is what an editor shows.
+Positions are counted on the decoded text (symbols.py), which is what an editor shows.
 """
 
 from __future__ import annotations

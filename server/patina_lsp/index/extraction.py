@@ -27,9 +27,9 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from typing import NamedTuple
 
 from patina_lsp.index import embeddable
-from patina_lsp.index.extract import extract_units, extract_windows
 from patina_lsp.index.languages import language_of_text
 from patina_lsp.index.lexical import term_counts
+from patina_lsp.index.symbols import extract_units, extract_windows
 from patina_lsp.index.units import Unit
 
 log = logging.getLogger(__name__)

@@ -15,16 +15,16 @@ import numpy as np
 from patina_lsp.index.fusion import fuse_scores
 from patina_lsp.index.lexical import top_k
 from patina_lsp.index.units import Span, Unit
+from patina_lsp.vocabulary import PROSE_KINDS, Mode
 
 if TYPE_CHECKING:
     from patina_lsp.index.published import IndexView
 
-MODES = ("hybrid", "semantic", "lexical")
+MODES = tuple(Mode)
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 200
 CANDIDATES = 100  # semantic candidates
 LEXICAL_CANDIDATES = 50  # fewer: each lexical-only candidate's vectors are fetched to score it exactly
-PROSE_KINDS = frozenset({"comment", "text"})
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class SearchQuery:
 
     text: str
     limit: int = DEFAULT_LIMIT
-    mode: str = "hybrid"
+    mode: str = Mode.HYBRID
     languages: tuple[str, ...] = ()
     kinds: tuple[str, ...] = ()
     paths: tuple[str, ...] = ()
@@ -160,7 +160,7 @@ class LexicalPart:
 
 def lexical_candidates(view: IndexView, query: SearchQuery) -> LexicalPart:
     allowed = _allowed_slots(view, query)
-    if query.mode == "semantic" or (allowed is not None and not allowed):
+    if query.mode == Mode.SEMANTIC or (allowed is not None and not allowed):
         return LexicalPart(view.generation, allowed, np.zeros(0), {})
     bm25 = view.lexical_scores(query.text)
     top = dict(top_k(bm25, max(LEXICAL_CANDIDATES, query.limit), _allowed_mask(view, allowed)))
@@ -183,7 +183,7 @@ def gather(view: IndexView, query: SearchQuery, vector: np.ndarray | None,
     if allowed is not None and not allowed:
         return empty
     k = max(CANDIDATES, query.limit)
-    semantic = dict(semantic_ranking(view, vector, k, allowed)) if query.mode != "lexical" else {}
+    semantic = dict(semantic_ranking(view, vector, k, allowed)) if query.mode != Mode.LEXICAL else {}
     bm25 = lexical.bm25
     slots = list(semantic.keys() | lexical.top.keys())
     if not slots:
@@ -213,15 +213,15 @@ def rank(groups: list[tuple[object, Candidates]], query: SearchQuery) -> list[tu
         return []
     semantic = np.concatenate([c.semantic for _, c in groups])
     lexical = np.concatenate([c.lexical for _, c in groups])
-    if query.mode == "semantic":
+    if query.mode == Mode.SEMANTIC:
         scores = semantic
-    elif query.mode == "lexical":
+    elif query.mode == Mode.LEXICAL:
         scores = lexical
     else:
         scores = fuse_scores(semantic, lexical, np.concatenate([c.prose for _, c in groups]),
                              np.concatenate([c.embedded for _, c in groups]))
     order = np.argsort(-scores, kind="stable")
-    if query.mode == "lexical":
+    if query.mode == Mode.LEXICAL:
         order = [i for i in order if scores[i] > 0]
     return [(tags[i], SearchResult(units[i], float(scores[i]))) for i in order[: query.limit]]
 

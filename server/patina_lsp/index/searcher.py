@@ -30,6 +30,7 @@ from patina_lsp.index.search import (
     unit_at,
 )
 from patina_lsp.index.units import Span, Unit
+from patina_lsp.vocabulary import Mode
 
 EmbedQuery = Callable[[str], np.ndarray]
 EmbedUnit = Callable[[Unit], np.ndarray]  # a unit not embedded yet: the vector of its first text
@@ -51,7 +52,7 @@ class Searcher:
 
         `vector`: the query's embedding, or a future of it being computed meanwhile; without one
         it is computed here (unless the mode is lexical or there is no model yet)."""
-        if vector is None and query.mode != "lexical" and self._embed_query is not None:
+        if vector is None and query.mode != Mode.LEXICAL and self._embed_query is not None:
             vector = self._embed_query(query.text)
         lexical = []
         for _, published in self._roots:

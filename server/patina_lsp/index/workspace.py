@@ -38,11 +38,10 @@ from typing import Protocol
 import numpy as np
 
 from patina_lsp.index import chunks, extraction, heap
-from patina_lsp.index.extract import EXTRACTOR
 from patina_lsp.index.extraction import Extractor, FileUnits, lexical_fields
 from patina_lsp.index.lexical import term_counts
-from patina_lsp.index.queue import EmbeddingQueue
 from patina_lsp.index.published import Entry, PublishedIndex
+from patina_lsp.index.queue import EmbeddingQueue
 from patina_lsp.index.scan import (
     DEFAULT_MAX_FILE_BYTES,
     Admission,
@@ -59,6 +58,7 @@ from patina_lsp.index.store import (
     StoredUnit,
     text_hash,
 )
+from patina_lsp.index.symbols import EXTRACTOR
 from patina_lsp.index.text import ANALYSIS
 from patina_lsp.index.units import Unit
 from patina_lsp.index.vectors import VectorIndex
@@ -141,7 +141,7 @@ class WorkspaceIndex:
         self._changes_since_save = 0  # units and vectors changed since the graph and postings were saved
         self._queue = EmbeddingQueue()  # phase 2: files whose units have no vectors yet
         # files still to extract again because the store's units came from another extractor
-        # (extract.EXTRACTOR); when none is left, the store is marked as this extractor's
+        # (symbols.EXTRACTOR); when none is left, the store is marked as this extractor's
         self._reextract: set[str] = set()
         self.shared_cache = None  # a SharedCache: texts are looked up there before they are embedded
         self._prefetched: dict[str, np.ndarray] = {}  # the cache's answers for the queued texts
@@ -367,7 +367,7 @@ class WorkspaceIndex:
     def plan(self) -> Plan:
         """Walk the workspace and compare it with the stored fingerprints.
 
-        Units that came from another version of the extractor (extract.EXTRACTOR) make every file
+        Units that came from another version of the extractor (symbols.EXTRACTOR) make every file
         changed: each is extracted again, and only units whose text came out different are embedded
         (a text already embedded never is)."""
         self.scan_stats = ScanStats()

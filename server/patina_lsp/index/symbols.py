@@ -12,6 +12,7 @@ from tree_sitter import Node
 
 from patina_lsp.index.languages import CODE_LANGUAGES, parser_for
 from patina_lsp.index.units import Span, Unit
+from patina_lsp.vocabulary import CLASS_LIKE
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,6 @@ SYMBOLS: dict[str, dict[str, str]] = {
 }
 SYMBOLS["tsx"] = SYMBOLS["typescript"]
 
-CLASS_LIKE = frozenset({"class", "struct", "interface", "trait", "enum", "impl", "module", "namespace"})
 # JS/TS `const f = () => ...` and `const f = function () {...}`
 FUNCTION_VALUES = frozenset({"arrow_function", "function_expression", "function", "generator_function"})
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from patina_lsp.index.extract import MAX_NESTING, extract_units, extract_windows
+from patina_lsp.index.symbols import MAX_NESTING, extract_units, extract_windows
 from patina_lsp.index.languages import CODE_LANGUAGES, language_of
 
 LANGS = Path(__file__).parent / "fixtures" / "langs"
