@@ -118,7 +118,7 @@ def test_a_cache_killed_mid_index_and_a_corrupt_row(repo, tmp_path, int8_embedde
     assert top10(second) == top10(first)
 
     # the server goes away in the middle of a run (lookups of 5 texts at a time): the run finishes locally
-    monkeypatch.setattr("patina_lsp.index.workspace.PREFETCH_BATCH", 5)
+    monkeypatch.setattr("patina_lsp.index.vector_supply.PREFETCH_BATCH", 5)
     third, counting = machine(repo, tmp_path / "three", int8_embedder, cache_url)
     real_lookup = third.shared_cache.lookup
     calls = {"n": 0}

@@ -189,9 +189,11 @@ def candidates(language: str) -> list[str]:
     return sorted(names, key=lambda n: stable_hash(n))
 
 
-def select(out: Path, counts: dict[str, int]) -> None:
+def select(out: Path, counts: dict[str, int], manifest: Path = MANIFEST) -> None:
     work = out / "select"
     work.mkdir(parents=True, exist_ok=True)
+    archives = out / "work" / "archives"
+    archives.mkdir(parents=True, exist_ok=True)
     chosen = []
     for language in DEBIAN_FAMILIES:
         per_language = counts[language]
@@ -222,8 +224,8 @@ def select(out: Path, counts: dict[str, int]) -> None:
                                "licence": " / ".join(sorted(set(licences))), "sha256": sha256_file(deb)})
                 kept += 1
                 print(f"take {name} {version} ({language}, {chosen[-1]['licence']})", flush=True)
-            for deb in work.glob("*.deb"):
-                deb.unlink()
+            for deb in work.glob("*.deb"):  # kept for `pairs` (download_all looks there first)
+                deb.replace(archives / deb.name)
             for folder in work.iterdir():
                 if folder.is_dir():
                     subprocess.run(["rm", "-rf", str(folder)], check=True)
@@ -231,8 +233,8 @@ def select(out: Path, counts: dict[str, int]) -> None:
         name, version = spec.split("==")
         chosen.append({"package": name, "source": "pypi-sdist", "language": "c", "version": version,
                        "licence": licence, "sha256": sha256_file(download_sdist(spec, work))})
-    MANIFEST.write_text(json.dumps({"packages": chosen}, indent=1) + "\n")
-    print(f"{len(chosen)} packages in {MANIFEST}")
+    manifest.write_text(json.dumps({"packages": chosen}, indent=1) + "\n")
+    print(f"{len(chosen)} packages in {manifest}")
 
 
 def download_sdist(spec: str, into: Path) -> Path:
@@ -391,8 +393,8 @@ def download_all(packages: list[dict], into: Path) -> dict[str, Path]:
     return out
 
 
-def mine(out: Path) -> None:
-    manifest = json.loads(MANIFEST.read_text())
+def mine(out: Path, manifest_path: Path = MANIFEST) -> None:
+    manifest = json.loads(manifest_path.read_text())
     work = out / "work"
     work.mkdir(parents=True, exist_ok=True)
     extractor = Extractor(1_000_000).__enter__()
@@ -493,6 +495,7 @@ def main() -> int:
     ap.add_argument("sets", nargs="*", type=Path, help="development set folders (decontaminate)")
     ap.add_argument("--packages", nargs="+", default=list(f"{k}={v}" for k, v in PACKAGES_PER_LANGUAGE.items()),
                     metavar="LANGUAGE=N", help="how many Debian packages to take per language (select)")
+    ap.add_argument("--manifest", type=Path, default=MANIFEST, help="the manifest to write (select) or read (pairs)")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -501,9 +504,9 @@ def main() -> int:
     elif args.step == "select":
         counts = dict(PACKAGES_PER_LANGUAGE)
         counts.update({k: int(v) for k, v in (item.split("=") for item in args.packages)})
-        select(out, counts)
+        select(out, counts, args.manifest)
     else:
-        mine(out)
+        mine(out, args.manifest)
     return 0
 
 

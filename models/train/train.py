@@ -195,6 +195,8 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=0, help="train on the first N pairs only (after shuffling)")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--checkpoint-every", type=int, default=200, metavar="STEPS",
+                    help="also save the factors every this many steps (MODE-latest.npz): a long epoch cut short keeps them")
     ap.add_argument("--svd-rank", type=int, default=20, help="full: the rank the shipped difference is cut to")
     args = ap.parse_args()
     torch.manual_seed(args.seed)
@@ -245,6 +247,8 @@ def main() -> int:
             schedule.step()
             step += 1
             total += loss.item()
+            if args.mode == "lora" and args.checkpoint_every and step % args.checkpoint_every == 0:
+                save_lora(data / "lora-latest.npz", model.lora_factors(), args.alpha, args.rank)
             if step % 20 == 0:
                 print(f"epoch {epoch} step {step}/{steps} loss {total / (start // args.batch + 1):.4f} "
                       f"{time.time() - started:.0f}s", flush=True)

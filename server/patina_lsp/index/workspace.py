@@ -25,21 +25,19 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
 from patina_lsp.index import chunks, extraction, heap
 from patina_lsp.index.extraction import Extractor, FileUnits, lexical_fields
 from patina_lsp.index.lexical import term_counts
+from patina_lsp.index.loading import StoreLoader
 from patina_lsp.index.published import Entry, PublishedIndex
 from patina_lsp.index.queue import EmbeddingQueue
 from patina_lsp.index.scan import (
@@ -56,12 +54,10 @@ from patina_lsp.index.store import (
     FileRecord,
     Store,
     StoredUnit,
-    text_hash,
 )
 from patina_lsp.index.symbols import EXTRACTOR
 from patina_lsp.index.text import ANALYSIS
-from patina_lsp.index.units import Unit
-from patina_lsp.index.vectors import VectorIndex
+from patina_lsp.index.vector_supply import EmbedderLike, VectorSupply
 
 log = logging.getLogger(__name__)
 
@@ -70,18 +66,7 @@ COMMIT_EVERY_FILES = 64
 COMMIT_EVERY_SECONDS = 3.0
 MAX_READS = 3
 GC_EVERY_BUFFER_UPDATES = 200
-PREFETCH_BATCH = 2_000  # text hashes per shared-cache lookup when a pass starts
 SAVE_EVERY_CHANGES = 25_000  # units changed: during a long indexing run, save graph and postings this often
-
-
-class EmbedderLike(Protocol):
-    """What the index needs of embedding.Embedder."""
-
-    variant: str
-
-    def embed(self, texts: Sequence[str], cancelled: Callable[[], bool] | None = None) -> np.ndarray: ...
-    def embed_query(self, text: str) -> np.ndarray: ...
-    def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
 
 
 @dataclass
@@ -123,18 +108,15 @@ class WorkspaceIndex:
                  max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, max_units: int = DEFAULT_MAX_UNITS,
                  texts: chunks.TextPolicy = chunks.DEFAULT_POLICY):
         self.root = Path(os.path.abspath(root))  # as given: result paths must match the client's
-        self.embedder = embedder
         self.store = store
+        self.vector_supply = VectorSupply(store, embedder, texts)  # store, shared cache, then the model
         self.exclude = list(exclude)
         self.max_file_bytes = max_file_bytes
         self.max_units = max_units
-        self.texts = texts  # what is embedded of a unit (chunks.POLICIES)
         self.scan_stats = ScanStats()
         self.admission = Admission(self.root, self.exclude, max_file_bytes)  # what may be indexed (scan.py)
         self._write_lock = threading.Lock()  # one writer of the index at a time (indexing or live updates)
         self._pub = PublishedIndex()  # what searches see (published.py); changed under its write lock
-        self._hash_ids: dict[str, int] | None = None  # text hash -> vector id; read when first needed
-        self._hash_ids_lock = threading.Lock()
         self._files: dict[str, FileRecord] = {}
         self._overlays: set[str] = set()  # paths whose units come from an unsaved editor buffer
         self._buffer_updates = 0  # since the last garbage collection
@@ -143,153 +125,46 @@ class WorkspaceIndex:
         # files still to extract again because the store's units came from another extractor
         # (symbols.EXTRACTOR); when none is left, the store is marked as this extractor's
         self._reextract: set[str] = set()
-        self.shared_cache = None  # a SharedCache: texts are looked up there before they are embedded
-        self._prefetched: dict[str, np.ndarray] = {}  # the cache's answers for the queued texts
-        self._asked: set[str] = set()  # hashes already asked of the cache in this pass
-        self._texts_memo: dict[Unit, list[str]] | None = None  # a unit's texts, computed by the prefetch
         # a reader of a store another process writes: where it is in the writer's change log
         self._change_seq = 0
         self._data_version: int | None = None
+
+    @property
+    def embedder(self) -> EmbedderLike | None:
+        """The model (None until it has loaded: extraction needs none)."""
+        return self.vector_supply.embedder
+
+    @embedder.setter
+    def embedder(self, embedder: EmbedderLike) -> None:
+        self.vector_supply.embedder = embedder
+
+    @property
+    def shared_cache(self):
+        """The team's SharedCache: texts are looked up there before they are embedded (None: none)."""
+        return self.vector_supply.shared_cache
+
+    @shared_cache.setter
+    def shared_cache(self, cache) -> None:
+        self.vector_supply.shared_cache = cache
+
+    @property
+    def texts(self) -> chunks.TextPolicy:
+        """What is embedded of a unit (chunks.POLICIES)."""
+        return self.vector_supply.texts
 
     # -- loading ------------------------------------------------------------------
     def open(self) -> None:
         """Load what the store holds (units, the graph, vector ids, lexical postings) into memory."""
         t0 = time.perf_counter()
         with heap.collector_paused():
-            self._load()
+            loader = StoreLoader(self.store, self._pub)
+            loader.load()
+        self._files, self._changes_since_save = loader.files, self._changes_since_save + loader.changes
+        self._data_version, self._change_seq = loader.data_version, loader.change_seq
+        self._queue.add(loader.unembedded)
         heap.settle(collect=False)
         log.info("loaded %d units of %d files from %s in %.2fs", len(self._pub.entries), len(self._files),
                  self.store.directory, time.perf_counter() - t0)
-
-    def _load(self) -> None:
-        # a reader follows the writer from here: what is committed meanwhile is loaded by `follow`
-        self._data_version = self.store.data_version()
-        self._change_seq = self.store.change_seq()
-        # the integrity check and the graph's checksum read whole files: they run beside the loading
-        with ThreadPoolExecutor(2, thread_name_prefix="patina-check") as pool:
-            integrity = pool.submit(self.store.verify if self.store.writable else lambda: None)
-            graph_check = pool.submit(self.store.graph_file)
-            try:
-                labels = self.store.graph_labels()  # the stored vector ids, if the saved graph is current
-                known = set(self.store.vector_ids() if labels is None else labels.tolist())
-                self._files = self.store.files()
-                stored = list(self.store.units())
-            except sqlite3.DatabaseError as exc:
-                problem = str(exc)
-            else:
-                problem = integrity.result()
-            graph = graph_check.result()
-        if problem:  # nothing loaded so far is used: the store starts over, empty
-            self.store.recover(problem)
-            known, self._files, stored, graph, labels = set(), {}, [], None, None
-        loaded = False
-        if graph is not None:
-            try:
-                self._pub.vectors = VectorIndex.load(graph, known if labels is not None else set())
-                loaded = True
-            except Exception as exc:  # hnswlib raises RuntimeError on a bad file
-                log.warning("could not load %s (%s): rebuilding it", graph, exc)
-        if loaded:
-            if labels is None:
-                self._reconcile_graph(known)
-        else:
-            ids, matrix, _ = self.store.vectors()
-            self._pub.vectors = VectorIndex(capacity=max(1024, len(ids)))
-            self._pub.vectors.add(ids.tolist(), matrix)
-            known = set(ids.tolist())
-            self._changes_since_save += len(ids)
-        self._load_entries(stored, known)
-        del stored
-        self._load_lexical()
-
-    def _load_entries(self, stored: list[tuple[str, list[tuple[tuple, list[int]]]]], known: set[int]) -> None:
-        """`PublishedIndex.put` for every stored file into an empty index, in one pass (a warm
-        start's inner loop)."""
-        entries, by_path, own, files = self._pub.entries, self._pub.by_path, self._pub.own, self._files
-        slot = self._pub.next_slot
-        unembedded = []
-        for path, units in stored:
-            if not all(known.issuperset(vids) for _, vids in units):
-                if self.store.writable:
-                    log.warning("%s: stored units whose vectors are gone; it will be indexed again", path)
-                files.pop(path, None)  # (a reader: committed while it loaded; `follow` loads it)
-                continue
-            if not all(vids or row[2] == LEXICAL_ONLY for row, vids in units):
-                unembedded.append(path)  # stored by phase 1, not yet embedded: it goes back in the queue
-            first = slot
-            for row, vids in units:
-                entries[slot] = Entry(None, vids, None, path, row, row[2] == LEXICAL_ONLY)
-                own(slot, vids)
-                slot += 1
-            by_path[path] = list(range(first, slot))
-        self._pub.next_slot = slot
-        self._queue.add(unembedded)
-
-    def _load_lexical(self) -> None:
-        """The lexical index from the saved postings, completed from stored terms where those are stale.
-
-        Postings saved by another version of the text analysis (text.ANALYSIS, e.g. before
-        abbreviations were spelled out) are not used: every unit's terms are computed again from
-        the unit, once, and saved with the next save. Nothing is embedded again for it."""
-        saved = self.store.lexical_segment()
-        reanalyse = saved is not None and saved[1].get("analysis") != ANALYSIS
-        if reanalyse:
-            saved = None
-        stale = list(self._pub.by_path)
-        if saved is not None:
-            segment, meta = saved
-            ids = np.full(segment.doc_count, -1, dtype=np.int64)
-            first = 0
-            stale = []
-            covered = {}
-            for path, sha, count in meta.get("files", []):
-                covered[path] = (sha, first, count)
-                first += count
-            if first != segment.doc_count:  # not what this code writes: use none of it
-                log.warning("lexical postings do not match their file list: rebuilding them")
-                covered = {}
-            for path, slots in self._pub.by_path.items():
-                record, cover = self._files.get(path), covered.get(path)
-                if record is not None and cover is not None and cover[0] == record.sha256 and cover[2] == len(slots):
-                    ids[cover[1] : cover[1] + cover[2]] = slots
-                else:
-                    stale.append(path)
-            self._pub.lexical.adopt(segment, ids)
-        if stale:
-            terms = {} if reanalyse else self.store.terms(stale if len(stale) < 2000 else None)
-            added = 0
-            for path in stale:
-                counts = terms.pop(path, [])
-                for i, slot in enumerate(self._pub.by_path[path]):
-                    c = counts[i] if i < len(counts) and counts[i] else term_counts(lexical_fields(self._pub.entries[slot].unit))
-                    self._pub.lexical.add_counts(slot, c)
-                added += len(counts)
-                if added >= SAVE_EVERY_CHANGES:  # keep the dict postings small
-                    self._pub.lexical, added = self._pub.lexical.compacted(), 0
-                self._changes_since_save += 1
-            log.info("lexical terms of %d files %s", len(stale),
-                     "computed again (a new text analysis)" if reanalyse else "read from the database")
-
-    def _reconcile_graph(self, wanted: set[int]) -> None:
-        """Bring a graph saved earlier in line with the stored vectors (ids are never reused)."""
-        in_graph = self._pub.vectors.ids_in_graph()
-        self._pub.vectors.adopt(in_graph & wanted)
-        missing = sorted(wanted - in_graph)
-        if missing:
-            ids, matrix, _ = self.store.vectors(missing)
-            self._pub.vectors.add(ids.tolist(), matrix)
-            self._changes_since_save += len(ids)
-
-    @property
-    def _hash_to_vid(self) -> dict[str, int]:
-        """Text hash -> vector id of every stored vector (for reuse when embedding); loaded on first use."""
-        table = self._hash_ids
-        if table is None:
-            with self._hash_ids_lock:
-                if self._hash_ids is None:
-                    self._hash_ids = self.store.vector_hashes()
-                table = self._hash_ids
-        return table
 
     # -- sharing the store with other processes --------------------------------------------
     @property
@@ -324,7 +199,7 @@ class WorkspaceIndex:
         if not self.store.take_over():
             return False
         self.follow(force=True)
-        self._hash_ids = None  # read again: the old writer added vectors
+        self.vector_supply.reload()  # the old writer added vectors
         return True
 
     def _load_files(self, paths: list[str]) -> None:
@@ -643,83 +518,29 @@ class WorkspaceIndex:
             self._commit_vectors(pending)
         if self._changes_since_save >= SAVE_EVERY_CHANGES:
             self.save()
-        self._prefetched, self._asked, self._texts_memo = {}, set(), None
+        self.vector_supply.end_pass()
         report.embedded_units = done_units
         report.units = len(self._pub.entries)
         report.seconds = time.perf_counter() - t0
         return report
 
     def _prefetch_shared(self) -> None:
-        """Ask the shared cache for every queued text at once (a few round trips instead of one a
-        file); `_embed_entries` then takes the answers from `_prefetched`."""
+        """The queued units' texts, and the shared cache's answers for them, at once (vector_supply.py)."""
         with self._pub.lock.read():
             units = [self._pub.entries[slot].unit for path in self._queue.paths() for slot in self._pub.by_path.get(path, ())
                      if not self._pub.entries[slot].vector_ids and not self._pub.entries[slot].lexical_only]
-        # the texts are computed once: the prefetch and then the files of the pass take them from here
-        # (keyed by the unit's value: equal units have equal texts)
-        self._texts_memo = {u: self.texts(u, self.embedder.count_tokens) for u in units}
-        _, todo = self._texts_of(units)
-        hashes = list(todo)
-        found: dict[str, np.ndarray] = {}
-        for start in range(0, len(hashes), PREFETCH_BATCH):
-            found.update(self.shared_cache.lookup(hashes[start : start + PREFETCH_BATCH]))
-            if self.shared_cache.problem and not found:
-                return  # unreachable: each file will try (and soon give up) on its own
-        self._prefetched, self._asked = found, set(hashes)
+        self.vector_supply.prefetch(units)
 
     def _embed_entries(self, entries: list[Entry], cancelled, report: IndexReport, share: bool = True):
-        """(text hashes per unit, hash -> new vector) for `entries`; vectors the store holds are reused,
-        then those the shared cache holds; the rest are embedded (and, with `share`, written to it)."""
-        hashes_per_unit, todo = self._texts_of([None if e.lexical_only else e.unit for e in entries])
-        report.reused += sum(len(h) for h in hashes_per_unit) - len(todo)
-        fresh: dict[str, np.ndarray] = {}
-        cache = self.shared_cache
-        if todo and cache is not None:
-            fresh = {h: self._prefetched[h] for h in todo if h in self._prefetched}
-            ask = [h for h in todo if h not in self._asked]
-            if ask:
-                fresh.update(cache.lookup(ask))
-            todo = {h: t for h, t in todo.items() if h not in fresh}
-            report.shared += len(fresh)
-        if todo:
-            before = getattr(self.embedder, "tokens_embedded", 0)
-            matrix = self.embedder.embed(list(todo.values()), cancelled)
-            report.tokens += getattr(self.embedder, "tokens_embedded", 0) - before
-            new = dict(zip(todo.keys(), matrix))
-            if cache is not None and share:
-                cache.store(new)
-            fresh.update(new)
-        report.embedded += len(todo)
-        return hashes_per_unit, fresh
-
-    def _texts_of(self, units: list[Unit | None]) -> tuple[list[list[str]], dict[str, str]]:
-        """(text hashes per unit, hash -> text for the texts no stored vector has); None: a lexical-only unit."""
-        variant = self.embedder.variant
-        known = self._hash_to_vid
-        hashes_per_unit: list[list[str]] = []
-        todo: dict[str, str] = {}
-        memo = self._texts_memo
-        for unit in units:
-            hashes = []
-            texts = memo.get(unit) if memo is not None and unit is not None else None
-            if texts is None:
-                texts = self.texts(unit, self.embedder.count_tokens) if unit is not None else ()
-            for t in texts:
-                h = text_hash(t, variant)
-                hashes.append(h)
-                if h not in known and h not in todo:
-                    todo[h] = t
-            hashes_per_unit.append(hashes)
-        return hashes_per_unit, todo
+        """(text hashes per unit, hash -> new vector) for `entries` (VectorSupply.supply)."""
+        return self.vector_supply.supply([None if e.lexical_only else e.unit for e in entries], cancelled, report,
+                                         share)
 
     def _add_vectors(self, fresh: dict[str, np.ndarray]) -> None:
         """Store and insert the vectors of `fresh` the store does not hold yet (callers hold the write lock)."""
-        new = [h for h in fresh if h not in self._hash_to_vid]
-        if new:
-            matrix = np.stack([fresh[h] for h in new])
-            ids = self.store.add_vectors(new, matrix)
-            self._pub.vectors.add(ids, matrix)
-            self._hash_to_vid.update(zip(new, ids))
+        added = self.vector_supply.store_new(fresh)
+        if added is not None:
+            self._pub.vectors.add(*added)
             self._changes_since_save += 1
 
     def _commit_vectors(self, pending) -> None:
@@ -738,7 +559,7 @@ class WorkspaceIndex:
                 slots = self._pub.by_path.get(path, ())
                 if len(slots) != len(entries) or any(self._pub.entries[s] is not e for s, e in zip(slots, entries)):
                     continue
-                ids = [[self._hash_to_vid[h] for h in hashes] for hashes in hashes_per_unit]
+                ids = [self.vector_supply.ids(hashes) for hashes in hashes_per_unit]
                 current.append((path, slots, ids))
             self.store.set_vector_ids([(path, [ids_ if ids_ or not self._pub.entries[s].lexical_only else None
                                                for s, ids_ in zip(slots, ids)]) for path, slots, ids in current])
@@ -755,8 +576,7 @@ class WorkspaceIndex:
             return 0
         with self._write_lock:
             dead = set(self.store.drop_unused_vectors(set(self._pub.vector_users)))
-            for h in [h for h, v in self._hash_to_vid.items() if v in dead]:
-                del self._hash_to_vid[h]
+            self.vector_supply.forget(dead)
             self._pub.vectors.remove(list(dead))
             self._buffer_updates = 0
             self._changes_since_save += len(dead)
@@ -861,7 +681,7 @@ class WorkspaceIndex:
         with self._write_lock:
             self._add_vectors(fresh)
             for entry, hs in zip(entries, hashes):
-                entry.vector_ids = [self._hash_to_vid[h] for h in hs]
+                entry.vector_ids = self.vector_supply.ids(hs)
             with self._pub.lock.write():
                 self._pub.put(path, entries)
                 self._overlays.add(path)
@@ -916,12 +736,7 @@ class WorkspaceIndex:
         set on the index when the query runs (none yet: lexical answers only)."""
         return Searcher([(self.root, self._pub)],
                         lambda text: self.embedder.embed_query(text) if self.embedder is not None else None,
-                        self._embed_unit if self.embedder is not None else None)
-
-    def _embed_unit(self, unit: Unit) -> np.ndarray:
-        """The vector of a unit's first text (one not embedded yet, asked for by a related-code request)."""
-        count = self.embedder.count_tokens
-        return self.embedder.embed_query((self.texts(unit, count) or chunks.embedding_texts(unit, count))[0])
+                        self.vector_supply.first_vector if self.embedder is not None else None)
 
 
 def open_index(root: Path, embedder: EmbedderLike | None, cache_dir: str | Path | None = None,
