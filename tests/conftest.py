@@ -85,3 +85,18 @@ def postgres_url():
         pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
     with cluster() as url:
         yield url
+
+
+# what makes a test slow: the real model (built on first use), a real server, an editor or a database
+SLOW_FIXTURES = {"model_files", "code_model_files", "int8_embedder", "fp32_embedder", "code_int8_embedder",
+                 "code_fp32_embedder", "postgres_url"}
+SLOW_FOLDERS = {"e2e", "editors"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark `slow` every test that needs the model, a server over stdio, an editor or PostgreSQL, so
+    `python -m pytest -m "not slow"` is the quick loop (pure domain code, a few seconds)."""
+    for item in items:
+        folder = Path(str(item.fspath)).parent.name
+        if folder in SLOW_FOLDERS or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

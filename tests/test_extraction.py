@@ -28,9 +28,9 @@ def _items(copies: int = 4) -> list[tuple[object, str, str | None]]:
 def test_workers_give_the_units_extraction_gives_in_process():
     items = _items()
     with Extractor(len(items), processes=2) as extractor:
-        assert extractor._pool is not None
+        assert not extractor.in_process
         out = list(extractor.extract(items))
-        assert extractor._pool is not None  # no worker failed: every file went through one
+        assert not extractor.in_process  # no worker failed: every file went through one
     assert [key for key, _ in out] == [key for key, _, _ in items]
     for (key, path, text), (_, found) in zip(items, out):
         if text is None:
@@ -45,10 +45,10 @@ def test_a_dead_worker_loses_no_file():
     with Extractor(len(items), processes=2) as extractor:
         results = extractor.extract(items)
         first = [next(results)]
-        for pid in list(extractor._pool._processes):
+        for pid in extractor.worker_pids():
             os.kill(pid, signal.SIGKILL)
         out = first + list(results)
-        assert extractor._pool is None  # the broken pool was given up; the rest was extracted here
+        assert extractor.in_process  # the broken pool was given up; the rest was extracted here
     assert [key for key, _ in out] == [key for key, _, _ in items]
     for (key, path, text), (_, found) in zip(items, out):
         assert found == (extract_file(path, text) if text is not None else None)
@@ -56,7 +56,7 @@ def test_a_dead_worker_loses_no_file():
 
 def test_few_files_are_extracted_in_process():
     with Extractor(extraction.IN_PROCESS_BELOW - 1) as extractor:
-        assert extractor._pool is None
+        assert extractor.in_process
 
 
 def test_an_index_built_on_workers_equals_one_built_in_process(tmp_path, monkeypatch, caplog):

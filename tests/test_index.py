@@ -316,7 +316,7 @@ def test_workspace_moving_under_the_walk(workspace, int8_embedder, cache, monkey
     index.update()
     on_disk = {p.relative_to(workspace).as_posix() for p in workspace.rglob("*") if p.is_file()}
     assert {u.path for _, u in index.searcher().units()} <= on_disk
-    assert set(index._files) == on_disk
+    assert set(index.fingerprints) == on_disk
 
 
 def test_buffer_edits_do_not_leave_stale_vectors(workspace, int8_embedder, cache):
@@ -381,9 +381,9 @@ def test_warm_start_reads_saved_postings_and_ranks_the_same(workspace, int8_embe
     index.store.close()
     assert index.store.lexical_path.is_file()
     again = open_index(workspace, int8_embedder, cache)
-    assert again._pub.lexical._segment is not None and not again.unsaved  # nothing rebuilt from stored terms
+    assert again.published.lexical.segmented and not again.unsaved  # nothing rebuilt from stored terms
     assert again.store.graph_labels() is not None  # the graph's labels were taken as saved
-    assert again._pub.vectors.labels == set(again.store.vector_ids())
+    assert again.published.vectors.labels == set(again.store.vector_ids())
     assert [lexical_top(again, q) for q in ("parse the http response headers", "checksum buffer", "render")] == before
 
 
@@ -399,7 +399,7 @@ def test_postings_older_than_the_database_are_completed_file_by_file(workspace, 
     again = open_index(workspace, int8_embedder, cache)
     assert again.unsaved  # sample.py's terms came from the database
     assert again.store.graph_labels() is None  # new vectors since the graph was saved: reconciled by id
-    assert again._pub.vectors.labels == set(again.store.vector_ids())
+    assert again.published.vectors.labels == set(again.store.vector_ids())
     assert names(search(again, SearchQuery("frobnicate widgets", 1, "semantic"))) == ["frobnicate_widgets"]
     assert lexical_top(again, "frobnicate widgets") == expected
     assert lexical_top(again) == lexical_top(index)

@@ -53,7 +53,7 @@ def test_a_segment_plus_later_changes_scores_like_dicts_alone(before, after):
     apply(mixed, after)  # replaces and removes segment documents, adds new ones
     assert_same_scores(plain, mixed)
     compacted = mixed.compacted()
-    assert not compacted._postings and compacted.documents().tolist() == mixed.documents().tolist()
+    assert not compacted.dict_terms and compacted.documents().tolist() == mixed.documents().tolist()
     assert_same_scores(plain, compacted)
     # and a segment exported from the mixed form is the same index again
     live = [doc for doc in range(41) if doc in mixed]

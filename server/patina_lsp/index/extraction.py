@@ -117,6 +117,16 @@ class Extractor:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    @property
+    def in_process(self) -> bool:
+        """Whether files are extracted in this process (few files, no workers, or the workers failed)."""
+        return self._pool is None
+
+    def worker_pids(self) -> list[int]:
+        """The process ids of the workers (none when extracting in process)."""
+        pool = self._pool
+        return list(getattr(pool, "_processes", None) or ()) if pool is not None else []
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)

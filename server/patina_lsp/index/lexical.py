@@ -169,6 +169,16 @@ class LexicalIndex:
             rows_a, new_a, tfs_a = rows_a[keep], new_a[keep], tfs_a[keep]
         return build_segment(terms, rows_a, new_a, tfs_a, self._length_array[docs])
 
+    @property
+    def segmented(self) -> bool:
+        """Whether postings come from a frozen segment (loaded or compacted), not only from dicts."""
+        return self._segment is not None
+
+    @property
+    def dict_terms(self) -> int:
+        """Terms whose postings are kept in dicts (documents added since the segment)."""
+        return len(self._postings)
+
     def documents(self) -> np.ndarray:
         """The ids of every document, ascending."""
         in_segment = self._seg_ids[self._seg_ids >= 0]
