@@ -12,7 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,6 +134,7 @@ class Engine:
         self._recheck = False  # a run just ended: check at once that the disk still matches it
         self._vanished: set[tuple[Path, str]] = set()  # results whose file was gone at answer time
         self._shared_cache = None  # index/shared_cache.SharedCache, when options.shared_cache is set
+        self._runs: ThreadPoolExecutor | None = None  # index_in_background's thread
 
     # -- configuration ---------------------------------------------------------------
     @property
@@ -302,6 +303,32 @@ class Engine:
         finally:
             self._running = False
             self._recheck = True
+
+    def index_in_background(self) -> Future:
+        """Start an `index_all` run on the engine's own indexing thread (one run at a time; a run asked
+        for during another follows it). A failure is recorded in `status`, never raised: searches go on
+        answering from what there is. For front ends without progress reporting of their own."""
+        with self._lock:
+            if self._runs is None:
+                self._runs = ThreadPoolExecutor(1, thread_name_prefix="patina-index")
+            return self._runs.submit(self._index_all_logged)
+
+    def _index_all_logged(self) -> None:
+        try:
+            self.index_all()
+        except ModelError as exc:
+            log.error("%s", exc)  # (index_all has recorded it)
+        except Exception as exc:  # noqa: BLE001 - background: keep answering from what there is
+            log.exception("indexing failed")
+            self.fail(f"indexing failed: {exc}")
+
+    @property
+    def every_file_read(self) -> bool:
+        """Whether the lexical phase is over: every file extracted and searchable by its words (or the
+        run ended, or another process writes the index and this one follows it)."""
+        status = self.status
+        return status.state in (State.READY, State.ERROR) or status.phase == Phase.SEMANTIC or (
+            bool(self.readers()) and status.state is not State.STARTING)
 
     def _index_all(self, progress: Progress | None) -> None:
         self.paused.clear()
@@ -644,6 +671,8 @@ class Engine:
         """Stop indexing at the next file and save what is in memory."""
         self._stop.set()
         self._query_pool.shutdown(wait=False)
+        if self._runs is not None:
+            self._runs.shutdown(wait=False, cancel_futures=True)
         with self._lock:
             for index in self.roots.values():
                 if index is not None:

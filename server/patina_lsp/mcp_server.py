@@ -12,7 +12,6 @@ import dataclasses
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import unquote, urlparse
@@ -25,10 +24,9 @@ from pydantic import BaseModel, Field
 
 from patina_lsp import __version__, protocol
 from patina_lsp.config import Options
-from patina_lsp.embedding import ModelError
 from patina_lsp.engine import Engine, Hit, NotInWorkspace
 from patina_lsp.index.search import MAX_LIMIT
-from patina_lsp.vocabulary import NOT_CODE, Phase, State
+from patina_lsp.vocabulary import NOT_CODE, State
 
 log = logging.getLogger(__name__)
 
@@ -91,45 +89,27 @@ class IndexStatus(BaseModel):
 
 
 class Workspace:
-    """The engine of the MCP server, its workspace folders and its indexing runs (one at a time)."""
+    """The engine of the MCP server and its workspace folders; the engine runs the indexing."""
 
     def __init__(self, options: Options, folder: Path | None):
         self.engine = Engine(options)
         self.folder = folder
-        self._runs = ThreadPoolExecutor(1, thread_name_prefix="patina-index")
         self._started = threading.Lock()
         self._run = None
         self.answered = False  # the first call waits for the lexical phase; later ones answer at once
-        self.engine.on_changes = self._index  # a store taken over, or the disk changed: index again
+        # a store taken over, or the disk changed: index again
+        self.engine.on_changes = self.engine.index_in_background
 
     def start(self, folders: list[Path]) -> None:
         with self._started:
             if self._run is not None:
                 return
             self.engine.set_roots(folders)
-            self._run = self._index()
-
-    def _index(self):
-        return self._runs.submit(self._index_all)
-
-    def _index_all(self) -> None:
-        try:
-            self.engine.index_all()
-        except ModelError as exc:
-            log.error("%s", exc)  # (index_all has recorded it)
-        except Exception as exc:  # noqa: BLE001 - background: keep answering from what there is
-            log.exception("indexing failed")
-            self.engine.fail(f"indexing failed: {exc}")
+            self._run = self.engine.index_in_background()
 
     @property
     def started(self) -> bool:
         return self._run is not None
-
-    def lexical_done(self) -> bool:
-        """Whether every file is extracted (or the run ended, or another process writes the index)."""
-        status = self.engine.status
-        return status.state in (State.READY, State.ERROR) or status.phase == Phase.SEMANTIC or (
-            bool(self.engine.readers()) and status.state is not State.STARTING)
 
     async def wait_for_lexical(self, timeout: float, ctx: Context | None = None) -> None:
         """Until every file is extracted (or the run ends, or `timeout`): a first call sees the whole workspace.
@@ -137,7 +117,7 @@ class Workspace:
         deadline = time.monotonic() + timeout
         status = self.engine.status
         last = None
-        while time.monotonic() < deadline and not self.lexical_done():
+        while time.monotonic() < deadline and not self.engine.every_file_read:
             now = (status.files_extracted, status.files_to_extract)
             if ctx is not None and now != last and now[1]:
                 last = now
@@ -146,7 +126,6 @@ class Workspace:
 
     def close(self) -> None:
         self.engine.shutdown()
-        self._runs.shutdown(wait=False, cancel_futures=True)
 
 
 async def _folders(ctx: Context, workspace: Workspace) -> list[Path]:

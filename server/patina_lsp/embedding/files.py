@@ -10,7 +10,13 @@ from pathlib import Path
 
 import platformdirs
 
-from patina_lsp.embedding.models import CHOICES, DEFAULT_CHOICE, MINILM, ModelSpec, repository_models_dir
+from patina_lsp.embedding.models import (
+    CHOICES,
+    DEFAULT_CHOICE,
+    MINILM,
+    ModelSpec,
+    repository_models_dir,
+)
 
 INT8_FILE = MINILM.onnx_file("int8")
 FP32_FILE = MINILM.onnx_file("fp32")
