@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -598,8 +599,30 @@ class Engine:
         """A reader of every root's published index, for one query (index/searcher.py)."""
         return Searcher([(root, index.published) for root, index in list(self.roots.items()) if index is not None])
 
+    def workspace_globs(self, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        """`paths` globs as the index matches them: an absolute one inside a workspace folder becomes
+        relative to it (the folder itself: every file); relative ones stay. NotInWorkspace for an
+        absolute glob outside every folder (it could only ever match nothing)."""
+        out = []
+        for pattern in patterns:
+            if not (pattern.startswith("/") or re.match(r"^[A-Za-z]:[\\/]", pattern)):
+                out.append(pattern)
+                continue
+            path = Path(os.path.abspath(pattern.rstrip("/\\") or "/"))
+            root = next((r for r in sorted(self.roots, key=lambda r: -len(r.parts))
+                         if path == r or r in path.parents), None)
+            if root is None:
+                raise NotInWorkspace(f"paths: {pattern} is not inside a workspace folder "
+                                     f"({', '.join(map(str, self.roots))}); use globs relative to one, e.g. src/**")
+            rel = path.relative_to(root).as_posix()
+            out.append("**" if rel == "." else rel + ("/" if pattern.endswith(("/", "\\")) else ""))
+        return tuple(out)
+
     def search(self, query: SearchQuery) -> list[Hit]:
-        """Results from every root, ranked together, as (root, result)."""
+        """Results from every root, ranked together, as (root, result); `query.paths` may hold
+        absolute globs inside a folder (NotInWorkspace for one outside every folder)."""
+        if any(p.startswith("/") or re.match(r"^[A-Za-z]:[\\/]", p) for p in query.paths):
+            query = dataclasses.replace(query, paths=self.workspace_globs(query.paths))
         searcher = self.searcher()
         if self.embedder is None:  # the model is still loading: what the lexical index finds
             query = dataclasses.replace(query, mode=Mode.LEXICAL)

@@ -230,12 +230,16 @@ def build_server(options: Options, folder: Path | None = None) -> tuple[MCPServe
         query: Annotated[str, Field(description="what the code does, in words, or identifiers to look for")],
         ctx: Context,
         limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description="how many matches")] = 10,
-        languages: Annotated[list[str] | None, Field(description=(
-            f'only these languages, any case: {", ".join(protocol.LANGUAGES)}; aliases py, js, ts, rs, golang, '
-            f'c++, cs, rb, md'))] = None,
-        kinds: Annotated[list[str] | None, Field(description=(
-            f'only these kinds, any case, plurals too: {", ".join(protocol.KINDS)}'))] = None,
-        paths: Annotated[list[str] | None, Field(description='only files matching these globs, e.g. ["src/**", "*.py"]')] = None,
+        languages: Annotated[list[Annotated[str, Field(json_schema_extra={"enum": list(protocol.LANGUAGES)})]] | None,
+                             Field(description=(
+            f'only these languages: {", ".join(protocol.LANGUAGES)} (any case; aliases py, js, ts, rs, golang, '
+            f'c++, cs, rb, md are accepted too)'))] = None,
+        kinds: Annotated[list[Annotated[str, Field(json_schema_extra={"enum": list(protocol.KINDS)})]] | None,
+                         Field(description=(
+            f'only these kinds: {", ".join(protocol.KINDS)} (any case, plurals too)'))] = None,
+        paths: Annotated[list[str] | None, Field(description=(
+            'only files matching these globs, relative to the workspace folder (e.g. ["src/**", "*.py"]) or '
+            'absolute inside it'))] = None,
         context: Annotated[int, Field(ge=0, le=MAX_CONTEXT_LINES, description=(
             "also return each match's source, this many lines from its first (0: the snippet only)"))] = 0,
     ) -> Annotated[CallToolResult, Matches]:
@@ -249,7 +253,10 @@ def build_server(options: Options, folder: Path | None = None) -> tuple[MCPServe
         engine = workspace.engine
         _nothing_yet(engine)
         q = dataclasses.replace(q, text=q.text.strip())
-        hits = await anyio.to_thread.run_sync(engine.search, q)
+        try:
+            hits = await anyio.to_thread.run_sync(engine.search, q)
+        except NotInWorkspace as exc:  # an absolute glob outside every workspace folder
+            raise ToolError(str(exc)) from None
         return _result(f'{len(hits)} matches for "{_printable(q.text)}"', hits, engine.indexing, context=context)
 
     @server.tool(annotations=read_only, description=FIND_RELATED)

@@ -12,6 +12,8 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp_types import ListRootsResult, Root
 
+from patina_lsp import protocol
+
 from e2e.servers import embedded_count, make_workspace, start, wait
 
 
@@ -61,6 +63,9 @@ async def test_tools_are_listed_with_schemas_and_answer(tmp_path, corpus):
         search = tools["search_code"]
         assert search.input_schema["required"] == ["query"]
         assert {"query", "limit", "languages", "kinds", "paths"} <= set(search.input_schema["properties"])
+        for name, values in (("languages", protocol.LANGUAGES), ("kinds", protocol.KINDS)):  # agents see them
+            array = next(s for s in search.input_schema["properties"][name]["anyOf"] if s.get("type") == "array")
+            assert array["items"]["enum"] == list(values)
         assert search.output_schema is not None and "matches" in search.output_schema["properties"]
         assert all(t.description and t.annotations.read_only_hint for t in tools.values())
 
@@ -159,11 +164,21 @@ async def test_filters_symbols_and_limits_say_what_they_accept(tmp_path, corpus)
                                       kinds=kinds)
             assert not result.is_error, text
             assert result.structured_content["matches"] == baseline.structured_content["matches"]
+        # an absolute glob inside the workspace is its relative one; outside every folder, an error
+        relative, _ = await call(session, "search_code", query="reset", paths=["dup_a.py"])
+        absolute, text = await call(session, "search_code", query="reset", paths=[str(corpus / "dup_a.py")])
+        assert not absolute.is_error, text
+        assert absolute.structured_content["matches"] == relative.structured_content["matches"]
+        assert {m["path"] for m in relative.structured_content["matches"]} == {"dup_a.py"}
+        everything, _ = await call(session, "search_code", query="reset")
+        whole, _ = await call(session, "search_code", query="reset", paths=[str(corpus)])
+        assert whole.structured_content["matches"] == everything.structured_content["matches"]
         # anything else is an error that lists what is accepted, never a quiet empty answer
         cases = [
             (dict(query="archive", languages=["klingon"]), "languages: 'klingon' is not one Patina knows; use c, cpp"),
             (dict(query="archive", kinds=["widget"]), "kinds: 'widget' is not one Patina knows; use class"),
             (dict(query="archive", paths=["../**"]), "paths globs may not contain '..'"),
+            (dict(query="archive", paths=["/etc/**"]), "paths: /etc/** is not inside a workspace folder"),
             (dict(query="x" * 100_000), "query is 100,000 characters; the limit is 2,000"),
         ]
         for arguments, expected in cases:
