@@ -440,30 +440,37 @@ class Engine:
         for index in indexes:
             index.set_embedding_order(lambda paths, index=index: embedding_order(
                 index.root, paths, index.fingerprints, self._open_in(index)))
-        status.units_to_embed = sum(i.pending_units for i in indexes)
-        if status.units_to_embed:
+        pending = sum(i.pending_units for i in indexes)
+        # counted over the whole index, not this run: a run resumed after a pause or a restart goes on
+        # from where the index is (80% embedded shows 80%, not the first 5% again)
+        already = sum(i.embedded_units for i in indexes) if pending else 0
+        status.units_to_embed = already + pending
+        if pending:
             status.state, status.phase = State.INDEXING, Phase.SEMANTIC
-        status.units_embedded = 0
+        status.units_embedded = already
         status.pending_files = sum(i.pending_file_count for i in indexes)
         started = time.monotonic()
         if progress is not None:
             progress(status)
         for index in indexes:
-            base = status.units_embedded
+            base, texts_before = status.units_embedded, status.embedded
+            counted_from = getattr(self.embedder, "texts_embedded", 0)
 
-            def report(done: int, _total: int, base=base) -> None:
+            def report(done: int, _total: int, base=base, texts_before=texts_before, counted_from=counted_from) -> None:
                 status.units_embedded = base + done
                 status.units_to_embed = max(status.units_to_embed, status.units_embedded)
+                # texts embedded so far, live (the run's exact count replaces it when the root is done)
+                status.embedded = texts_before + getattr(self.embedder, "texts_embedded", 0) - counted_from
                 elapsed = time.monotonic() - started
-                if elapsed > 5 and status.units_embedded:
-                    rate = status.units_embedded / elapsed
+                if elapsed > 5 and status.units_embedded > already:
+                    rate = (status.units_embedded - already) / elapsed
                     status.eta_seconds = (status.units_to_embed - status.units_embedded) / rate
                 status.pending_files = sum(i.pending_file_count for i in indexes)
                 if progress is not None:
                     progress(status)
 
             result = index.embed_pending(report, cancelled=self._cancelled)
-            status.embedded += result.embedded
+            status.embedded = texts_before + result.embedded
             status.tokens += result.tokens
             status.shared += result.shared
             if not self._after_phase(index.root, index, result):

@@ -39,6 +39,12 @@ def test_sigkill_mid_index_resumes_without_re_embedding(tmp_path, corpus, phase)
     assert status["pendingFiles"] > 0, "the index finished before the kill: make the corpus bigger"
 
     second = start(corpus, cache, tmp_path / "second.err")
+    if phase == "semantic":  # the resumed run goes on from where the index is, not from the first 5% again
+        resumed = wait(second, lambda s: s.get("phase") == "semantic" and s["textsEmbedded"] > 0)
+        # killed at half or more (the last seconds' vectors may be lost with the process); a run that
+        # started over would show 5% and 0 units
+        assert resumed["unitsEmbedded"] >= status["unitsEmbedded"] // 2 and resumed["percentage"] >= 25, \
+            (resumed, status)
     wait(second, lambda s: s["state"] == "ready")
     resumed_embedded = embedded_count(second)
     if phase == "lexical":

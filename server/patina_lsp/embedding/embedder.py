@@ -70,6 +70,7 @@ class Embedder:
         self.tokenizer = load_tokenizer(files.tokenizer, self.spec.max_tokens)
         self.lanes = max(1, threads or os.cpu_count() or 1)
         self.tokens_embedded = 0  # by `embed` since this embedder was made (what a cold index costs)
+        self.texts_embedded = 0  # the texts of those tokens
         self._count_lock = threading.Lock()
         self._query_session = _session(self.model_path, self.lanes)
         self._bulk_session = _session(self.model_path, 1)
@@ -111,6 +112,7 @@ class Embedder:
         encodings = self.tokenizer.encode_batch([prefix + t for t in texts] if prefix else list(texts))
         with self._count_lock:
             self.tokens_embedded += sum(len(e.ids) for e in encodings)
+            self.texts_embedded += len(encodings)
 
         def one(i: int) -> None:
             if cancelled is not None and cancelled():

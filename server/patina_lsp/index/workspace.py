@@ -288,6 +288,12 @@ class WorkspaceIndex:
             return sum(1 for p in paths for slot in self._pub.by_path.get(p, ()) if not self._pub.entries[slot].lexical_only)
 
     @property
+    def embedded_units(self) -> int:
+        """Units that have their vectors."""
+        with self._pub.lock.read():
+            return sum(1 for e in self._pub.entries.values() if e.vector_ids)
+
+    @property
     def pending_file_count(self) -> int:
         """Files whose units wait for their vectors."""
         return len(self._queue)
