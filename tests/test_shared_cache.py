@@ -56,11 +56,10 @@ def repo(tmp_path, model_files):
     return root
 
 
-def machine(repo, cache_dir, embedder, url, identity=None):
+def machine(repo, cache_dir, embedder, url, identity=None, shared=True):
     counting = Counting(embedder)
-    index = open_index(repo, counting, cache_dir)
-    index.shared_cache = SharedCache(url, identity or embedder.identity)
-    return index, counting
+    cache = SharedCache(url, identity or embedder.identity) if shared else None
+    return open_index(repo, counting, cache_dir, shared_cache=cache), counting
 
 
 def top10(index) -> list[list[str]]:
@@ -94,8 +93,8 @@ def test_a_second_machine_embeds_nothing_the_first_did(repo, tmp_path, int8_embe
 
 
 def test_unreachable_cache_indexes_locally_with_a_message(repo, tmp_path, int8_embedder):
-    plain, _ = machine(repo, tmp_path / "plain", int8_embedder, "postgresql://postgres@127.0.0.1:1/none")
-    plain.shared_cache = None
+    plain, _ = machine(repo, tmp_path / "plain", int8_embedder, "postgresql://postgres@127.0.0.1:1/none",
+                       shared=False)
     plain.update()
     index, counting = machine(repo, tmp_path / "c", int8_embedder, "postgresql://postgres@127.0.0.1:1/none")
     report = index.update()

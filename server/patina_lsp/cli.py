@@ -120,13 +120,13 @@ def _open_index(args: argparse.Namespace, root: str):
     if not path.is_dir():
         raise CliError(f"{root} is not a folder")
     embedder = _load_embedder(args)
-    index = open_index(path, embedder, cache_dir=args.cache_dir, exclude=args.exclude or (),
-                       max_file_bytes=args.max_file_bytes)
+    shared = None
     if args.shared_cache:
         from patina_lsp.index.shared_cache import SharedCache
 
-        index.shared_cache = SharedCache(args.shared_cache, embedder.identity)
-    return index
+        shared = SharedCache(args.shared_cache, embedder.identity)
+    return open_index(path, embedder, cache_dir=args.cache_dir, exclude=args.exclude or (),
+                      max_file_bytes=args.max_file_bytes, shared_cache=shared)
 
 
 def _update(index, quiet: bool = False) -> None:

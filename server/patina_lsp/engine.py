@@ -357,8 +357,7 @@ class Engine:
         shared = self._open_shared_cache(embedder)
         for index in self.roots.values():
             if index is not None:
-                index.embedder = embedder
-                index.shared_cache = shared
+                index.use_model(embedder, shared)
         try:
             if not self._embed(roots, progress):
                 return

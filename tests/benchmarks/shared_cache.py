@@ -29,9 +29,8 @@ from patina_lsp.index.workspace import open_index  # noqa: E402
 
 def cold(corpus: Path, embedder, cache_dir: Path, url: str | None):
     t0 = time.perf_counter()
-    index = open_index(corpus, embedder, cache_dir)
     shared = SharedCache(url, embedder.identity) if url else None
-    index.shared_cache = shared
+    index = open_index(corpus, embedder, cache_dir, shared_cache=shared)
     report = index.update()
     seconds = time.perf_counter() - t0
     units = index.unit_count

@@ -106,10 +106,10 @@ class WorkspaceIndex:
 
     def __init__(self, root: Path, embedder: EmbedderLike, store: Store, exclude: Iterable[str] = (),
                  max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, max_units: int = DEFAULT_MAX_UNITS,
-                 texts: chunks.TextPolicy = chunks.DEFAULT_POLICY):
+                 texts: chunks.TextPolicy = chunks.DEFAULT_POLICY, shared_cache=None):
         self.root = Path(os.path.abspath(root))  # as given: result paths must match the client's
         self.store = store
-        self.vector_supply = VectorSupply(store, embedder, texts)  # store, shared cache, then the model
+        self.vector_supply = VectorSupply(store, embedder, texts, shared_cache)  # store, shared cache, model
         self.exclude = list(exclude)
         self.max_file_bytes = max_file_bytes
         self.max_units = max_units
@@ -134,18 +134,16 @@ class WorkspaceIndex:
         """The model (None until it has loaded: extraction needs none)."""
         return self.vector_supply.embedder
 
-    @embedder.setter
-    def embedder(self, embedder: EmbedderLike) -> None:
-        self.vector_supply.embedder = embedder
-
     @property
     def shared_cache(self):
         """The team's SharedCache: texts are looked up there before they are embedded (None: none)."""
         return self.vector_supply.shared_cache
 
-    @shared_cache.setter
-    def shared_cache(self, cache) -> None:
-        self.vector_supply.shared_cache = cache
+    def use_model(self, embedder: EmbedderLike, shared_cache=None) -> None:
+        """The model has loaded (it loads while phase 1 runs, which needs none): phase 2 and buffers
+        embed with it, looking texts up in `shared_cache` first (None: no shared cache)."""
+        self.vector_supply.embedder = embedder
+        self.vector_supply.shared_cache = shared_cache
 
     @property
     def texts(self) -> chunks.TextPolicy:
@@ -748,8 +746,9 @@ class WorkspaceIndex:
 def open_index(root: Path, embedder: EmbedderLike | None, cache_dir: str | Path | None = None,
                exclude: Iterable[str] = (), max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
                max_units: int = DEFAULT_MAX_UNITS, variant: str | None = None,
-               texts: chunks.TextPolicy | None = None) -> WorkspaceIndex:
-    """The index of `root` with its store in the cache directory, loaded and ready to update."""
+               texts: chunks.TextPolicy | None = None, shared_cache=None) -> WorkspaceIndex:
+    """The index of `root` with its store in the cache directory, loaded and ready to update; texts
+    are looked up in `shared_cache` (a SharedCache) before they are embedded."""
     from patina_lsp.embedding.models import store_key
     from patina_lsp.index.store import default_cache_dir, store_dir
 
@@ -757,6 +756,6 @@ def open_index(root: Path, embedder: EmbedderLike | None, cache_dir: str | Path 
     variant = store_key(variant or embedder.variant)
     store = Store(store_dir(default_cache_dir(cache_dir), root, variant), variant, root)
     index = WorkspaceIndex(root, embedder, store, exclude, max_file_bytes, max_units,
-                           texts or chunks.DEFAULT_POLICY)
+                           texts or chunks.DEFAULT_POLICY, shared_cache)
     index.open()
     return index
