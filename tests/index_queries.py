@@ -13,4 +13,4 @@ def search(index: WorkspaceIndex, query: SearchQuery) -> list[SearchResult]:
 
 def related(index: WorkspaceIndex, path: str, **how) -> list[SearchResult]:
     """Units like the one at `line` of `path` (or like `text`), in one root."""
-    return [result for _, result in index.searcher().related(path, **how)]
+    return [result for _, result in index.searcher().related(path, **how).hits]

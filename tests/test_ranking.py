@@ -121,3 +121,22 @@ def test_stemming_from_many_threads_at_once():
         text.stem.cache_clear()
     assert not errors, errors[:3]
     assert results == expected
+
+
+def test_related_filter_keeps_code_near_code_and_nothing_below_the_floor():
+    from patina_lsp.index.search import RELATED_FLOOR, SearchResult, related_filter
+    from patina_lsp.index.units import Span, Unit
+
+    def result(name, kind, score):
+        return SearchResult(Unit("a.py", "python", kind, name, None, Span(0, 0, 0, 1), Span(0, 0, 0, 1), "", ""), score)
+
+    near = [result("gitignore", "text", 0.9), result("twin", "function", 0.8), result("note", "comment", 0.7),
+            result("far", "function", RELATED_FLOOR - 0.01)]
+    kept, left_out = related_filter(near, source_is_code=True)
+    assert [r.unit.name for r in kept] == ["twin"] and left_out == 3
+    # prose is listed for a code unit when no code is close, and always for prose
+    kept, _ = related_filter([near[0], near[2], near[3]], source_is_code=True)
+    assert [r.unit.name for r in kept] == ["gitignore", "note"]
+    kept, _ = related_filter(near, source_is_code=False)
+    assert [r.unit.name for r in kept] == ["gitignore", "twin", "note"]
+    assert related_filter([near[3]], source_is_code=True) == ([], 1)

@@ -161,15 +161,16 @@ def _cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_results(results, root, as_json: bool) -> None:
+def _print_results(results, root, as_json: bool, note: str | None = None) -> None:
+    """Results as lines (or as JSON); `note` says why there are none, when it is known."""
     from patina_lsp.lsp_shapes import item
 
     items = [item(r, root) for r in results]
     if as_json:
-        print(json.dumps({"items": items}, indent=None))
+        print(json.dumps({"items": items, **({"message": note} if note else {})}, indent=None))
         return
     if not items:
-        print("no results")
+        print(note or "no results")
     for r in results:
         u = r.unit
         where = f"{u.path}:{u.span.start_line + 1}"
@@ -212,8 +213,11 @@ def _cmd_related(args: argparse.Namespace) -> int:
     searcher = index.searcher()
     if searcher.unit_at(rel, int(line_text) - 1) is None:
         raise CliError(f"nothing indexed at {rel}:{line_text}")
-    results = [r for _, r in searcher.related(rel, line=int(line_text) - 1, limit=args.limit)]
-    _print_results(results, index.root, args.json)
+    from patina_lsp.protocol import NOTHING_SIMILAR
+
+    found = searcher.related(rel, line=int(line_text) - 1, limit=args.limit)
+    note = NOTHING_SIMILAR if not found.hits and found.left_out else None
+    _print_results([r for _, r in found.hits], index.root, args.json, note)
     return 0
 
 

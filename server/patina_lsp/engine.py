@@ -23,7 +23,7 @@ from patina_lsp.embedding.build import ensure_models
 from patina_lsp.index.priority import embedding_order
 from patina_lsp.index.scan import read_text
 from patina_lsp.index.search import SearchQuery, SearchResult
-from patina_lsp.index.searcher import Searcher
+from patina_lsp.index.searcher import Related, Searcher
 from patina_lsp.index.store import default_cache_dir
 from patina_lsp.index.units import Span
 from patina_lsp.index.workspace import WorkspaceIndex, open_index
@@ -649,13 +649,14 @@ class Engine:
             out.append((root, result))
         return out
 
-    def related(self, path: Path, line: int | None, span: Span | None, text: str | None,
-                limit: int) -> list[Hit]:
-        """Units like the one at `line` of `path` (or like `text`), as (root, result)."""
+    def related(self, path: Path, line: int | None, span: Span | None, text: str | None, limit: int) -> Related:
+        """Units like the one at `line` of `path` (or like `text`), as (root, result), and how many
+        near ones were left out as not similar enough (index/searcher.Related)."""
         index, rel = self.locate(path)
         if self.embedder is None or index.embedder is None:
-            return []
-        return self._present(index.searcher().related(rel, line=line, span=span, text=text, limit=limit))
+            return Related()
+        found = index.searcher().related(rel, line=line, span=span, text=text, limit=limit)
+        return Related(self._present(found.hits), found.left_out)
 
     def skipped(self) -> dict[str, int]:
         """Files the last walks left out, by reason (too large, binary, unreadable ...), over every root."""

@@ -28,6 +28,8 @@ STATES = tuple(State)
 # the params each request reads (mirrored by the editors' SearchParams and RelatedParams)
 SEARCH_FIELDS = ("query", "limit", "mode", "languages", "kinds", "paths")
 RELATED_FIELDS = ("textDocument", "position", "range", "limit")
+# patina/related's `message` (and the CLI's and MCP's words) when every near unit was left out
+NOTHING_SIMILAR = "nothing similar enough: the nearest units share too little with this one to be called related"
 MAX_QUERY_CHARS = 2000
 MAX_FILTER_ITEMS = 100
 MAX_FILTER_CHARS = 500  # one language, kind or glob

@@ -55,6 +55,8 @@ export interface Item {
 export interface SearchResult {
   items: Item[];
   indexing: boolean;
+  /** patina/related with no items: why (e.g. nothing similar enough). */
+  message?: string;
 }
 
 export type State = "starting" | "indexing" | "ready" | "error";

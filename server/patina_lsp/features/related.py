@@ -53,8 +53,11 @@ async def related(ls, request: protocol.RelatedRequest) -> dict:
     if text is not None and not text.strip():
         text = None  # an empty selection: use the unit under the cursor
     line = request.position.line if request.position is not None else (span.start_line if span else None)
-    hits = await ls.run_query(ls.engine.related, path, line, span, text, request.limit)
-    return {"items": items(hits), "indexing": ls.engine.indexing}
+    found = await ls.run_query(ls.engine.related, path, line, span, text, request.limit)
+    out = {"items": items(found.hits), "indexing": ls.engine.indexing}
+    if not found.hits and found.left_out:
+        out["message"] = protocol.NOTHING_SIMILAR
+    return out
 
 
 # one message whatever the reason, so that it tells nothing about files Patina may not read

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -27,12 +28,23 @@ from patina_lsp.index.search import (
     lexical_candidates,
     nearest_units,
     rank,
+    related_filter,
     unit_at,
 )
 from patina_lsp.index.units import Span, Unit
-from patina_lsp.vocabulary import Mode
+from patina_lsp.vocabulary import NOT_CODE, Mode
 
 EmbedQuery = Callable[[str], np.ndarray]
+
+
+@dataclass
+class Related:
+    """A related-code answer: (root, result) best first, and how many near units were left out
+    (below the floor, or prose and text windows next to code: search.related_filter)."""
+
+    hits: list[tuple[object, SearchResult]] = field(default_factory=list)
+    left_out: int = 0
+
 EmbedUnit = Callable[[Unit], np.ndarray]  # a unit not embedded yet: the vector of its first text
 
 
@@ -85,32 +97,38 @@ class Searcher:
         return []
 
     def related(self, path: str, line: int | None = None, span: Span | None = None, text: str | None = None,
-                limit: int = 20) -> list[tuple[object, SearchResult]]:
+                limit: int = 20) -> Related:
         """Units most like the unit at `line` of `path` (or like `text`), in the root that holds
-        `path`, excluding that unit and anything overlapping it, as (root, result)."""
+        `path`, excluding that unit and anything overlapping it; only those similar enough, and
+        for code no prose or text windows unless nothing else is close (search.related_filter)."""
         if not self._roots:
-            return []
+            return Related()
         root, published = self._roots[0]
         exclude: Span | None = span
+        source_is_code = True  # selected text: taken as code
         if text is not None and text.strip():
             if self._embed_query is None:
-                return []
+                return Related()
             vector = self._embed_query(text)
         else:
             with published.reading() as view:
                 found = unit_at(view, path, line if line is not None else (span.start_line if span else 0))
                 if found is None:
-                    return []
+                    return Related()
                 slot, unit = found
                 vector_ids = list(view.vector_ids(slot))
                 vector = view.vectors(vector_ids[:1])[0] if vector_ids else None
             exclude = unit.span
+            source_is_code = unit.kind not in NOT_CODE
             if vector is None:  # not embedded (yet, or ever): embed its first text now
                 if self._embed_unit is None:
-                    return []
+                    return Related()
                 vector = self._embed_unit(unit)
         with published.reading() as view:
-            return [(root, r) for r in nearest_units(view, vector, limit, path, exclude)]
+            # twice the limit: what the kind rule leaves out must not leave the list short
+            near = nearest_units(view, vector, limit * 2, path, exclude)
+        kept, left_out = related_filter(near, source_is_code)
+        return Related([(root, r) for r in kept[:limit]], left_out)
 
     def vector_count(self, path: str, line: int) -> int:
         """How many vectors the unit at `line` of `path` has (0: not embedded yet, or never)."""

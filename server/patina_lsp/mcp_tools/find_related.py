@@ -11,6 +11,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
+from patina_lsp import protocol
 from patina_lsp.engine import Engine, NotInWorkspace
 from patina_lsp.index.search import MAX_LIMIT
 from patina_lsp.mcp_tools.answers import MAX_CONTEXT_LINES, Matches, nothing_yet, result
@@ -45,14 +46,18 @@ def register(server: MCPServer, workspace: Workspace, annotations: ToolAnnotatio
         nothing_yet(engine)
         path, at, note = await anyio.to_thread.run_sync(_locate, engine, file, line, symbol)
         try:
-            hits = await anyio.to_thread.run_sync(lambda: engine.related(path, at, None, None, limit))
+            found = await anyio.to_thread.run_sync(lambda: engine.related(path, at, None, None, limit))
         except NotInWorkspace as exc:
             raise ToolError(str(exc)) from None
         root = next((r for r in engine.roots if r == path or r in path.parents), path.parent)
         where = f"{path.relative_to(root).as_posix()}:{at + 1}"
-        empty = ("nothing is embedded yet (related code compares vectors, and the semantic phase is still "
-                 "running): call index_status, and try again when it says ready"
-                 if not hits and engine.indexing else None)
+        hits = found.hits
+        empty = None
+        if not hits and found.left_out:
+            empty = protocol.NOTHING_SIMILAR
+        elif not hits and engine.indexing:
+            empty = ("nothing is embedded yet (related code compares vectors, and the semantic phase is still "
+                     "running): call index_status, and try again when it says ready")
         return result(f"{len(hits)} units related to {symbol or 'the unit'} at {where}{note}", hits, engine.indexing,
                        empty, context)
 

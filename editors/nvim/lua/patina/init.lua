@@ -150,7 +150,8 @@ function M.related(opts)
       return opts.on_result(items, result)
     end
     if #items == 0 then
-      log.notify("no related code found" .. (result.indexing and " (still indexing)" or ""), vim.log.levels.WARN)
+      log.notify(result.message or ("no related code found" .. (result.indexing and " (still indexing)" or "")),
+        vim.log.levels.WARN)
       return
     end
     ui.show_related(win, items)

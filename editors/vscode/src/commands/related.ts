@@ -32,8 +32,8 @@ export async function findRelated(patina: PatinaClient): Promise<void> {
     return;
   }
   if (result.items.length === 0) {
-    void vscode.window.showInformationMessage(
-      result.indexing ? "Patina: nothing related found yet (still indexing)." : "Patina: nothing related found.");
+    void vscode.window.showInformationMessage(result.message ? `Patina: ${result.message}.`
+      : result.indexing ? "Patina: nothing related found yet (still indexing)." : "Patina: nothing related found.");
     return;
   }
   const locations = result.items.map((item) => {
