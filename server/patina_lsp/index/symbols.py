@@ -61,6 +61,27 @@ SYMBOLS["tsx"] = SYMBOLS["typescript"]
 # JS/TS `const f = () => ...` and `const f = function () {...}`
 FUNCTION_VALUES = frozenset({"arrow_function", "function_expression", "function", "generator_function"})
 
+JS_LIKE = ("javascript", "typescript", "tsx")
+# per language: a node that wraps a definition -> the field holding it
+WRAPPERS: dict[str, dict[str, str]] = {
+    "python": {"decorated_definition": "definition"},
+    **{language: {"export_statement": "declaration"} for language in JS_LIKE},
+}
+# node types that are no symbol but may hold some: searched when met
+NESTING = frozenset({
+    "block", "declaration_list", "class_body", "statement_block", "field_declaration_list", "body_statement",
+    "if_statement", "expression_statement", "export_statement", "template_declaration", "linkage_specification",
+    "preproc_ifdef", "preproc_if", "preproc_else", "interface_body", "enum_body", "object_type", "program",
+    "module", "namespace_definition", "try_statement", "with_statement", "decorated_definition", "else_clause",
+    "elif_clause",
+    # Ruby: `class << self`, begin/rescue, conditional definitions
+    "singleton_class", "begin", "rescue", "ensure", "then", "if", "unless", "elsif", "else",
+    # a region the parser could not make sense of (often a macro) still holds real definitions; in
+    # C/C++, one whose name was lost to a macro (`FMT_BEGIN_NAMESPACE ... {`) holds them in its body
+    "ERROR", "compound_statement",
+})
+C_NESTING = frozenset({"declaration", "type_definition", "field_declaration"})  # C and C++ only
+
 
 @dataclass
 class _Source:
@@ -240,91 +261,20 @@ class _Extractor:
                     self._visit_one(child, container, container_kind)
 
     def _visit_one(self, node: Node, container: str | None, container_kind: str | None) -> None:
-        outer = node
-        target = node
-        if self.language == "python" and node.type == "decorated_definition":
-            target = node.child_by_field_name("definition") or node
-        elif self.language in ("javascript", "typescript", "tsx") and node.type in ("export_statement",):
-            inner = node.child_by_field_name("declaration")
-            if inner is not None:
-                target = inner
-        if self.language in ("javascript", "typescript", "tsx") and target.type in (
-                "lexical_declaration", "variable_declaration"):
-            for decl in target.named_children:
-                value = decl.child_by_field_name("value")
-                name = decl.child_by_field_name("name")
-                if decl.type != "variable_declarator" or value is None or name is None:
-                    continue
-                if value.type in FUNCTION_VALUES:
-                    kind = "method" if container_kind == "class" else "function"
-                    self._emit(outer, decl, name, kind, container, value.child_by_field_name("body"))
-                elif value.type == "object" and name.type == "identifier":
-                    # `const api = { get() {...}, post: function () {...} }`
-                    self._visit_object(value, self._qualify(container, self.src.node_text(name)))
-                else:
-                    self._visit_js_expression(value, container, container_kind)
-            return
-        if self.language in ("javascript", "typescript", "tsx") and target.type == "expression_statement" \
-                and target.named_child_count:
-            self._visit_js_statement(outer, target.named_children[0], container, container_kind)
-            return
-        if self.language in ("javascript", "typescript", "tsx") and target.type == "return_statement":
-            for child in target.named_children:  # `return new Observable((subscriber) => {...})`
-                self._visit_js_expression(child, container, container_kind)
-            return
-        if self.language in ("javascript", "typescript", "tsx") and node.type == "export_statement" \
-                and target is node:
-            value = node.child_by_field_name("value")  # `export default { ... }`
-            if value is not None and value.type == "object":
-                self._visit_object(value, container)
-                return
-        if self.language == "go" and target.type == "type_declaration":
-            for spec in target.named_children:
-                if spec.type == "type_spec":
-                    type_node = spec.child_by_field_name("type")
-                    kind = {"struct_type": "struct", "interface_type": "interface"}.get(
-                        type_node.type if type_node is not None else "", "type")
-                    name = spec.child_by_field_name("name")
-                    if name is not None:
-                        self._emit(outer if target.named_child_count == 1 else spec, spec, name, kind, container,
-                                   spec.child_by_field_name("type"))
-            return
-        if self.language == "rust" and target.type == "impl_item":
-            type_node = target.child_by_field_name("type")
-            trait = target.child_by_field_name("trait")
-            name = self.src.node_text(type_node) if type_node is not None else "impl"
-            body = target.child_by_field_name("body")
-            if body is not None:
-                label = f"{name}" if trait is None else f"{name}"
-                self.visit(body, label if not container else f"{container}.{label}", "impl")
-            return
-        if self.in_c_function and target.type == "function_definition" and self.language == "c":
-            self.visit(target, container, container_kind)
+        outer = target = node
+        field = WRAPPERS.get(self.language, {}).get(node.type)
+        if field is not None:  # a decorator or an export around the definition
+            target = node.child_by_field_name(field) or node
+        handler = SPECIAL.get(self.language, {}).get(target.type)
+        if handler is not None and handler(self, outer, target, container, container_kind):
             return
         kind = self._kind(target, container_kind)
         if kind is None:
             # not a symbol: look inside (e.g. a class body nested in a statement)
             if target.type not in COMMENT_TYPES and target.named_child_count and target.type not in (
-                    "string", "template_string"):
-                if self.language in ("c", "cpp") and target.type in ("declaration", "type_definition",
-                                                                     "field_declaration"):
-                    self.visit(target, container, container_kind)
-                elif target.type in ("block", "declaration_list", "class_body", "statement_block",
-                                     "field_declaration_list", "body_statement", "if_statement",
-                                     "expression_statement", "export_statement", "template_declaration",
-                                     "linkage_specification", "preproc_ifdef", "preproc_if", "preproc_else",
-                                     "interface_body", "enum_body", "object_type", "program", "module",
-                                     "namespace_definition", "try_statement", "with_statement",
-                                     "decorated_definition", "else_clause", "elif_clause",
-                                     # Ruby: `class << self`, begin/rescue, conditional definitions
-                                     "singleton_class", "begin", "rescue", "ensure", "then", "if",
-                                     "unless", "elsif", "else",
-                                     # a region the parser could not make sense of (often a macro)
-                                     # still holds real definitions; in C/C++, one whose name was
-                                     # lost to a macro (`FMT_BEGIN_NAMESPACE ... {`) holds them in
-                                     # its body
-                                     "ERROR", "compound_statement"):
-                    self.visit(target, container, container_kind)
+                    "string", "template_string") and (
+                    target.type in NESTING or target.type in C_NESTING and self.language in ("c", "cpp")):
+                self.visit(target, container, container_kind)
             return
         name = _name_node(target, self.language)
         if name is None:
@@ -333,6 +283,71 @@ class _Extractor:
         if self.language == "go" and target.type == "method_declaration" and container is None:
             container = _go_receiver_type(self.src.node_text(target.child_by_field_name("receiver")))
         self._emit(outer, target, name, kind, container, None)
+
+    # -- the node types SPECIAL hands to a method of their own: each returns whether it handled the node
+
+    def _js_declaration(self, outer: Node, target: Node, container: str | None, container_kind: str | None) -> bool:
+        """`const f = () => ...`, `const api = { get() {...} }`, and values holding callbacks."""
+        for decl in target.named_children:
+            value = decl.child_by_field_name("value")
+            name = decl.child_by_field_name("name")
+            if decl.type != "variable_declarator" or value is None or name is None:
+                continue
+            if value.type in FUNCTION_VALUES:
+                kind = "method" if container_kind == "class" else "function"
+                self._emit(outer, decl, name, kind, container, value.child_by_field_name("body"))
+            elif value.type == "object" and name.type == "identifier":
+                # `const api = { get() {...}, post: function () {...} }`
+                self._visit_object(value, self._qualify(container, self.src.node_text(name)))
+            else:
+                self._visit_js_expression(value, container, container_kind)
+        return True
+
+    def _js_expression_statement(self, outer: Node, target: Node, container: str | None,
+                                 container_kind: str | None) -> bool:
+        if not target.named_child_count:
+            return False
+        self._visit_js_statement(outer, target.named_children[0], container, container_kind)
+        return True
+
+    def _js_return(self, outer: Node, target: Node, container: str | None, container_kind: str | None) -> bool:
+        for child in target.named_children:  # `return new Observable((subscriber) => {...})`
+            self._visit_js_expression(child, container, container_kind)
+        return True
+
+    def _js_export_value(self, outer: Node, target: Node, container: str | None, container_kind: str | None) -> bool:
+        value = outer.child_by_field_name("value")  # `export default { ... }`
+        if value is not None and value.type == "object":
+            self._visit_object(value, container)
+            return True
+        return False
+
+    def _go_types(self, outer: Node, target: Node, container: str | None, container_kind: str | None) -> bool:
+        for spec in target.named_children:
+            if spec.type == "type_spec":
+                type_node = spec.child_by_field_name("type")
+                kind = {"struct_type": "struct", "interface_type": "interface"}.get(
+                    type_node.type if type_node is not None else "", "type")
+                name = spec.child_by_field_name("name")
+                if name is not None:
+                    self._emit(outer if target.named_child_count == 1 else spec, spec, name, kind, container,
+                               spec.child_by_field_name("type"))
+        return True
+
+    def _rust_impl(self, outer: Node, target: Node, container: str | None, container_kind: str | None) -> bool:
+        type_node = target.child_by_field_name("type")
+        name = self.src.node_text(type_node) if type_node is not None else "impl"
+        body = target.child_by_field_name("body")
+        if body is not None:
+            self.visit(body, name if not container else f"{container}.{name}", "impl")
+        return True
+
+    def _c_nested_function(self, outer: Node, target: Node, container: str | None, container_kind: str | None) -> bool:
+        """Inside a C function's body a "function definition" is a misparse (a loop behind a macro)."""
+        if not self.in_c_function:
+            return False
+        self.visit(target, container, container_kind)
+        return True
 
     # -- JavaScript / TypeScript: functions that are values ---------------------------------
     @staticmethod
@@ -553,3 +568,17 @@ def extract_units(path: str, language: str, text: str) -> list[Unit]:
     if language == "markdown":
         return extract_markdown(path, text)
     return extract_windows(path, language, text)
+
+
+# per language: node types handled by a method of _Extractor of their own, before the generic path
+# (each returns whether it handled the node; if not, the generic path goes on)
+SPECIAL: dict[str, dict[str, object]] = {
+    **{language: {"lexical_declaration": _Extractor._js_declaration,
+                  "variable_declaration": _Extractor._js_declaration,
+                  "expression_statement": _Extractor._js_expression_statement,
+                  "return_statement": _Extractor._js_return,
+                  "export_statement": _Extractor._js_export_value} for language in JS_LIKE},
+    "go": {"type_declaration": _Extractor._go_types},
+    "rust": {"impl_item": _Extractor._rust_impl},
+    "c": {"function_definition": _Extractor._c_nested_function},
+}
