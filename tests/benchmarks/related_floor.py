@@ -1,9 +1,8 @@
 """Related code: how similar the true targets are, how similar the junk is, and what a floor and a
 kind rule would keep.
 
-For every pair of a dev set's related.jsonl (quality.py builds the sets), asks the index for the
-units most like the source (Searcher.related, the path patina/related takes) without any floor
-or kind rule, and prints: the cosine of each pair's target and its rank; the cosine and kind of
+For every pair of a dev set's related.jsonl (quality.py builds the sets), takes the units most like
+the source as Searcher.related finds them, before its floor and kind rule, and prints: the cosine of each pair's target and its rank; the cosine and kind of
 the results that are not code (text windows, comments, Markdown sections); and, for each floor
 (and with the kind rule on or off), related MRR@10 and how many of the top-10 results would go.
 
@@ -26,7 +25,7 @@ from sysinfo import cpu_line  # noqa: E402
 
 from patina_lsp.embedding import Embedder, model_files  # noqa: E402
 from patina_lsp.embedding.build import ensure_models  # noqa: E402
-from patina_lsp.index.search import SearchResult  # noqa: E402
+from patina_lsp.index.search import SearchResult, nearest_units, unit_at  # noqa: E402
 from patina_lsp.index.workspace import open_index  # noqa: E402
 from patina_lsp.vocabulary import NOT_CODE  # noqa: E402
 
@@ -36,6 +35,21 @@ FLOORS = (0.0, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
 def hit(result: SearchResult, targets: list[dict]) -> bool:
     line = result.unit.span.start_line + 1
     return any(t["path"] == result.unit.path and t["start"] <= line <= t["def"] for t in targets)
+
+
+def unfiltered(index, path: str, line: int) -> tuple[list[SearchResult], bool]:
+    """The 50 units nearest the unit at `line` of `path` (what Searcher.related filters), and whether
+    that unit is code."""
+    with index.published.reading() as view:
+        found = unit_at(view, path, line)
+        if found is None:
+            return [], False
+        slot, unit = found
+        vector_ids = list(view.vector_ids(slot))
+        if not vector_ids:
+            return [], unit.kind not in NOT_CODE
+        vector = view.vectors(vector_ids[:1])[0]
+        return nearest_units(view, vector, 50, path, unit.span), unit.kind not in NOT_CODE
 
 
 def kept(results: list[SearchResult], floor: float, kind_rule: bool, source_is_code: bool) -> list[SearchResult]:
@@ -69,12 +83,9 @@ def main() -> int:
             continue
         index = open_index(target / "corpus", embedder, Path(args.work) / f"cache-{name}", variant=args.model)
         index.update()
-        searcher = index.searcher()
         for pair in pairs:
             source = pair["source"]
-            results = [r for _, r in searcher.related(source["path"], line=source["def"] - 1, limit=50)]
-            at = searcher.unit_at(source["path"], source["def"] - 1)
-            source_is_code = at is not None and at[1].kind not in NOT_CODE
+            results, source_is_code = unfiltered(index, source["path"], source["def"] - 1)
             rank = next((i for i, r in enumerate(results[:10], 1) if hit(r, pair["targets"])), None)
             found = next((r for r in results if hit(r, pair["targets"])), None)
             target_scores.append(found.score if found else None)
