@@ -83,6 +83,31 @@ def test_order_stays_sensible_while_vectors_arrive(workspace, int8_embedder, tmp
     assert middle[0] == "run_task_7" and after[0] == "run_task_7", (before, middle, after)
 
 
+def test_a_unit_found_by_its_name_keeps_its_place_when_its_vector_arrives_first(tmp_path, int8_embedder):
+    """The named unit's file is embedded first and its lexical neighbours' files last (an open file
+    goes first): while its vector is nearly the only one, it must not fall behind units that only
+    share words with the query and stand in with their lexical score."""
+    root = tmp_path / "names"
+    root.mkdir()
+    (root / "payload.py").write_text("def marshal_widget_payload(widget):\n    return encode(widget.fields)\n")
+    for i in range(14):  # units that call it: a strong lexical match each, weaker than its own name
+        (root / f"widgets_{i:02d}.py").write_text(
+            f"def send_widget_{i}(widget):\n    \"\"\"Send marshal_widget_payload(widget) to server {i}.\"\"\"\n"
+            f"    return post({i}, marshal_widget_payload(widget))\n")
+    index = open_index(root, int8_embedder, tmp_path / "cache")
+    plan = index.plan()
+    index.extract_files(plan.changed, plan.removed)
+    query = SearchQuery("marshal_widget_payload", 10)
+    seen = [[r.unit.name for r in search(index, query)]]
+    index.embed_pending(only=["payload.py"])  # its vector first, every neighbour's later
+    seen.append([r.unit.name for r in search(index, query)])
+    index.embed_pending(only=[f"widgets_{i:02d}.py" for i in range(7)])
+    seen.append([r.unit.name for r in search(index, query)])
+    index.embed_pending()
+    seen.append([r.unit.name for r in search(index, query)])
+    assert all(names[0] == "marshal_widget_payload" for names in seen), seen
+
+
 def test_resume_in_phase_one(workspace, int8_embedder, tmp_path):
     cache = tmp_path / "cache"
     counting = CountingEmbedder(int8_embedder)

@@ -30,12 +30,14 @@ def test_fusion_with_units_not_embedded_yet():
     fused = fuse_scores(sem, lex, none, embedded=none)
     assert list(np.argsort(-fused)) == [1, 2, 0]  # nothing embedded: BM25's order
     assert np.allclose(fused, lex / 8.0)
-    # some embedded: the min-max range is theirs alone; the strongest lexical match keeps the top
+    # some embedded: the min-max range is theirs alone, blended with their lexical stand-in by the
+    # share embedded (3 of 4); the strongest lexical match keeps the top
     sem = np.array([0.70, 0.0, 0.50, 0.60])
     lex = np.array([1.0, 8.0, 0.0, 4.0])
     has = np.array([True, False, True, True])
     fused = fuse_scores(sem, lex, np.zeros(4, dtype=bool), embedded=has, weight=0.6)
-    assert np.allclose(fused, [0.6 * 1.0 + 0.4 * 0.125, 1.0, 0.0, 0.6 * 0.5 + 0.4 * 0.5])
+    blend = [0.75 * 1.0 + 0.25 * 0.125, None, 0.0, 0.75 * 0.5 + 0.25 * 0.5]
+    assert np.allclose(fused, [0.6 * blend[0] + 0.4 * 0.125, 1.0, 0.0, 0.6 * blend[3] + 0.4 * 0.5])
     # when its vector arrives and agrees, it stays first
     after = fuse_scores(np.array([0.70, 0.72, 0.50, 0.60]), lex, np.zeros(4, dtype=bool), weight=0.6)
     assert int(np.argmax(after)) == 1

@@ -24,11 +24,18 @@ def fuse_scores(semantic: np.ndarray, lexical: np.ndarray, prose: np.ndarray, em
 
     `embedded` marks the candidates that have vectors (all when None). While indexing embeds,
     the others stand in with their normalised lexical score on both sides: before any vector
-    exists the order is BM25's, and a strong lexical match keeps a high place when its vector
-    arrives (its fused score can drop only by the semantic part, and only if its vector
-    disagrees). The min-max range is taken over the embedded candidates alone, and is at least
-    MIN_SEMANTIC_RANGE: a semantic side whose scores hardly differ gets little say, and BM25 decides.
-    A lexical side with flat scores adds the same to every candidate, so it decides nothing.
+    exists the order is BM25's. The min-max range is taken over the embedded candidates alone, and
+    is at least MIN_SEMANTIC_RANGE: a semantic side whose scores hardly differ gets little say, and
+    BM25 decides. A lexical side with flat scores adds the same to every candidate, so it decides
+    nothing.
+
+    While only some candidates have vectors, an embedded candidate's semantic part is its min-max
+    score blended with its lexical stand-in, by the share of candidates embedded: min-max over a
+    few vectors says little (the first unit embedded is the minimum of a set of one and would score
+    0), so a unit found by its exact name, embedded before the units that merely mention it, kept
+    at most 0.4 while they stood in at their lexical score and fell out of the top 10 until their
+    vectors arrived (tests/test_phases.py). Once every candidate is embedded the blend is gone:
+    the final ranking is the same.
     """
     sem = np.asarray(semantic, dtype=np.float64)
     lex = np.asarray(lexical, dtype=np.float64)
@@ -39,5 +46,8 @@ def fuse_scores(semantic: np.ndarray, lexical: np.ndarray, prose: np.ndarray, em
     if has.any():
         low, high = sem[has].min(), sem[has].max()
         norm[has] = (sem[has] - low) / max(high - low, MIN_SEMANTIC_RANGE)
+        share = float(has.mean())
+        if share < 1.0:
+            norm[has] = share * norm[has] + (1.0 - share) * lex[has]
     norm[~has] = lex[~has]
     return weight * norm + (1 - weight) * lex - penalty * np.asarray(prose, dtype=np.float64)
