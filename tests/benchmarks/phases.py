@@ -9,7 +9,8 @@ kernel's kernel/ and mm/ folders as scale.py fetches them) and each version (the
 a fresh cache and measures, through stdio as an editor would:
 - first full coverage: seconds from `initialize` until a search for each of 30 probe symbols
   (function names spread over the corpus; lexical mode, a round each second) has found every one
-  in its top 10;
+  in its top 10; and drops: a found probe searched again each round (hybrid, as users search) that
+  was in its top 10 at one look and out of it at a later one;
 - cold index: seconds until `ready`, and units/s; texts and tokens embedded per unit (the server's
   summary; versions before the token count print "?");
 - search p50/p99 while indexing and once idle, for short queries (the set's own, or scale.py's)
@@ -99,17 +100,25 @@ def run_one(server: list[str], env: dict, corpus: Path, short: list[str], long: 
     t0 = time.monotonic()
     client.initialize(str(corpus), {"cacheDir": str(cache)})
     found: dict[str, float] = {}
+    shown: dict[str, bool] = {}  # a found probe: in the top 10 of a hybrid search of its name at the last look
+    drops: list[str] = []  # a probe in that top 10 at one look and out of it at a later one
     during: dict[str, list[float]] = {"short": [], "long": []}
     done = threading.Event()
 
     def probe_loop(rounds: float = float("inf")) -> None:
         # lexical searches (no query embedding: a few ms each), every PROBE_EVERY seconds, so that
         # probing loads the server about as little in the old version (probing for minutes) as in the new
-        while not done.is_set() and len(found) < len(probe_list) and rounds > 0:
+        while not done.is_set() and rounds > 0:  # (found ones are watched until the end: drops)
             rounds -= 1
             started = time.monotonic()
             for name, path in probe_list:
                 if name in found:
+                    # once found, it must keep its place as vectors arrive (the ranking users see: hybrid)
+                    items = client.request("patina/search", {"query": name, "limit": 10}, timeout=120)["items"]
+                    now = any(i["name"] == name and i["uri"].endswith("/" + path) for i in items)
+                    if shown.get(name) and not now:
+                        drops.append(name)
+                    shown[name] = now
                     continue
                 items = client.request("patina/search", {"query": name, "limit": 10, "mode": "lexical"},
                                        timeout=120)["items"]
@@ -174,7 +183,7 @@ def run_one(server: list[str], env: dict, corpus: Path, short: list[str], long: 
     client.shutdown()
     shutil.rmtree(cache, ignore_errors=True)
     return {"state": status["state"], "units": status["units"], "files": status["files"], "cold": cold,
-            "full": full, "ninety": ninety, "missing": missing, "embedded": embedded, "tokens": tokens, "mrr": statistics.mean(rr) if rr else None,
+            "full": full, "ninety": ninety, "missing": missing, "drops": drops, "embedded": embedded, "tokens": tokens, "mrr": statistics.mean(rr) if rr else None,
             "during": during, "idle": idle}
 
 
@@ -217,7 +226,8 @@ def main() -> int:
                 rows.append((name, label, r))
                 d, i = r["during"], r["idle"]
                 print(f"{name:9} {label:20} state {r['state']}, {r['files']:,} files, {r['units']:,} units | "
-                      f"full coverage {r['full']:.1f} s (90%: {r['ninety']:.1f} s; never found: {r['missing']}) | cold {r['cold']:.1f} s "
+                      f"full coverage {r['full']:.1f} s (90%: {r['ninety']:.1f} s; never found: {r['missing']}; "
+                      f"drops from the top 10: {len(r['drops'])} {sorted(set(r['drops']))}) | cold {r['cold']:.1f} s "
                       f"({r['units'] / r['cold']:.0f} units/s), {r['embedded'] or 0:,} texts embedded "
                       f"({(r['embedded'] or 0) / max(r['units'], 1):.2f}/unit; "
                       f"{'%.0f' % (r['tokens'] / r['units']) if r['tokens'] is not None else '?'} tokens/unit) | "
