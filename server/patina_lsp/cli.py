@@ -111,53 +111,62 @@ class _ProgressBar:
             print(line, file=sys.stderr, flush=True)
 
 
-def _open_index(args: argparse.Namespace, root: str):
+def _indexed(args: argparse.Namespace, root: str, quiet: bool = False):
+    """An Engine on the folder `root`, brought in line with the disk (the one way every front end
+    reaches an index): both phases with a progress line each, then a summary on stderr. When a
+    running Patina process writes the folder's index, it answers from what that one has committed."""
     from pathlib import Path
 
-    from patina_lsp.index.workspace import open_index
+    from patina_lsp.config import Options
+    from patina_lsp.embedding.files import default_variant
+    from patina_lsp.engine import Engine
+    from patina_lsp.vocabulary import Phase
 
     path = Path(root)
     if not path.is_dir():
         raise CliError(f"{root} is not a folder")
-    embedder = _load_embedder(args)
-    shared = None
-    if args.shared_cache:
-        from patina_lsp.index.shared_cache import SharedCache
+    options = Options(model=args.model or default_variant(), model_dir=args.model_dir, cache_dir=args.cache_dir,
+                      exclude=tuple(args.exclude or ()), max_file_bytes=args.max_file_bytes,
+                      shared_cache=args.shared_cache, rescan_interval=0)
+    engine = Engine(options, background=False, model_messages=lambda m: _stderr(f"patina: {m}"))
+    engine.set_roots([path])
+    bars = {Phase.LEXICAL: _ProgressBar("extracting (lexical)", "files"),
+            Phase.SEMANTIC: _ProgressBar("embedding (semantic)", "units")}
 
-        shared = SharedCache(args.shared_cache, embedder.identity)
-    return open_index(path, embedder, cache_dir=args.cache_dir, exclude=args.exclude or (),
-                      max_file_bytes=args.max_file_bytes, shared_cache=shared)
+    def progress(status) -> None:
+        if status.phase == Phase.LEXICAL and status.files_to_extract:
+            bars[Phase.LEXICAL](status.files_extracted, status.files_to_extract)
+        elif status.phase == Phase.SEMANTIC and status.units_to_embed:
+            bars[Phase.SEMANTIC](status.units_embedded, status.units_to_embed)
 
-
-def _update(index, quiet: bool = False) -> None:
-    if not index.writable:  # a running server (or another command) writes it: answer from what it has
-        index.follow()
-        pending = index.pending_file_count
+    t0 = time.monotonic()
+    engine.index_all(None if quiet else progress)
+    status = engine.status
+    readers = engine.readers()
+    if readers:  # a running server (or another command) writes it: answer from what it has
+        pending = sum(i.pending_file_count for i in readers)
         note = f"; {pending:,} files pending" if pending else ""
-        _stderr(f"patina: index held by a running Patina process (pid {index.store.holder}){note}")
-        return
-    report = index.update(progress=None if quiet else _ProgressBar("extracting (lexical)", "files"),
-                          embed_progress=None if quiet else _ProgressBar("embedding (semantic)", "units"))
-    cache = index.shared_cache
-    if cache is not None:
-        cache.record_run()
-        if cache.problem:
-            _stderr(f"patina: {cache.problem}; indexed locally")
-    skipped = index.scan_stats.skipped
+        holders = ", ".join(sorted({str(i.store.holder) for i in readers}))
+        _stderr(f"patina: index held by a running Patina process (pid {holders}){note}")
+        return engine
+    skipped = engine.skipped()
     if not quiet:
         extra = f"; skipped: {', '.join(f'{n} {why}' for why, n in sorted(skipped.items()))}" if skipped else ""
-        _stderr(f"indexed {index.file_count:,} files, {index.unit_count:,} units "
-                f"({report.embedded:,} texts embedded ({report.tokens:,} tokens), {report.reused:,} reused"
-                f"{f', {report.shared:,} from the shared cache' if cache is not None else ''}"
-                f"{f', {report.lexical_only:,} lexical only' if report.lexical_only else ''}) in {report.seconds:.1f}s{extra}")
-    if report.stopped:
-        _stderr(f"patina: {report.stopped}")
+        _stderr(f"indexed {status.files:,} files, {status.units:,} units "
+                f"({status.embedded:,} texts embedded ({status.tokens:,} tokens), {status.reused:,} reused"
+                f"{f', {status.shared:,} from the shared cache' if options.shared_cache else ''}"
+                f"{f', {status.lexical_only:,} lexical only' if status.lexical_only else ''}) in "
+                f"{time.monotonic() - t0:.1f}s{extra}")
+    if status.message:
+        _stderr(f"patina: {status.message}")
+    return engine
 
 
 def _cmd_index(args: argparse.Namespace) -> int:
-    index = _open_index(args, args.path)
-    _stderr(f"store: {index.store.directory}")
-    _update(index)
+    engine = _indexed(args, args.path)
+    for directory in engine.store_dirs():
+        _stderr(f"store: {directory}")
+    engine.shutdown()
     return 0
 
 
@@ -188,36 +197,38 @@ def _cmd_search(args: argparse.Namespace) -> int:
         raise CliError(f"--limit must be between 1 and {MAX_LIMIT}")
     if not args.query.strip():
         raise CliError("the query is empty")
-    index = _open_index(args, args.path)
-    _update(index, quiet=args.json)
-    results = [r for _, r in index.searcher().search(SearchQuery(args.query, args.limit, args.mode))]
-    _print_results(results, index.root, args.json)
+    engine = _indexed(args, args.path, quiet=args.json)
+    hits = engine.search(SearchQuery(args.query, args.limit, args.mode))
+    _print_results([r for _, r in hits], next(iter(engine.roots)), args.json)
+    engine.shutdown()
     return 0
 
 
 def _cmd_related(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    index = _open_index(args, args.path)
-    _update(index, quiet=args.json)
+    from patina_lsp.engine import NotInWorkspace
+    from patina_lsp.protocol import NOTHING_SIMILAR
+
     file_part, _, rest = args.location.partition(":")
     line_text = rest.split(":", 1)[0]
     if not line_text.isdigit() or int(line_text) < 1:
         raise CliError(f"expected FILE:LINE[:COL] with LINE >= 1, got {args.location!r}")
+    engine = _indexed(args, args.path, quiet=args.json)
+    root = next(iter(engine.roots))
     target = Path(file_part)
-    absolute = target if target.is_absolute() else (Path(args.path) / target)
+    absolute = Path(os.path.abspath(target if target.is_absolute() else (Path(args.path) / target)))
     try:
-        rel = Path(os.path.abspath(absolute)).relative_to(index.root).as_posix()
-    except ValueError:
-        raise CliError(f"{file_part} is not inside {index.root}") from None
-    searcher = index.searcher()
-    if searcher.unit_at(rel, int(line_text) - 1) is None:
+        rel = absolute.relative_to(root).as_posix()
+        unit = engine.unit_at(absolute, int(line_text) - 1)
+    except (ValueError, NotInWorkspace):
+        raise CliError(f"{file_part} is not inside {root}") from None
+    if unit is None:
         raise CliError(f"nothing indexed at {rel}:{line_text}")
-    from patina_lsp.protocol import NOTHING_SIMILAR
-
-    found = searcher.related(rel, line=int(line_text) - 1, limit=args.limit)
+    found = engine.related(absolute, int(line_text) - 1, None, None, args.limit)
     note = NOTHING_SIMILAR if not found.hits and found.left_out else None
-    _print_results([r for _, r in found.hits], index.root, args.json, note)
+    _print_results([r for _, r in found.hits], root, args.json, note)
+    engine.shutdown()
     return 0
 
 

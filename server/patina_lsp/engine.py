@@ -52,6 +52,7 @@ class Status:
     embedded: int = 0  # texts embedded by the last indexing run (0 on a warm start)
     tokens: int = 0  # their tokens
     shared: int = 0  # texts of the last run whose vectors came from the team's shared cache
+    reused: int = 0  # texts of the last run whose vector the store already held
     phase: Phase | None = None  # while indexing
     files_extracted: int = 0  # phase 1: files read and extracted so far, of files_to_extract
     files_to_extract: int = 0
@@ -115,8 +116,13 @@ def _duration(seconds: float) -> str:
 class Engine:
     """All workspace roots of one server, and the work on them."""
 
-    def __init__(self, options: Options):
+    def __init__(self, options: Options, background: bool = True,
+                 model_messages: Callable[[str], None] | None = None):
         self.options = options
+        # a server indexes in the background (model threads at low priority); the command line in
+        # the foreground, at full speed
+        self.background = background
+        self.model_messages = model_messages  # what fetching or building the model says (default: the log)
         self.roots: dict[Path, WorkspaceIndex | None] = {}
         self.embedder: Embedder | None = None
         self.status = Status()
@@ -192,9 +198,13 @@ class Engine:
     def load_model(self, progress: Callable[[str], None] | None = None) -> Embedder:
         if self.embedder is None or self.embedder.variant != self.options.model:
             files = self.files
-            ensure_models(files, self.options.model, progress or (lambda m: log.info("models: %s", m)))
-            self.embedder = Embedder(files, self.options.model, threads=self.options.index_threads,
-                                     low_priority=True)
+            ensure_models(files, self.options.model,
+                          progress or self.model_messages or (lambda m: log.info("models: %s", m)))
+            if self.background:
+                self.embedder = Embedder(files, self.options.model, threads=self.options.index_threads,
+                                         low_priority=True)
+            else:
+                self.embedder = Embedder(files, self.options.model)
         return self.embedder
 
     def _open(self, root: Path) -> WorkspaceIndex:
@@ -406,6 +416,7 @@ class Engine:
         status.phase = Phase.LEXICAL if busy else None
         status.files_extracted, status.files_to_extract = 0, total
         status.units_embedded = status.units_to_embed = status.embedded = status.lexical_only = status.shared = 0
+        status.reused = 0
         status.tokens = 0
         status.pending_files = total + pending_embed
         self._refresh_counts()
@@ -472,6 +483,7 @@ class Engine:
             status.embedded = texts_before + result.embedded
             status.tokens += result.tokens
             status.shared += result.shared
+            status.reused += result.reused
             if not self._after_phase(index.root, index, result):
                 return False
         return True
@@ -657,6 +669,16 @@ class Engine:
             return Related()
         found = index.searcher().related(rel, line=line, span=span, text=text, limit=limit)
         return Related(self._present(found.hits), found.left_out)
+
+    def unit_at(self, path: Path, line: int):
+        """The innermost unit at `line` (0-based) of `path`, or None (NotInWorkspace outside every root)."""
+        index, rel = self.locate(path)
+        found = index.searcher().unit_at(rel, line)
+        return found[1] if found is not None else None
+
+    def store_dirs(self) -> list[Path]:
+        """Where each root's index is stored."""
+        return [index.store.directory for index in self._indexes(list(self.roots))]
 
     def skipped(self) -> dict[str, int]:
         """Files the last walks left out, by reason (too large, binary, unreadable ...), over every root."""
