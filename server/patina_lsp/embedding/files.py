@@ -114,6 +114,17 @@ class ModelFiles:
             wanted = [self.tokenizer] + [self.directory / spec.onnx_file(p) for p in ("int8", "fp32")]
         return [p for p in wanted if not p.is_file()]
 
+    def stale(self, spec: ModelSpec) -> bool:
+        """Whether the built files of `spec` were merged from another delta than the one the spec names
+        (the repository's delta changed since they were built: they must be built again)."""
+        if not spec.delta:
+            return False
+        try:
+            built = json.loads(self.manifest_of(spec).read_text()).get("delta", {}).get("sha256")
+        except (OSError, ValueError, AttributeError):
+            return False  # no manifest (files placed by hand) or an unreadable one: verify() says so
+        return built != spec.delta_sha256
+
     def identity(self, variant: str) -> str:
         """The sha256 of the variant's ONNX file (from the manifest when there is one): which build made a vector."""
         path = self.onnx(variant)
