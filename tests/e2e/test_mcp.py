@@ -271,3 +271,36 @@ async def test_the_first_calls_wait_reports_progress_to_a_client_that_asks(tmp_p
     assert [done for done, _, _ in reports] == sorted(done for done, _, _ in reports)
     log = (tmp_path / "mcp.err").read_text()
     assert "the MCP client went away" in log and "the user cancelled it" not in log
+
+
+async def test_index_status_counts_while_a_run_goes_on_and_a_resumed_run_goes_on_from_where_it_was(tmp_path,
+                                                                                                    model_files):
+    """texts_embedded counts during the semantic phase (not only at its end), and after a restart the
+    percentage is the index's (most of it embedded already), not the first 5% again."""
+    import anyio
+
+    corpus = make_workspace(tmp_path / "big", files=600)
+    cache = tmp_path / "cache"
+    seen = None
+    async with mcp_session(cache, folder=corpus) as session:
+        with anyio.fail_after(240):
+            while True:
+                result, _ = await call(session, "index_status")
+                data = result.structured_content
+                if data["phase"] == "semantic" and data["texts_embedded"] > 0 and data["percentage"] >= 40:
+                    seen = data
+                    break
+                assert data["state"] != "ready", f"the run ended before it was seen half-way: {data}"
+                await anyio.sleep(0.05)
+    assert 0 < seen["texts_embedded"]
+    # the client went away half-way; a new session resumes the run
+    async with mcp_session(cache, folder=corpus) as session:
+        with anyio.fail_after(240):
+            while True:
+                result, _ = await call(session, "index_status")
+                data = result.structured_content
+                if data["phase"] == "semantic":
+                    break
+                assert data["state"] != "ready", f"the resumed run was not seen: {data}"
+                await anyio.sleep(0.05)
+        assert data["percentage"] >= 25, (data, seen)  # a run started over would show 5
