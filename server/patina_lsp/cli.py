@@ -141,13 +141,10 @@ def _indexed(args: argparse.Namespace, root: str, quiet: bool = False):
 
     t0 = time.monotonic()
     engine.index_all(None if quiet else progress)
-    status = engine.status
-    readers = engine.readers()
-    if readers:  # a running server (or another command) writes it: answer from what it has
-        pending = sum(i.pending_file_count for i in readers)
-        note = f"; {pending:,} files pending" if pending else ""
-        holders = ", ".join(sorted({str(i.store.holder) for i in readers}))
-        _stderr(f"patina: index held by a running Patina process (pid {holders}){note}")
+    status, now = engine.status, engine.snapshot()
+    if now.shared_with:  # a running server (or another command) writes it: answer from what it has
+        note = f"; {now.pending_files:,} files pending" if now.pending_files else ""
+        _stderr(f"patina: index held by a running Patina process (pid {', '.join(now.shared_with)}){note}")
         return engine
     skipped = engine.skipped()
     if not quiet:
@@ -226,7 +223,7 @@ def _cmd_related(args: argparse.Namespace) -> int:
     if unit is None:
         raise CliError(f"nothing indexed at {rel}:{line_text}")
     found = engine.related(absolute, int(line_text) - 1, None, None, args.limit)
-    note = NOTHING_SIMILAR if not found.hits and found.left_out else None
+    note = NOTHING_SIMILAR if found.nothing_similar else None
     _print_results([r for _, r in found.hits], root, args.json, note)
     engine.shutdown()
     return 0

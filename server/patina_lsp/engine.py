@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[["Status"], None]
 Hit = tuple[Path, SearchResult]  # a result and the workspace root it is in
+ABSOLUTE_GLOB = re.compile(r"^(/|[A-Za-z]:[\\/])")  # a `paths` glob given as an absolute path (POSIX or Windows)
 FOLLOW_EVERY_SECONDS = 0.5  # how often a reader looks for the writer's commits, and a writer for requests
 
 
@@ -623,7 +624,7 @@ class Engine:
         absolute glob outside every folder (it could only ever match nothing)."""
         out = []
         for pattern in patterns:
-            if not (pattern.startswith("/") or re.match(r"^[A-Za-z]:[\\/]", pattern)):
+            if not ABSOLUTE_GLOB.match(pattern):
                 out.append(pattern)
                 continue
             path = Path(os.path.abspath(pattern.rstrip("/\\") or "/"))
@@ -639,7 +640,7 @@ class Engine:
     def search(self, query: SearchQuery) -> list[Hit]:
         """Results from every root, ranked together, as (root, result); `query.paths` may hold
         absolute globs inside a folder (NotInWorkspace for one outside every folder)."""
-        if any(p.startswith("/") or re.match(r"^[A-Za-z]:[\\/]", p) for p in query.paths):
+        if query.paths:
             query = dataclasses.replace(query, paths=self.workspace_globs(query.paths))
         searcher = self.searcher()
         if self.embedder is None:  # the model is still loading: what the lexical index finds
@@ -669,6 +670,11 @@ class Engine:
             return Related()
         found = index.searcher().related(rel, line=line, span=span, text=text, limit=limit)
         return Related(self._present(found.hits), found.left_out)
+
+    def units_of(self, path: Path) -> list:
+        """The units of one file (NotInWorkspace outside every root)."""
+        index, rel = self.locate(path)
+        return index.searcher().units_of(rel)
 
     def unit_at(self, path: Path, line: int):
         """The innermost unit at `line` (0-based) of `path`, or None (NotInWorkspace outside every root)."""

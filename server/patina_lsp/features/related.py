@@ -55,7 +55,7 @@ async def related(ls, request: protocol.RelatedRequest) -> dict:
     line = request.position.line if request.position is not None else (span.start_line if span else None)
     found = await ls.run_query(ls.engine.related, path, line, span, text, request.limit)
     out = {"items": items(found.hits), "indexing": ls.engine.indexing}
-    if not found.hits and found.left_out:
+    if found.nothing_similar:
         out["message"] = protocol.NOTHING_SIMILAR
     return out
 

@@ -45,6 +45,11 @@ class Related:
     hits: list[tuple[object, SearchResult]] = field(default_factory=list)
     left_out: int = 0
 
+    @property
+    def nothing_similar(self) -> bool:
+        """Near units there were, and every one was left out: the answer says so (protocol.NOTHING_SIMILAR)."""
+        return not self.hits and self.left_out > 0
+
 EmbedUnit = Callable[[Unit], np.ndarray]  # a unit not embedded yet: the vector of its first text
 
 

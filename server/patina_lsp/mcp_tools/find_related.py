@@ -53,7 +53,7 @@ def register(server: MCPServer, workspace: Workspace, annotations: ToolAnnotatio
         where = f"{path.relative_to(root).as_posix()}:{at + 1}"
         hits = found.hits
         empty = None
-        if not hits and found.left_out:
+        if found.nothing_similar:
             empty = protocol.NOTHING_SIMILAR
         elif not hits and engine.indexing:
             empty = ("nothing is embedded yet (related code compares vectors, and the semantic phase is still "
@@ -114,8 +114,7 @@ def _check_line(engine: Engine, path: Path, file: str, line: int) -> None:
     count = text.count("\n") + 1
     if line > count:
         raise ToolError(f"line {line} is past the end of {file} (it has {count:,} lines)")
-    index, rel = engine.locate(path)
-    units = index.searcher().units_of(rel)  # the file's own units, not a pass over the whole workspace
+    units = engine.units_of(path)  # the file's own units, not a pass over the whole workspace
     if not units:
         if engine.indexing:
             raise ToolError(f"{file} is not indexed yet (the index is being built): call index_status, and try "
