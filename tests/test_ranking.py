@@ -142,3 +142,33 @@ def test_related_filter_keeps_code_near_code_and_nothing_below_the_floor():
     kept, _ = related_filter(near, source_is_code=False)
     assert [r.unit.name for r in kept] == ["gitignore", "twin", "note"]
     assert related_filter([near[3]], source_is_code=True) == ([], 1)
+
+
+def test_each_model_brings_its_own_semantic_weight():
+    """The code model's cosines are trusted more against BM25 (embedding/models.py); rank() and a
+    Searcher fuse with the weight of the model that made the vectors."""
+    from patina_lsp.embedding import models
+    from patina_lsp.index.search import Candidates, SearchQuery, rank
+    from patina_lsp.index.units import Span, Unit
+
+    assert models.semantic_weight("int8") == models.semantic_weight("fp32") == 0.6
+    assert models.semantic_weight("code") == models.semantic_weight("code-fp32") == 0.7
+    assert models.semantic_weight("no-such-model") == 0.6
+
+    def unit(name):
+        return Unit("a.py", "python", "function", name, None, Span(0, 0, 0, 1), Span(0, 0, 0, 1), "", "")
+
+    # a: the best cosine and a weaker BM25 match; b: the best BM25 match, a middling cosine
+    candidates = Candidates([unit("a"), unit("b"), unit("c")], np.array([0.80, 0.56, 0.40]), np.array([5.0, 10.0, 0.0]),
+                            np.zeros(3, dtype=bool), np.ones(3, dtype=bool))
+    query = SearchQuery("anything", 3)
+    # at 0.6: a = 0.6 + 0.2 = 0.8, b = 0.24 + 0.4 = 0.64 ... and at 0.7: a = 0.85, b = 0.51
+    # b outranks a only where BM25 weighs more: at 0.4 a = 0.4 + 0.3 = 0.7, b = 0.16 + 0.6 = 0.76
+    first = {w: rank([(None, candidates)], query, semantic_weight=w)[0][1].unit.name for w in (0.4, 0.6, 0.7)}
+    assert first == {0.4: "b", 0.6: "a", 0.7: "a"}
+    # what a server's searches use: the weight of the model the options choose
+    from patina_lsp.config import Options
+    from patina_lsp.engine import Engine
+
+    assert Engine(Options(model="code")).searcher().semantic_weight == 0.7
+    assert Engine(Options()).searcher().semantic_weight == 0.6

@@ -144,16 +144,59 @@ def embed(model: MiniLM, batches: Batches, texts: list[str], documents: bool, si
     return torch.cat(out)
 
 
-def validation_mrr(model: MiniLM, batches: Batches, pairs: list[dict]) -> float:
-    """MRR@10 of each held-out description against every held-out document."""
+def validation_mrr(model: MiniLM, batches: Batches, pairs: list[dict]) -> tuple[float, float]:
+    """MRR@10 of each held-out description against every held-out document, and against its own
+    package's documents only (what a search in one repository asks: tell apart units that share
+    names, style and vocabulary)."""
     model.eval()
     q = embed(model, batches, [p["query"] for p in pairs], documents=False)
     d = embed(model, batches, [p["document"] for p in pairs], documents=True)
     scores = q @ d.T
-    correct = scores.diagonal()[:, None]
-    ranks = (scores > correct).sum(1) + 1
+    packages = [p.get("package") for p in pairs]
+    same = torch.tensor([[a == b for b in packages] for a in packages])
     model.train()
+    return mrr_at_10(scores), mrr_at_10(scores.masked_fill(~same, -2.0))
+
+
+def mrr_at_10(scores: torch.Tensor) -> float:
+    ranks = (scores > scores.diagonal()[:, None]).sum(1) + 1
     return float(torch.where(ranks <= 10, 1.0 / ranks.float(), torch.zeros_like(ranks, dtype=torch.float)).mean())
+
+
+def batch_order(train: list[dict], size: int, by_package: bool, rng: random.Random) -> list[list[int]]:
+    """The epoch's batches as lists of pair indexes. Random batches mix every package; package
+    batches take a package's pairs together (a batch holds one to a few packages), so the in-batch
+    negatives are the units a repository search must tell apart, not another language's."""
+    if not by_package:
+        order = list(range(len(train)))
+        rng.shuffle(order)
+    else:
+        groups: dict[str, list[int]] = {}
+        for i, pair in enumerate(train):
+            groups.setdefault(pair.get("package", ""), []).append(i)
+        names = sorted(groups)
+        rng.shuffle(names)
+        order = []
+        for name in names:
+            members = groups[name]
+            rng.shuffle(members)
+            order.extend(members)
+    cut = [order[start:start + size] for start in range(0, len(order) - size + 1, size)]
+    if by_package:
+        rng.shuffle(cut)
+    return cut
+
+
+def load_factors(model: MiniLM, path: Path) -> None:
+    """Start from the LoRA factors in `path` (a checkpoint of an earlier run at the same rank)."""
+    with np.load(path, allow_pickle=False) as data:
+        meta = json.loads(str(data["meta"]))
+        if int(meta["rank"]) != model.rank or abs(float(meta["alpha"]) / model.rank - model.scale) > 1e-9:
+            raise SystemExit(f"{path}: rank {meta['rank']} alpha {meta['alpha']}, not this run's")
+        for key, safe in model.names.items():
+            if safe in model.lora_a:
+                model.lora_a[safe].data = torch.from_numpy(data[f"{key}.a"].astype(np.float32))
+                model.lora_b[safe].data = torch.from_numpy(data[f"{key}.b"].astype(np.float32))
 
 
 def compress(base: dict[str, np.ndarray], tuned: dict[str, np.ndarray], rank: int, path: Path) -> None:
@@ -194,6 +237,10 @@ def main() -> int:
     ap.add_argument("--scale", type=float, default=20.0)
     ap.add_argument("--limit", type=int, default=0, help="train on the first N pairs only (after shuffling)")
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--batches", choices=["random", "package"], default="random",
+                    help="package: each batch takes its pairs from one to a few packages (harder negatives)")
+    ap.add_argument("--init", type=Path, help="lora: start from these factors (an earlier run's checkpoint)")
+    ap.add_argument("--tag", default="", help="a suffix for this run's checkpoints and log")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--checkpoint-every", type=int, default=200, metavar="STEPS",
                     help="also save the factors every this many steps (MODE-latest.npz): a long epoch cut short keeps them")
@@ -211,14 +258,17 @@ def main() -> int:
     lr = args.lr or (3e-4 if args.mode == "lora" else 3e-5)
     weights = base_weights(data)
     model = MiniLM(weights, args.rank if args.mode == "lora" else 0, args.alpha, train_all=args.mode == "full")
+    if args.init:
+        load_factors(model, args.init)
     batches = Batches(Path(__file__).resolve().parents[1] / "tokenizer.json")
+    name = args.mode + args.tag
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
     steps = args.epochs * (len(train) // args.batch)
     warmup = max(1, steps // 10)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (steps - s) / max(1, steps - warmup)))
-    log = data / f"{args.mode}-log.jsonl"
+    log = data / f"{name}-log.jsonl"
     log.write_text("")
 
     def record(entry: dict) -> None:
@@ -226,16 +276,18 @@ def main() -> int:
         with open(log, "a") as fh:
             fh.write(json.dumps(entry) + "\n")
 
-    record({"epoch": 0, "val_mrr@10": validation_mrr(model, batches, val), "train_pairs": len(train),
-            "val_pairs": len(val), "mode": args.mode, "rank": args.rank if args.mode == "lora" else None, "lr": lr, "trainable": sum(p.numel() for p in params)})
+    every, within = validation_mrr(model, batches, val)
+    record({"epoch": 0, "val_mrr@10": every, "val_mrr@10_in_package": within, "train_pairs": len(train),
+            "val_pairs": len(val), "mode": args.mode, "rank": args.rank if args.mode == "lora" else None, "lr": lr,
+            "batches": args.batches, "init": str(args.init) if args.init else None,
+            "trainable": sum(p.numel() for p in params)})
     started = time.time()
     step = 0
     for epoch in range(1, args.epochs + 1):
-        order = list(range(len(train)))
-        rng.shuffle(order)
+        plan = batch_order(train, args.batch, args.batches == "package", rng)
         total = 0.0
-        for start in range(0, len(order) - args.batch + 1, args.batch):
-            chunk = [train[i] for i in order[start:start + args.batch]]
+        for done, indexes in enumerate(plan, start=1):
+            chunk = [train[i] for i in indexes]
             q = model(*batches.queries([p["query"] for p in chunk]))
             d = model(*batches.documents([p["document"] for p in chunk]))
             scores = q @ d.T * args.scale
@@ -248,25 +300,26 @@ def main() -> int:
             step += 1
             total += loss.item()
             if args.mode == "lora" and args.checkpoint_every and step % args.checkpoint_every == 0:
-                save_lora(data / "lora-latest.npz", model.lora_factors(), args.alpha, args.rank)
+                save_lora(data / f"{name}-latest.npz", model.lora_factors(), args.alpha, args.rank)
             if step % 20 == 0:
-                print(f"epoch {epoch} step {step}/{steps} loss {total / (start // args.batch + 1):.4f} "
+                print(f"epoch {epoch} step {step}/{steps} loss {total / done:.4f} "
                       f"{time.time() - started:.0f}s", flush=True)
-        checkpoint = data / f"{args.mode}-epoch{epoch}.npz"
+        checkpoint = data / f"{name}-epoch{epoch}.npz"
         if args.mode == "lora":
             save_lora(checkpoint, model.lora_factors(), args.alpha, args.rank)
         else:
             np.savez(checkpoint, **model.full_weights())
-        entry = {"epoch": epoch, "val_mrr@10": validation_mrr(model, batches, val),
-                 "train_loss": total / max(1, len(order) // args.batch), "seconds": round(time.time() - started),
+        every, within = validation_mrr(model, batches, val)
+        entry = {"epoch": epoch, "val_mrr@10": every, "val_mrr@10_in_package": within,
+                 "train_loss": total / max(1, len(plan)), "seconds": round(time.time() - started),
                  "checkpoint": str(checkpoint)}
         if args.mode == "full":
             # what ships: the difference cut to rank --svd-rank, small tensors' differences as they are
-            delta = data / f"full-epoch{epoch}.lora.npz"
+            delta = data / f"{name}-epoch{epoch}.lora.npz"
             compress(weights, model.full_weights(), args.svd_rank, delta)
             cut = MiniLM(merge_lora(weights, delta), 0, 1.0, train_all=False)
             entry.update({"delta": str(delta), "delta_bytes": delta.stat().st_size,
-                          f"val_mrr@10_rank{args.svd_rank}": validation_mrr(cut, batches, val)})
+                          f"val_mrr@10_rank{args.svd_rank}": validation_mrr(cut, batches, val)[0]})
         record(entry)
     return 0
 

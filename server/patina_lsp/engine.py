@@ -19,6 +19,7 @@ from pathlib import Path
 
 from patina_lsp.config import Options
 from patina_lsp.embedding import Embedder, ModelError, model_files
+from patina_lsp.embedding import models
 from patina_lsp.embedding.build import ensure_models
 from patina_lsp.index.priority import embedding_order
 from patina_lsp.index.scan import read_text
@@ -616,7 +617,8 @@ class Engine:
     # -- queries (run on the server's query threads) -------------------------------------------
     def searcher(self) -> Searcher:
         """A reader of every root's published index, for one query (index/searcher.py)."""
-        return Searcher([(root, index.published) for root, index in list(self.roots.items()) if index is not None])
+        return Searcher([(root, index.published) for root, index in list(self.roots.items()) if index is not None],
+                        semantic_weight=models.semantic_weight(self.options.model))
 
     def workspace_globs(self, patterns: tuple[str, ...]) -> tuple[str, ...]:
         """`paths` globs as the index matches them: an absolute one inside a workspace folder becomes

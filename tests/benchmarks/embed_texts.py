@@ -46,14 +46,20 @@ def int8_embedder(choice: str = "int8") -> Embedder:
 
 
 class CachedEmbedder:
-    """The real embedder behind a disk cache of text -> vector (exact: one text per run)."""
+    """The real embedder behind a disk cache of text -> vector (exact: one text per run). The file
+    records which model build made its vectors (Embedder.identity); a cache from another build (a
+    new delta for the code model, a rebuilt file) is dropped, never mixed in."""
 
     def __init__(self, inner: Embedder, path: Path):
-        self.inner, self.path, self.variant = inner, path, inner.variant
+        self.inner, self.path, self.variant, self.spec = inner, path, inner.variant, inner.spec
+        self.identity = str(inner.identity)
         self.cache: dict[str, np.ndarray] = {}
         if path.is_file():
             data = np.load(path)
-            self.cache = dict(zip(data["keys"].tolist(), data["vectors"]))
+            if "identity" in data.files and str(data["identity"]) == self.identity:
+                self.cache = dict(zip(data["keys"].tolist(), data["vectors"]))
+            else:
+                print(f"{path}: vectors of another model build, embedding again", flush=True)
         self.misses = 0
         self.seconds = 0.0
 
@@ -80,7 +86,8 @@ class CachedEmbedder:
 
     def save(self) -> None:
         keys = list(self.cache)
-        np.savez(self.path, keys=np.array(keys), vectors=np.stack([self.cache[k] for k in keys]))
+        np.savez(self.path, keys=np.array(keys), vectors=np.stack([self.cache[k] for k in keys]),
+                 identity=np.array(self.identity))
 
 
 @contextmanager

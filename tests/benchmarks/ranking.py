@@ -1,7 +1,7 @@
 """Which fusion ranks best on every development set: candidates gathered once, fusions scored on them.
 
     python tests/benchmarks/ranking.py [--sets pallets django rust-nodoc npm-nodoc] [--policy summary]
-                                       [--work /tmp/patina-eval]
+                                       [--model int8|code] [--work /tmp/patina-eval]
 
 For each set (built as quality.py builds them: pallets and django from ../shared/eval, rust-nodoc
 and npm-nodoc by code_only_sets.py, django-nodoc by strip_docs.py), indexes the corpus in
@@ -10,8 +10,8 @@ embed_texts.py), gathers each query's candidates once (search.gather: the union 
 and lexical top lists, each candidate with both scores), then ranks them with every fusion in
 FUSIONS and prints MRR@10 / R@1 / R@10 on the tuning three quarters and on the held-out quarter
 (quality.held_out: a hash of the query's text is 0 mod 4). Choose on the
-tuning columns only. Candidates are kept per set and policy (candidates-SET-POLICY.pickle beside
-the set) so that trying fusions costs seconds; --fresh gathers them again.
+tuning columns only. Candidates are kept per set, policy and model build (candidates-SET-POLICY-
+MODEL-SHA.pickle beside the set) so that trying fusions costs seconds; --fresh gathers them again.
 """
 
 from __future__ import annotations
@@ -108,6 +108,9 @@ FUSIONS: dict[str, Fusion] = {
     "bm25 only": lambda sem, lex, prose, ceiling: lex,
     "rrf k=60": rrf(),
     "current (0.6 minmax + 0.4 max)": current,
+    "0.5 minmax + 0.5 max": lambda sem, lex, prose, ceiling: fusion.fuse_scores(sem, lex, prose, weight=0.5),
+    "0.7 minmax + 0.3 max": lambda sem, lex, prose, ceiling: fusion.fuse_scores(sem, lex, prose, weight=0.7),
+    "0.8 minmax + 0.2 max": lambda sem, lex, prose, ceiling: fusion.fuse_scores(sem, lex, prose, weight=0.8),
     "adaptive 0.6 k10": adaptive(),
     "adaptive 0.6 k5": adaptive(k=5),
     "adaptive 0.6 k10 p0.5": adaptive(power=0.5),
@@ -139,7 +142,7 @@ FUSIONS: dict[str, Fusion] = {
 
 def collect(target: Path, embedder, policy: str, fresh: bool) -> tuple[list[dict], list]:
     queries = [json.loads(line) for line in open(target / "queries.jsonl")]
-    saved = target.parent / f"candidates-{target.name}-{policy}.pickle"
+    saved = target.parent / f"candidates-{target.name}-{policy}-{embedder.variant}-{str(embedder.identity)[:12]}.pickle"
     if not fresh and saved.is_file() and saved.stat().st_mtime > (target / "queries.jsonl").stat().st_mtime:
         with open(saved, "rb") as fh:
             return queries, pickle.load(fh)
@@ -183,16 +186,19 @@ def main() -> int:
     ap.add_argument("--sets", nargs="+", default=["pallets", "django", "rust-nodoc", "npm-nodoc"])
     ap.add_argument("--policy", default="summary", choices=sorted(chunks.POLICIES))
     ap.add_argument("--fusions", nargs="*", help="names from FUSIONS (default: all)")
+    ap.add_argument("--model", default="int8", help="model choice (embedding/models.py)")
     ap.add_argument("--work", default="/tmp/patina-eval")
     ap.add_argument("--fresh", action="store_true", help="gather candidates again instead of reusing the last run's")
     args = ap.parse_args()
     print(cpu_line())
-    embedder = int8_embedder()
+    embedder = int8_embedder(args.model)
+    print(f"model: {args.model}")
     work = Path(args.work)
     names = args.fusions or list(FUSIONS)
     for name in args.sets:
         target = build(name, work)
-        cached = CachedEmbedder(embedder, work / f"vectors-{name}.npz")
+        vectors = f"vectors-{name}.npz" if args.model == "int8" else f"vectors-{args.model}-{name}.npz"
+        cached = CachedEmbedder(embedder, work / vectors)
         queries, gathered = collect(target, cached, args.policy, args.fresh)
         cached.save()
         print(f"\n{name} (policy {args.policy}; {cached.misses:,} texts embedded this run)")

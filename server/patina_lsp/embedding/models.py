@@ -41,6 +41,9 @@ class ModelSpec:
     pooling: str = "mean"
     query_prefix: str = ""
     document_prefix: str = ""
+    # the semantic side's weight in a hybrid search's fusion (index/fusion.py): how far this model's
+    # cosines are trusted against BM25, chosen on the development sets' tuning quarters
+    semantic_weight: float = 0.6
     when: str = ""  # when to choose it, for settings' descriptions
     choices: dict[str, str] = field(default_factory=dict)  # choice name -> precision
 
@@ -77,6 +80,7 @@ CODE = ModelSpec(
     manifest_file="code-manifest.json",
     delta="code-MiniLM-L6-v2.lora.npz",
     delta_sha256="1f1f1729d97dbd25d2f302227075e5fee3a4aad94d0ccff1bfca1923fe8c8f33",
+    semantic_weight=0.7,
     when="all-MiniLM-L6-v2 trained here on code: better where code has few docs, same speed.",
     choices={"code": "int8", "code-fp32": "fp32"},
 )
@@ -91,6 +95,12 @@ DIMENSIONS = MINILM.dimensions  # every model here has the same; the index reads
 def resolve(choice: str) -> tuple[ModelSpec, str]:
     """The model and precision a choice names; KeyError for an unknown one."""
     return CHOICES[choice]
+
+
+def semantic_weight(choice: str | None) -> float:
+    """The fusion weight of the semantic side for a choice's model (the default model's for an unknown one)."""
+    spec = CHOICES[choice][0] if choice in CHOICES else CHOICES[DEFAULT_CHOICE][0]
+    return spec.semantic_weight
 
 
 def choice_names() -> tuple[str, ...]:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from patina_lsp.index.fusion import fuse_scores
+from patina_lsp.index.fusion import SEMANTIC_WEIGHT, fuse_scores
 from patina_lsp.index.lexical import top_k
 from patina_lsp.index.units import Span, Unit
 from patina_lsp.vocabulary import NOT_CODE, PROSE_KINDS, Mode
@@ -222,8 +222,10 @@ def gather(view: IndexView, query: SearchQuery, vector: np.ndarray | None,
         embedded=np.array([s in semantic for s in slots], dtype=bool))
 
 
-def rank(groups: list[tuple[object, Candidates]], query: SearchQuery) -> list[tuple[object, SearchResult]]:
+def rank(groups: list[tuple[object, Candidates]], query: SearchQuery,
+         semantic_weight: float = SEMANTIC_WEIGHT) -> list[tuple[object, SearchResult]]:
     """Rank the candidates of one or more roots together: (root tag, result), best first.
+    `semantic_weight`: the model's (embedding/models.py), how far its cosines are trusted.
 
     Hybrid scores are normalised over all roots' candidates at once (fusion.fuse_scores), so
     results from different workspace folders compare fairly. Comments and plain-text windows
@@ -242,7 +244,7 @@ def rank(groups: list[tuple[object, Candidates]], query: SearchQuery) -> list[tu
         scores = lexical
     else:
         scores = fuse_scores(semantic, lexical, np.concatenate([c.prose for _, c in groups]),
-                             np.concatenate([c.embedded for _, c in groups]))
+                             np.concatenate([c.embedded for _, c in groups]), weight=semantic_weight)
     order = np.argsort(-scores, kind="stable")
     if query.mode == Mode.LEXICAL:
         order = [i for i in order if scores[i] > 0]

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from patina_lsp.index.fusion import SEMANTIC_WEIGHT
 from patina_lsp.index.published import PublishedIndex
 from patina_lsp.index.search import (
     SearchQuery,
@@ -58,10 +59,16 @@ class Searcher:
     root (any value the caller chose) they come from."""
 
     def __init__(self, roots: Sequence[tuple[object, PublishedIndex]], embed_query: EmbedQuery | None = None,
-                 embed_unit: EmbedUnit | None = None):
+                 embed_unit: EmbedUnit | None = None, semantic_weight: float = SEMANTIC_WEIGHT):
         self._roots = list(roots)
         self._embed_query = embed_query
         self._embed_unit = embed_unit
+        self._semantic_weight = semantic_weight  # the model's (embedding/models.py)
+
+    @property
+    def semantic_weight(self) -> float:
+        """The semantic side's weight in this searcher's hybrid ranking (the model's)."""
+        return self._semantic_weight
 
     def search(self, query: SearchQuery,
                vector: np.ndarray | Future | None = None) -> list[tuple[object, SearchResult]]:
@@ -81,7 +88,7 @@ class Searcher:
         for (root, published), part in zip(self._roots, lexical):
             with published.reading() as view:
                 groups.append((root, gather(view, query, vector, part)))
-        return rank(groups, query)
+        return rank(groups, query, self._semantic_weight)
 
     def unit_at(self, path: str, line: int) -> tuple[object, Unit] | None:
         """(root, unit) of the innermost unit of `path` whose range contains `line` (the first root holding one)."""

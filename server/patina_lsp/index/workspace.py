@@ -39,6 +39,7 @@ import numpy as np
 
 from patina_lsp.index import chunks, heap
 from patina_lsp.index.following import FollowingAnotherWriter
+from patina_lsp.index.fusion import SEMANTIC_WEIGHT
 from patina_lsp.index.indexing_report import IndexReport
 from patina_lsp.index.lexical_phase import (
     COMMIT_EVERY_FILES,
@@ -365,9 +366,11 @@ class WorkspaceIndex(FollowingAnotherWriter, PlanningAndQueue, LexicalPhase, Sav
     def searcher(self) -> Searcher:
         """A reader of what this root publishes, for one query (searcher.py); the model is the one
         set on the index when the query runs (none yet: lexical answers only)."""
+        spec = getattr(self.embedder, "spec", None)
         return Searcher([(self.root, self._pub)],
                         lambda text: self.embedder.embed_query(text) if self.embedder is not None else None,
-                        self.vector_supply.first_vector if self.embedder is not None else None)
+                        self.vector_supply.first_vector if self.embedder is not None else None,
+                        spec.semantic_weight if spec is not None else SEMANTIC_WEIGHT)
 
 
 def open_index(root: Path, embedder: EmbedderLike | None, cache_dir: str | Path | None = None,
