@@ -58,6 +58,32 @@ def test_merge_adds_the_scaled_product_of_the_factors(tmp_path):
     assert merged["encoder.layer.0.attention.self.query.bias"] is weights["encoder.layer.0.attention.self.query.bias"]
 
 
+def test_a_blend_of_two_deltas_merges_as_the_blend_of_their_differences(tmp_path):
+    """models/train/interpolate.py (NumPy only; PyTorch only for --validate): the blended file,
+    merged, adds (1 - w) * the first difference + w * the second, within the rank cut's error."""
+    sys.path.insert(0, str(REPO / "models" / "train"))
+    from interpolate import blend
+
+    rng = np.random.default_rng(1)
+    name = "encoder.layer.0.attention.self.query.weight"
+    weights = {name: rng.normal(size=(8, 6)).astype(np.float32)}
+    first, second = tmp_path / "a.npz", tmp_path / "b.npz"
+    a1, b1, a2, b2 = rng.normal(size=(2, 6)), rng.normal(size=(8, 2)), rng.normal(size=(2, 6)), rng.normal(size=(8, 2))
+    save_lora(first, {name: (a1, b1)}, alpha=4.0, rank=2)
+    save_lora(second, {name: (a2, b2)}, alpha=2.0, rank=2)
+    d1 = merge_lora(weights, first)[name] - weights[name]
+    d2 = merge_lora(weights, second)[name] - weights[name]
+    for w in (0.0, 0.5, 1.0):
+        factors, kept = blend(first, second, w, rank=4)  # rank 4 holds the sum of two rank-2 terms exactly
+        save_lora(tmp_path / "blend.npz", factors, alpha=4.0, rank=4)
+        got = merge_lora(weights, tmp_path / "blend.npz")[name] - weights[name]
+        assert np.allclose(got, (1 - w) * d1 + w * d2, atol=2e-2), w
+        assert kept > 0.999
+    # cut to rank 1 the blend loses part of its norm, and says so
+    _, kept = blend(first, second, 0.5, rank=1)
+    assert kept < 0.99
+
+
 def test_a_delta_that_does_not_fit_the_weights_is_refused(tmp_path):
     weights = {"w": np.zeros((6, 5), np.float32)}
     save_lora(tmp_path / "d.npz", {"w": (np.zeros((2, 4)), np.zeros((6, 2)))}, alpha=2.0, rank=2)
