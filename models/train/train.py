@@ -163,11 +163,20 @@ def mrr_at_10(scores: torch.Tensor) -> float:
     return float(torch.where(ranks <= 10, 1.0 / ranks.float(), torch.zeros_like(ranks, dtype=torch.float)).mean())
 
 
-def batch_order(train: list[dict], size: int, by_package: bool, rng: random.Random) -> list[list[int]]:
-    """The epoch's batches as lists of pair indexes. Random batches mix every package; package
+def batch_order(train: list[dict], size: int, kind: str, rng: random.Random) -> list[list[int]]:
+    """The epoch's batches as lists of pair indexes. `random` batches mix every package; `package`
     batches take a package's pairs together (a batch holds one to a few packages), so the in-batch
-    negatives are the units a repository search must tell apart, not another language's."""
-    if not by_package:
+    negatives are the units a repository search must tell apart, not another language's; `mixed`
+    batches are half one, half the other (the pairs split in two at random, each used once)."""
+    if kind == "mixed":
+        order = list(range(len(train)))
+        rng.shuffle(order)
+        half = size // 2
+        grouped = batch_order([train[i] for i in order[: len(order) // 2]], half, "package", rng)
+        spread = [order[len(order) // 2:][start:start + size - half]
+                  for start in range(0, len(order) - len(order) // 2 - (size - half) + 1, size - half)]
+        return [[order[i] for i in g] + s for g, s in zip(grouped, spread)]
+    if kind == "random":
         order = list(range(len(train)))
         rng.shuffle(order)
     else:
@@ -182,7 +191,7 @@ def batch_order(train: list[dict], size: int, by_package: bool, rng: random.Rand
             rng.shuffle(members)
             order.extend(members)
     cut = [order[start:start + size] for start in range(0, len(order) - size + 1, size)]
-    if by_package:
+    if kind == "package":
         rng.shuffle(cut)
     return cut
 
@@ -237,8 +246,9 @@ def main() -> int:
     ap.add_argument("--scale", type=float, default=20.0)
     ap.add_argument("--limit", type=int, default=0, help="train on the first N pairs only (after shuffling)")
     ap.add_argument("--seed", type=int, default=13)
-    ap.add_argument("--batches", choices=["random", "package"], default="random",
-                    help="package: each batch takes its pairs from one to a few packages (harder negatives)")
+    ap.add_argument("--batches", choices=["random", "package", "mixed"], default="random",
+                    help="package: each batch takes its pairs from one to a few packages (harder negatives); "
+                         "mixed: half of each batch so, half at random")
     ap.add_argument("--init", type=Path, help="lora: start from these factors (an earlier run's checkpoint)")
     ap.add_argument("--tag", default="", help="a suffix for this run's checkpoints and log")
     ap.add_argument("--threads", type=int, default=2)
@@ -284,7 +294,7 @@ def main() -> int:
     started = time.time()
     step = 0
     for epoch in range(1, args.epochs + 1):
-        plan = batch_order(train, args.batch, args.batches == "package", rng)
+        plan = batch_order(train, args.batch, args.batches, rng)
         total = 0.0
         for done, indexes in enumerate(plan, start=1):
             chunk = [train[i] for i in indexes]
