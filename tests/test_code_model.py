@@ -82,6 +82,10 @@ def test_a_blend_of_two_deltas_merges_as_the_blend_of_their_differences(tmp_path
     # cut to rank 1 the blend loses part of its norm, and says so
     _, kept = blend(first, second, 0.5, rank=1)
     assert kept < 0.99
+    # deltas that adapt different matrices cannot be blended
+    save_lora(tmp_path / "other.npz", {"encoder.layer.1.attention.self.query.weight": (a1, b1)}, alpha=4.0, rank=2)
+    with pytest.raises(DeltaError, match="different matrices"):
+        blend(first, tmp_path / "other.npz", 0.5, rank=4)
 
 
 def test_a_delta_that_does_not_fit_the_weights_is_refused(tmp_path):
