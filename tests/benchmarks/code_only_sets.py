@@ -10,7 +10,13 @@ under four words skipped, a sentence shared by two symbols dropped as ambiguous)
 comment is blanked out of the corpus copy, character for character, so that line numbers hold.
 Ordinary comments stay: they are part of the code.
 
-Writes OUT_DIR/corpus/, OUT_DIR/queries.jsonl and an empty OUT_DIR/related.jsonl, in the format
+Related pairs come from the same docs before they are blanked: a JSDoc `@see` tag, or a sentence of
+a doc that says "see", "see also", "like", "same as", "similar to", "equivalent to", "inverse of" or
+"counterpart of" and links a symbol (`{@link x}`, `_.x`, Rust's [`x`]), pairs the documented item
+with the item of that name when exactly one documented item of the package has it (the same file's
+first when several do). What a reader of the docs was pointed to, as the Sphinx sets' "See also".
+
+Writes OUT_DIR/corpus/, OUT_DIR/queries.jsonl and OUT_DIR/related.jsonl, in the format
 of ../shared/eval (search_eval.py scores them; a result is a hit when its range starts between the
 target's first line, attributes or decorators included, and the line of its name). Deterministic
 for given package versions: the versions are pinned below (Debian's for Rust are whatever its
@@ -45,6 +51,7 @@ TS_ITEMS = {"function_declaration": "function", "generator_function_declaration"
             "abstract_method_signature": "method", "interface_declaration": "interface",
             "enum_declaration": "enum", "type_alias_declaration": "type"}
 MIN_WORDS = 4
+RELATED_CUE = re.compile(r"\b(see(\s+also)?|like|same as|similar to|equivalent to|inverse of|counterpart of)\b", re.I)
 
 
 def is_doc(language: str, text: bytes) -> bool:
@@ -60,13 +67,63 @@ def is_outer_doc(language: str, text: bytes) -> bool:
     return is_doc(language, text) and not text.startswith((b"//!", b"/*!"))
 
 
-def first_sentence(comments: list[str], name: str) -> str | None:
+def comment_lines(comments: list[str]) -> list[str]:
     lines = []
     for comment in comments:
         for line in comment.splitlines():
             line = re.sub(r"^\s*(///|//!|/\*\*|/\*!|\*/|\*)?", "", line)
             line = re.sub(r"\*/\s*$", "", line).strip()
             lines.append(line)
+    return lines
+
+
+def linked_names(comments: list[str]) -> list[str]:
+    """The symbols a doc points its reader to (see the module's doc), last path segment only."""
+    found = []
+    text = " ".join(comment_lines(comments))
+    for tag in re.findall(r"@see\s+((?:\{@|[^@])*)", text):
+        found += re.findall(r"\{@link(?:code|plain)?\s+([\w./#:$]+)", tag) or re.findall(r"([\w.$#]+)", tag)[:4]
+    prose = re.split(r"(?<!\{)@\w+", text)[0]  # the description, not the tags' text (`@param`)
+    for sentence in re.split(r"(?<=[.!?])\s+", prose):
+        if RELATED_CUE.search(sentence):
+            found += re.findall(r"\{@link(?:code|plain)?\s+([\w./#:$]+)", sentence)
+            found += re.findall(r"\[`([\w:]+)(?:\(\))?`\]", sentence)
+            found += re.findall(r"\b_\.(\w+)", sentence)
+    names = []
+    for ref in found:
+        last = re.split(r"[./#:]+", ref.strip("()"))[-1].removesuffix("()")
+        if re.fullmatch(r"[A-Za-z_$][\w$]*", last) and last not in names and last != "_":
+            names.append(last)
+    return names
+
+
+def related_pairs(found: list[dict]) -> list[dict]:
+    """(documented item, the documented item its doc links) when the name resolves to one item of
+    the same package (of the same file when the package has several)."""
+    by_name: dict[tuple[str, str], list[dict]] = {}
+    for f in found:
+        by_name.setdefault((f["target"]["path"].split("/")[0], f["name"]), []).append(f)
+    pairs, seen = [], set()
+    for f in found:
+        package = f["target"]["path"].split("/")[0]
+        for name in f["links"]:
+            options = by_name.get((package, name), [])
+            if len(options) > 1:
+                options = [o for o in options if o["target"]["path"] == f["target"]["path"]]
+            if len(options) != 1 or options[0] is f:
+                continue
+            key = (f["target"]["path"], f["target"]["def"], options[0]["target"]["path"], options[0]["target"]["def"])
+            if key in seen:
+                continue
+            seen.add(key)
+            t = f["target"]
+            pairs.append({"id": f"{t['path']}:{t['def']}:{f['name']}", "related": name, "source": t,
+                          "targets": [options[0]["target"]]})
+    return pairs
+
+
+def first_sentence(comments: list[str], name: str) -> str | None:
+    lines = comment_lines(comments)
     paragraph = []
     for line in lines:
         if not line:
@@ -150,10 +207,9 @@ class Collector:
         if kind is None or name is None:
             return
         name_text = self.text(name).decode(errors="replace")
-        query = first_sentence([self.text(d).decode(errors="replace") for d in docs], name_text)
-        if query is None:
-            return
-        self.found.append({"name": name_text, "kind": kind, "query": query, "target": {
+        comments = [self.text(d).decode(errors="replace") for d in docs]
+        query = first_sentence(comments, name_text)
+        self.found.append({"name": name_text, "kind": kind, "query": query, "links": linked_names(comments), "target": {
             "path": self.path, "start": start.start_point[0] + 1, "def": name.start_point[0] + 1,
             "end": node.end_point[0] + 1}})
 
@@ -230,6 +286,8 @@ def main() -> int:
         collector.walk(parser.parse(source).root_node)
         path.write_bytes(collector.stripped())
         found.extend(collector.found)
+    related = related_pairs(found)
+    found = [f for f in found if f["query"] is not None]
     counts: dict[str, int] = {}
     for f in found:
         counts[f["query"].lower()] = counts.get(f["query"].lower(), 0) + 1
@@ -239,10 +297,13 @@ def main() -> int:
             t = f["target"]
             fh.write(json.dumps({"id": f"{t['path']}:{t['def']}:{f['name']}", "kind": f["kind"], "query": f["query"],
                                  "targets": [t]}) + "\n")
-    (out / "related.jsonl").write_text("")
+    with open(out / "related.jsonl", "w") as fh:
+        for pair in related:
+            fh.write(json.dumps(pair) + "\n")
     (out / "SOURCES").write_text("\n".join(sources) + "\n")
     files = sum(1 for p in corpus.rglob("*") if p.is_file())
-    print(f"{out}: {files} files, {len(queries)} queries ({len(found) - len(queries)} ambiguous dropped); "
+    print(f"{out}: {files} files, {len(queries)} queries ({len(found) - len(queries)} ambiguous dropped), "
+          f"{len(related)} related pairs; "
           f"sources: {', '.join(sources)}")
     return 0
 
