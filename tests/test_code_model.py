@@ -99,6 +99,18 @@ def test_a_delta_that_does_not_fit_the_weights_is_refused(tmp_path):
     (tmp_path / "f.npz").write_bytes(b"not a delta")
     with pytest.raises(DeltaError, match="not a readable delta"):
         merge_lora(weights, tmp_path / "f.npz")
+    np.savez(tmp_path / "g.npz", meta=np.array('{"format": "lora", "rank": 2, "alpha": 2.0}'), **{"w.a": np.zeros((2, 5))})
+    with pytest.raises(DeltaError, match="only one of its two factors"):
+        merge_lora(weights, tmp_path / "g.npz")
+
+
+def test_a_blend_weight_outside_zero_to_one_is_refused(tmp_path):
+    save_lora(tmp_path / "a.npz", {"w": (np.zeros((2, 5)), np.zeros((6, 2)))}, alpha=2.0, rank=2)
+    done = subprocess.run([sys.executable, str(REPO / "models" / "train" / "interpolate.py"), str(tmp_path / "a.npz"),
+                           str(tmp_path / "a.npz"), "--weight", "1.5", "--out", str(tmp_path / "out.npz")],
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and "--weight must be between 0 and 1" in done.stderr
+    assert not (tmp_path / "out.npz").exists()
 
 
 def test_code_fp32_matches_the_training_code(code_fp32_embedder, code_golden):

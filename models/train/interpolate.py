@@ -26,19 +26,15 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from patina_lsp.embedding.delta import DeltaError, low_rank, save_lora  # noqa: E402
+from patina_lsp.embedding.delta import DeltaError, low_rank, read_delta, save_lora  # noqa: E402
 
 
 def differences(path: Path) -> dict[str, np.ndarray]:
     """Each adapted matrix's difference, (alpha / rank) * B @ A, from a LoRA delta file."""
-    with np.load(path, allow_pickle=False) as data:
-        meta = json.loads(str(data["meta"]))
-        if any(name.endswith(".dense") for name in data.files):
-            raise DeltaError(f"{path}: whole-tensor differences are not blended here, only factors")
-        scale = float(meta["alpha"]) / int(meta["rank"])
-        names = sorted({name[: -len(".a")] for name in data.files if name.endswith(".a")})
-        return {name: scale * (data[name + ".b"].astype(np.float32) @ data[name + ".a"].astype(np.float32))
-                for name in names}
+    delta = read_delta(path)
+    if delta.dense:
+        raise DeltaError(f"{path}: whole-tensor differences are not blended here, only factors")
+    return {name: delta.scale * (b @ a) for name, (a, b) in delta.factors.items()}
 
 
 def blend(first: Path, second: Path, weight: float, rank: int) -> tuple[dict, float]:

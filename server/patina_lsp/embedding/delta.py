@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -39,34 +40,54 @@ def save_lora(path: Path, factors: dict[str, tuple[np.ndarray, np.ndarray]], alp
         np.savez_compressed(fh, **arrays)
 
 
-def merge_lora(weights: dict[str, np.ndarray], path: Path) -> dict[str, np.ndarray]:
-    """A copy of `weights` with the LoRA factors in `path` added to the matrices they adapt."""
+class Delta(NamedTuple):
+    """A delta file's contents, in float32: W + scale * B @ A for each factored matrix, + dense."""
+
+    rank: int
+    alpha: float
+    factors: dict[str, tuple[np.ndarray, np.ndarray]]  # {weight name: (A, B)}
+    dense: dict[str, np.ndarray]  # {tensor name: difference}
+
+    @property
+    def scale(self) -> float:
+        return self.alpha / self.rank
+
+
+def read_delta(path: Path) -> Delta:
+    """The factors and differences in `path`; DeltaError when it is unreadable or not a LoRA delta."""
     try:
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
-            arrays = {name: data[name] for name in data.files if name != "meta"}
+            arrays = {name: data[name].astype(np.float32) for name in data.files if name != "meta"}
     except (OSError, ValueError, KeyError) as exc:
         raise DeltaError(f"{path} is not a readable delta file ({exc})") from exc
     if meta.get("format") != "lora" or not meta.get("rank"):
         raise DeltaError(f"{path}: unknown delta format {meta!r}")
-    scale = float(meta["alpha"]) / int(meta["rank"])
+    dense = {key[: -len(".dense")]: value for key, value in arrays.items() if key.endswith(".dense")}
+    factors = {}
+    for name in sorted({key.rsplit(".", 1)[0] for key in arrays if not key.endswith(".dense")}):
+        if f"{name}.a" not in arrays or f"{name}.b" not in arrays:
+            raise DeltaError(f"{path}: {name} has only one of its two factors")
+        factors[name] = (arrays[f"{name}.a"], arrays[f"{name}.b"])
+    return Delta(int(meta["rank"]), float(meta["alpha"]), factors, dense)
+
+
+def merge_lora(weights: dict[str, np.ndarray], path: Path) -> dict[str, np.ndarray]:
+    """A copy of `weights` with the LoRA factors in `path` added to the matrices they adapt."""
+    delta = read_delta(path)
     merged = dict(weights)
-    for key in sorted(k for k in arrays if k.endswith(".dense")):
-        name = key[: -len(".dense")]
-        if name not in weights or weights[name].shape != arrays[key].shape:
-            raise DeltaError(f"{path}: a difference for {name} of shape {arrays[key].shape}, which the weights "
+    for name, diff in delta.dense.items():
+        if name not in weights or weights[name].shape != diff.shape:
+            raise DeltaError(f"{path}: a difference for {name} of shape {diff.shape}, which the weights "
                              f"do not have")
-        merged[name] = weights[name].astype(np.float32) + arrays[key].astype(np.float32)
-    names = sorted({name.rsplit(".", 1)[0] for name in arrays if not name.endswith(".dense")})
-    for name in names:
-        if name not in weights or f"{name}.a" not in arrays or f"{name}.b" not in arrays:
+        merged[name] = weights[name].astype(np.float32) + diff
+    for name, (a, b) in delta.factors.items():
+        if name not in weights:
             raise DeltaError(f"{path}: factors for {name}, which the weights do not have")
-        a = arrays[f"{name}.a"].astype(np.float32)
-        b = arrays[f"{name}.b"].astype(np.float32)
         if (b.shape[0], a.shape[1]) != weights[name].shape:
             raise DeltaError(f"{path}: factors for {name} give {(b.shape[0], a.shape[1])}, "
                              f"the weights have {weights[name].shape}")
-        merged[name] = weights[name].astype(np.float32) + scale * (b @ a)
+        merged[name] = weights[name].astype(np.float32) + delta.scale * (b @ a)
     return merged
 
 
