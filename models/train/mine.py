@@ -1,8 +1,10 @@
 """Training pairs for the code model, mined with Patina's own extractor from third-party source.
 
     python models/train/mine.py select OUT_DIR [--packages rust=260 ...]   choose packages, write the manifest
-    python models/train/mine.py pairs OUT_DIR                          mine the manifest's packages
+    python models/train/mine.py select-npm OUT_DIR [--npm N]           add npm packages with TypeScript sources
+    python models/train/mine.py pairs OUT_DIR [--resume]               mine the manifest's packages
     python models/train/mine.py decontaminate OUT_DIR SET_DIR ...      drop what a development set holds
+    python models/train/mine.py related OUT_DIR SET_DIR ...            pairs of units whose docs link them
 
 A pair is (a description, the text Patina embeds for the unit). The description is the first
 sentence of the unit's doc, reduced as the code-only dev sets reduce theirs
@@ -11,7 +13,8 @@ docs blanked (most pairs: the model must learn to map descriptions to undocument
 summary with the doc kept (a share, so documented code does not regress).
 
 Sources: Debian's binary packages that carry source (python3-*, golang-*-dev, librust-*-dev,
-node-*) and, for C, PyPI sdists of packages that bundle a C library. Only permissive licences
+node-*), for TypeScript the npm tarballs of Debian's node-* packages that ship their .ts sources (Debian
+ships the compiled JavaScript only), and, for C, PyPI sdists of packages that bundle a C library. Only permissive licences
 (every licence the package's debian/copyright names for its files, or the sdist's licence from the
 list below). Excluded by name: every package of a development set and the packages that copy parts
 of a standard library (EXCLUDED below). Excluded by content: every pair whose description or code
@@ -70,14 +73,27 @@ C_SDISTS = {
     "ujson==5.10.0": "BSD-3-Clause",
 }
 
+# TypeScript: npm's tarballs (the `latest` version when selected) of the projects Debian packages as
+# node-*, when they ship TypeScript sources. Excluded besides EXCLUDED: re-implementations of a
+# development set's API whose docs follow it (lodash's, rxjs'), and type-only packages.
+NPM_REGISTRY = "https://registry.npmjs.org"
+NPM_EXCLUDED = re.compile(r"""^(
+    .*lodash.*|underscore.*|es-toolkit|remeda|radash|just-.*|rambda|ramda|rx|rx-.*|.*rxjs.*|.*mobx.*|.*immer.*
+  | .*tanstack.*
+  | react-query|typescript|tslib|core-js.*|babel.*|types-.*|.*polyfill.*|.*-browserify|browserify.*
+)$""", re.X)
+NPM_SUFFIXES = (".ts", ".tsx", ".mts", ".cts")
+NPM_PACKAGES = 300
+NPM_MIN_FILES = 3  # a package with fewer TypeScript files is mostly JavaScript or types
+
 # Development sets (pallets: Jinja2, Werkzeug, Flask, Click, MarkupSafe, ItsDangerous; django;
-# rust-nodoc's crates; npm-nodoc's packages), packages found to carry copies of them (`decontaminate`
+# rust-nodoc's crates; npm-nodoc's packages, and rx: RxJS 4, rxjs' predecessor), packages found to carry copies of them (`decontaminate`
 # found node-inquirer bundling rxjs, ucd-util and fancy-regex repeating regex's code and docs), and
 # copies of standard-library code
 EXCLUDED = re.compile(r"""^(
     python3-(jinja2|werkzeug|flask.*|click.*|markupsafe|itsdangerous|django.*|.*-django|.*django.*)
   | librust-(regex|itertools|chrono|indexmap|bytes|serde-json|hashbrown)(-.*)?-dev
-  | node-(rxjs|mobx|immer|tanstack|lodash)(-.*)?
+  | node-(rxjs|rx|mobx|immer|tanstack|lodash)(-.*)?
   | node-inquirer|librust-(ucd-util|fancy-regex)-dev
   | golang-golang-x-.*|golang-go.*|golang-[0-9.]+-.*|golang-src|golang-github-golang-.*
   | python3-(backports.*|mock|future|six|typing-extensions|importlib-metadata|importlib-resources|zipp|tomli
@@ -179,6 +195,23 @@ def sdist_sources(archive: Path) -> list[tuple[str, str]]:
     return files[:MAX_FILES]
 
 
+def npm_sources(archive: Path) -> list[tuple[str, str]]:
+    """(path inside the package, text) of a tarball's TypeScript sources (declarations skipped)."""
+    files = []
+    with tarfile.open(archive) as tar:
+        for member in sorted(tar.getmembers(), key=lambda m: m.name):
+            rel = member.name.split("/", 1)[-1]
+            if member.isfile() and rel.endswith(NPM_SUFFIXES) and not skipped_path(rel):
+                files.append((rel, tar.extractfile(member).read().decode(errors="replace")))
+    return files[:MAX_FILES]
+
+
+def excluded(entry: dict) -> bool:
+    if entry["source"] == "npm":
+        return bool(NPM_EXCLUDED.match(entry["package"].removeprefix("npm-").replace("@", "").replace("/", "-")))
+    return bool(EXCLUDED.match(entry["package"]))
+
+
 # -- selecting packages ------------------------------------------------------------------------------
 
 def candidates(language: str) -> list[str]:
@@ -235,6 +268,91 @@ def select(out: Path, counts: dict[str, int], manifest: Path = MANIFEST) -> None
                        "licence": licence, "sha256": sha256_file(download_sdist(spec, work))})
     manifest.write_text(json.dumps({"packages": chosen}, indent=1) + "\n")
     print(f"{len(chosen)} packages in {manifest}")
+
+
+def npm_candidate(name: str, into: Path) -> tuple[dict | None, list[str]]:
+    """The manifest entry of npm's latest `name` if its licence is permissive and it ships TypeScript
+    sources (else None), and the names it depends on."""
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    try:
+        url = f"{NPM_REGISTRY}/{urllib.parse.quote(name, safe='@')}/latest"
+        meta = json.loads(urllib.request.urlopen(url, timeout=60).read())
+    except (urllib.error.URLError, TimeoutError, ValueError):
+        return None, []
+    licence = meta.get("license") or ""
+    licence = licence.get("type", "") if isinstance(licence, dict) else str(licence)
+    tarball = (meta.get("dist") or {}).get("tarball")
+    if not tarball or not licence or not permissive(licence):
+        return None, []
+    entry = {"package": f"npm-{name}", "source": "npm", "language": "typescript", "version": meta["version"],
+             "licence": licence, "tarball": tarball}
+    archive = download_npm(entry, into)
+    if archive is None or len(npm_sources(archive)) < NPM_MIN_FILES:
+        return None, []
+    entry["sha256"] = sha256_file(archive)
+    depends = sorted({*(meta.get("dependencies") or {}), *(meta.get("peerDependencies") or {}),
+                      *(meta.get("devDependencies") or {})})
+    return entry, depends
+
+
+def download_npm(entry: dict, into: Path) -> Path | None:
+    import urllib.error
+    import urllib.request
+
+    target = into / re.sub(r"[^A-Za-z0-9._-]", "_", f"{entry['package']}-{entry['version']}.tgz")
+    if not target.is_file():
+        try:
+            data = urllib.request.urlopen(entry["tarball"], timeout=120).read()
+        except (urllib.error.URLError, TimeoutError):
+            return None
+        target.write_bytes(data)
+    return target
+
+
+def select_npm(out: Path, count: int, manifest: Path = MANIFEST) -> None:
+    """Append `count` npm packages to the manifest, each as npm's latest version, kept when its
+    licence is permissive and its tarball ships at least NPM_MIN_FILES TypeScript sources. Candidates:
+    the dependencies (run-time, peer and development) of the packages already taken first (TypeScript
+    packages depend on TypeScript packages), then Debian's node-* names, each in the order of a hash of the name. Earlier entries
+    stay as they are, so the pairs they gave are mined again unchanged."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    archives = out / "work" / "archives"
+    archives.mkdir(parents=True, exist_ok=True)
+    data = json.loads(manifest.read_text())
+    seen = {e["package"].removeprefix("npm-") for e in data["packages"] if e["source"] == "npm"}
+
+    def wanted(name: str) -> bool:
+        return name not in seen and not NPM_EXCLUDED.match(name.replace("@", "").replace("/", "-"))
+
+    debian = [n.removeprefix("node-") for n in candidates("javascript")]
+    depends: list[str] = []
+    chosen: list[dict] = []
+    with ThreadPoolExecutor(8) as pool:  # network-bound: the registry answers in parallel
+        taken = sorted(e["package"].removeprefix("npm-") for e in data["packages"] if e["source"] == "npm")
+        for _, needs in pool.map(lambda n: npm_candidate(n, archives), taken):  # a run continued
+            depends += sorted({n for n in needs if wanted(n) and n not in depends}, key=stable_hash)
+        while len(chosen) < count and (depends or debian):
+            group: list[str] = []
+            for queue in (depends, debian):
+                while queue and len(group) < 32:
+                    name = queue.pop(0)
+                    if wanted(name):
+                        seen.add(name)
+                        group.append(name)
+            found: list[str] = []
+            for entry, needs in pool.map(lambda n: npm_candidate(n, archives), group):
+                if entry and len(chosen) < count:
+                    chosen.append(entry)
+                    found += needs
+                    print(f"take {entry['package']} {entry['version']} ({entry['licence']})", flush=True)
+            depends += sorted({n for n in found if wanted(n)}, key=stable_hash)
+    data["packages"].extend(chosen)
+    manifest.write_text(json.dumps(data, indent=1) + "\n")
+    print(f"{len(chosen)} npm packages added to {manifest}")
 
 
 def download_sdist(spec: str, into: Path) -> Path:
@@ -385,6 +503,10 @@ def download_all(packages: list[dict], into: Path) -> dict[str, Path]:
     for entry in packages:
         if entry["source"] == "debian":
             archive = sorted(into.glob(f"{entry['package']}_*.deb"))[0]
+        elif entry["source"] == "npm":
+            archive = download_npm(entry, into)
+            if archive is None:
+                raise RuntimeError(f"{entry['package']}: cannot download {entry['tarball']}")
         else:
             archive = download_sdist(f"{entry['package']}=={entry['version']}", into)
         if sha256_file(archive) != entry["sha256"]:
@@ -393,13 +515,26 @@ def download_all(packages: list[dict], into: Path) -> dict[str, Path]:
     return out
 
 
-def mine(out: Path, manifest_path: Path = MANIFEST) -> None:
+def package_files(entry: dict, archive: Path, work: Path) -> list[tuple[str, str]]:
+    """(path, text) of the source files a manifest entry's archive holds."""
+    with tempfile.TemporaryDirectory(dir=work) as tmp:
+        if entry["source"] == "debian":
+            return debian_sources(archive, entry["language"], Path(tmp))[0]
+        if entry["source"] == "npm":
+            return npm_sources(archive)
+        return sdist_sources(archive)
+
+
+def mine(out: Path, manifest_path: Path = MANIFEST, resume: bool = False) -> None:
+    """Mine every package of the manifest in its order (a pair whose description or code an earlier
+    package gave is dropped). With `resume`, only the packages OUT/report.json does not name yet: the
+    pairs already written count as seen, so entries appended to the manifest add what a full run
+    would add (up to pairs that `decontaminate` has removed since)."""
     manifest = json.loads(manifest_path.read_text())
     work = out / "work"
     work.mkdir(parents=True, exist_ok=True)
     extractor = Extractor(1_000_000).__enter__()
     descriptions, stdlib_code = stdlib_fingerprints(work, extractor)
-    archives = download_all(manifest["packages"], work / "archives")
     tokenizer = load_tokenizer(REPO / "models" / "tokenizer.json")
 
     def count_tokens(texts):
@@ -408,17 +543,29 @@ def mine(out: Path, manifest_path: Path = MANIFEST) -> None:
     train, val, report = [], [], []
     seen_queries: set[str] = set()
     seen_code: set[str] = set()
+    done: set[str] = set()
+    if resume and (out / "report.json").is_file():
+        report = json.loads((out / "report.json").read_text())
+        done = {r["package"] for r in report if "package" in r}
+        train, val = ([json.loads(line) for line in open(out / f"{name}.jsonl")] for name in ("train", "val"))
+        entries = {e["package"]: e for e in manifest["packages"]}
+        gone = {p["package"] for p in train + val if p["package"] in entries and excluded(entries[p["package"]])}
+        if gone:  # the exclusions grew since these pairs were mined
+            train, val = ([p for p in rows if p["package"] not in gone] for rows in (train, val))
+            report = [{**r, "status": "excluded by name", "pairs": 0} if r.get("package") in gone else r
+                      for r in report]
+            print(f"dropped the pairs of {', '.join(sorted(gone))}: excluded by name", flush=True)
+        seen_queries = {normal(p["query"]) for p in train + val}
+        seen_code = {p["code_key"] for p in train + val if p["code_key"]}
+    archives = download_all([e for e in manifest["packages"] if e["package"] not in done], work / "archives")
     for entry in manifest["packages"]:
-        if EXCLUDED.match(entry["package"]):  # the rule grew after the package was selected
+        if entry["package"] in done:
+            continue
+        if excluded(entry):  # the rule grew after the package was selected
             report.append({"package": entry["package"], "status": "excluded by name"})
             print(f"{entry['package']:48} excluded by name", flush=True)
             continue
-        with tempfile.TemporaryDirectory(dir=work) as tmp:
-            archive = archives[entry["package"]]
-            if entry["source"] == "debian":
-                files, _ = debian_sources(archive, entry["language"], Path(tmp))
-            else:
-                files = sdist_sources(archive)
+        files = package_files(entry, archives[entry["package"]], work)
         pairs = package_pairs(extractor, entry, files, count_tokens)
         in_stdlib = [p for p in pairs if normal(p["query"]) in descriptions or p["code_key"] in stdlib_code]
         status = "kept"
@@ -449,6 +596,118 @@ def mine(out: Path, manifest_path: Path = MANIFEST) -> None:
     by_language = Counter(p["language"] for p in train)
     by_form = Counter(p["form"] for p in train)
     print(f"train {len(train)} pairs {dict(by_language)} {dict(by_form)}; validation {len(val)} pairs")
+
+
+# -- related pairs -----------------------------------------------------------------------------------
+
+# A sentence that points its reader to another symbol, and the ways docs name one
+_RELATED_CUE = re.compile(r"\b(see(\s+also)?|like|same as|similar to|equivalent to|inverse of|counterpart of|"
+                          r"opposite of|alias (of|for)|shorthand for|variant of|version of)\b", re.I)
+_SYMBOL_REFS = (
+    re.compile(r"\{@link(?:code|plain)?\s+([\w./#:$]+)"),  # JSDoc, TSDoc
+    re.compile(r":(?:py:)?(?:func|meth|class|attr|obj|data|exc)`~?([\w.]+)(?:\(\))?`"),  # Sphinx roles
+    re.compile(r"\[`([\w:.]+)(?:\(\))?`\]"),  # rustdoc intra-doc links
+    re.compile(r"(?<![\w`])`([A-Za-z_][\w:.]*)(?:\(\))?`(?!`)"),  # a name in backticks
+    re.compile(r"\b_\.(\w+)"),  # lodash-style
+    re.compile(r"\[([A-Z]\w*(?:\.\w+)?)\]"),  # Go doc links
+)
+
+
+def linked_names(doc: str) -> list[str]:
+    """The symbols a doc points its reader to: `@see` tags, a "See Also" section's entries, and the
+    symbols named in a sentence that says "see", "like", "same as", "inverse of" ... Last path
+    segment only."""
+    found: list[str] = []
+    for tag in re.findall(r"@see\s+((?:\{@|[^@\n])*)", doc):
+        refs = [m for pattern in _SYMBOL_REFS for m in pattern.findall(tag)]
+        found += refs or re.findall(r"^\s*([\w.$#]+)", tag)
+    section = re.search(r"^\s*See Also\s*\n\s*-{4,}\s*\n((?:[^\n]+\n?)+)", doc, re.M)
+    if section:
+        found += re.findall(r"^\s*[:\w`~]*?`?~?([A-Za-z_][\w.]*)`?\s*(?::|,|$)", section.group(1), re.M)
+    prose = re.split(r"(?<!\{)@\w+", doc)[0]
+    for sentence in re.split(r"(?<=[.!?])\s+|\n\s*\n", prose):
+        if _RELATED_CUE.search(sentence):
+            for pattern in _SYMBOL_REFS:
+                found += pattern.findall(sentence)
+    names: list[str] = []
+    for ref in found:
+        last = re.split(r"[./#:]+", ref.strip("()"))[-1].removesuffix("()")
+        if re.fullmatch(r"[A-Za-z_$][\w$]*", last) and len(last) > 1 and last not in names:
+            names.append(last)
+    return names
+
+
+RELATED_FORMS = (("summary-no-doc", 0.7), ("summary-with-doc", 0.3))
+
+
+def package_related(extractor: Extractor, entry: dict, files: list[tuple[str, str]]) -> list[dict]:
+    """(unit, the unit its doc points to) pairs of one package, each side as Patina embeds it: its
+    summary, mostly with the docs blanked. A name resolves when one unit of the package has it (one
+    of the same file when several do)."""
+    rng = random.Random(stable_hash("related " + entry["package"] + entry["version"]))
+    units = [u for u in units_of(extractor, files, entry["package"]) if u.kind in PAIR_KINDS]
+    by_name: dict[str, list[Unit]] = {}
+    for unit in units:
+        by_name.setdefault(unit.name, []).append(unit)
+    pairs, seen = [], set()
+    for unit in units:
+        if not unit.doc.strip():
+            continue
+        for name in linked_names(unit.doc):
+            options = by_name.get(name, [])
+            if len(options) > 1:
+                options = [o for o in options if o.path == unit.path]
+            if len(options) != 1 or options[0] is unit or options[0].name == unit.name:
+                continue
+            other = options[0]
+            key = tuple(sorted((unit.key, other.key)))
+            if key in seen:
+                continue
+            seen.add(key)
+            texts = []
+            for side in (unit, other):
+                form = RELATED_FORMS[0][0] if rng.random() < RELATED_FORMS[0][1] else RELATED_FORMS[1][0]
+                texts.append(chunks.summary(without_docs(side) if form == "summary-no-doc" else side) or "")
+            if all(texts):
+                pairs.append({"first": texts[0], "second": texts[1], "package": entry["package"],
+                              "language": unit.language, "link": name,
+                              "code_keys": [code_key(without_docs(u).code) for u in (unit, other)],
+                              "units": [f"{u.path}:{u.qualified_name}" for u in (unit, other)]})
+    return pairs
+
+
+def mine_related(out: Path, manifest_path: Path = MANIFEST, sets: list[Path] = ()) -> None:
+    """Related pairs from the packages `pairs` kept (OUT/report.json), written to OUT/related.jsonl and,
+    from the held-out packages, OUT/related-val.jsonl. A pair whose either side's code occurs in a
+    standard library or a development set (`sets`) is dropped."""
+    manifest = json.loads(manifest_path.read_text())
+    report = {r["package"]: r for r in json.loads((out / "report.json").read_text()) if "package" in r}
+    work = out / "work"
+    extractor = Extractor(1_000_000).__enter__()
+    _, stdlib_code = stdlib_fingerprints(work, extractor)
+    dev_code: set[str] = set()
+    for folder in sets:
+        corpus = folder / "corpus"
+        files = [(p.relative_to(corpus).as_posix(), p.read_text(errors="replace"))
+                 for p in sorted(corpus.rglob("*")) if p.is_file() and language_of(p.name) != "text"]
+        dev_code |= {k for u in units_of(extractor, files, folder.name) if (k := code_key(without_docs(u).code))}
+    kept = [e for e in manifest["packages"]
+            if report.get(e["package"], {}).get("status") == "kept" and not excluded(e)]
+    archives = download_all(kept, work / "archives")
+    rows: dict[str, list[dict]] = {"train": [], "val": []}
+    for entry in kept:
+        pairs = package_related(extractor, entry, package_files(entry, archives[entry["package"]], work))
+        pairs = [p for p in pairs if not any(k and (k in stdlib_code or k in dev_code) for k in p["code_keys"])]
+        rows["val" if report[entry["package"]]["held_out"] else "train"].extend(pairs)
+        if pairs:
+            print(f"{entry['package']:48} {len(pairs):4d} related pairs", flush=True)
+    extractor.close()
+    for name, path in (("train", "related.jsonl"), ("val", "related-val.jsonl")):
+        with open(out / path, "w") as fh:
+            for row in rows[name]:
+                fh.write(json.dumps(row) + "\n")
+    print(f"related: {len(rows['train'])} training pairs "
+          f"{dict(Counter(p['language'] for p in rows['train']))}, {len(rows['val'])} validation pairs")
 
 
 def decontaminate(out: Path, sets: list[Path]) -> None:
@@ -490,12 +749,15 @@ def decontaminate(out: Path, sets: list[Path]) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("step", choices=["select", "pairs", "decontaminate"])
+    ap.add_argument("step", choices=["select", "select-npm", "pairs", "related", "decontaminate"])
     ap.add_argument("out")
-    ap.add_argument("sets", nargs="*", type=Path, help="development set folders (decontaminate)")
+    ap.add_argument("sets", nargs="*", type=Path, help="development set folders (decontaminate, related)")
     ap.add_argument("--packages", nargs="+", default=list(f"{k}={v}" for k, v in PACKAGES_PER_LANGUAGE.items()),
                     metavar="LANGUAGE=N", help="how many Debian packages to take per language (select)")
     ap.add_argument("--manifest", type=Path, default=MANIFEST, help="the manifest to write (select) or read (pairs)")
+    ap.add_argument("--npm", type=int, default=NPM_PACKAGES, metavar="N", help="npm packages to add (select-npm)")
+    ap.add_argument("--resume", action="store_true",
+                    help="pairs: mine only the packages OUT/report.json does not name yet, keeping OUT's pairs")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -505,8 +767,12 @@ def main() -> int:
         counts = dict(PACKAGES_PER_LANGUAGE)
         counts.update({k: int(v) for k, v in (item.split("=") for item in args.packages)})
         select(out, counts, args.manifest)
+    elif args.step == "related":
+        mine_related(out, args.manifest, args.sets)
+    elif args.step == "select-npm":
+        select_npm(out, args.npm, args.manifest)
     else:
-        mine(out, args.manifest)
+        mine(out, args.manifest, args.resume)
     return 0
 
 

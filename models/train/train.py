@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from patina_lsp.embedding import source
-from patina_lsp.embedding.delta import LORA_TARGETS, low_rank, merge_lora, save_lora
+from patina_lsp.embedding.delta import LORA_TARGETS, low_rank, merge_lora, read_delta, save_lora
 from patina_lsp.embedding.safetensors_reader import read_safetensors
 from patina_lsp.embedding.tokenizer import load_tokenizer
 
@@ -144,18 +144,31 @@ def embed(model: MiniLM, batches: Batches, texts: list[str], documents: bool, si
     return torch.cat(out)
 
 
-def validation_mrr(model: MiniLM, batches: Batches, pairs: list[dict]) -> tuple[float, float]:
+def validation_mrr(model: MiniLM, batches: Batches, pairs: list[dict], both_documents: bool = False
+                   ) -> tuple[float, float]:
     """MRR@10 of each held-out description against every held-out document, and against its own
     package's documents only (what a search in one repository asks: tell apart units that share
-    names, style and vocabulary)."""
+    names, style and vocabulary). With `both_documents`, of related pairs: each unit against the
+    units the others point to."""
     model.eval()
-    q = embed(model, batches, [p["query"] for p in pairs], documents=False)
-    d = embed(model, batches, [p["document"] for p in pairs], documents=True)
+    if both_documents:
+        q = embed(model, batches, [p["first"] for p in pairs], documents=True)
+        d = embed(model, batches, [p["second"] for p in pairs], documents=True)
+    else:
+        q = embed(model, batches, [p["query"] for p in pairs], documents=False)
+        d = embed(model, batches, [p["document"] for p in pairs], documents=True)
     scores = q @ d.T
     packages = [p.get("package") for p in pairs]
     same = torch.tensor([[a == b for b in packages] for a in packages])
     model.train()
     return mrr_at_10(scores), mrr_at_10(scores.masked_fill(~same, -2.0))
+
+
+def in_batch_loss(q: torch.Tensor, d: torch.Tensor, scale: float) -> torch.Tensor:
+    """Each row's partner against every other row's, both directions (MultipleNegativesRankingLoss)."""
+    scores = q @ d.T * scale
+    labels = torch.arange(len(q))
+    return (F.cross_entropy(scores, labels) + F.cross_entropy(scores.T, labels)) / 2
 
 
 def mrr_at_10(scores: torch.Tensor) -> float:
@@ -198,14 +211,14 @@ def batch_order(train: list[dict], size: int, kind: str, rng: random.Random) -> 
 
 def load_factors(model: MiniLM, path: Path) -> None:
     """Start from the LoRA factors in `path` (a checkpoint of an earlier run at the same rank)."""
-    with np.load(path, allow_pickle=False) as data:
-        meta = json.loads(str(data["meta"]))
-        if int(meta["rank"]) != model.rank or abs(float(meta["alpha"]) / model.rank - model.scale) > 1e-9:
-            raise SystemExit(f"{path}: rank {meta['rank']} alpha {meta['alpha']}, not this run's")
-        for key, safe in model.names.items():
-            if safe in model.lora_a:
-                model.lora_a[safe].data = torch.from_numpy(data[f"{key}.a"].astype(np.float32))
-                model.lora_b[safe].data = torch.from_numpy(data[f"{key}.b"].astype(np.float32))
+    delta = read_delta(path)
+    if delta.rank != model.rank or abs(delta.scale - model.scale) > 1e-9 or delta.dense:
+        raise SystemExit(f"{path}: rank {delta.rank} alpha {delta.alpha}, not this run's")
+    for key, safe in model.names.items():
+        if safe in model.lora_a:
+            a, b = delta.factors[key]
+            model.lora_a[safe].data = torch.from_numpy(a)
+            model.lora_b[safe].data = torch.from_numpy(b)
 
 
 def compress(base: dict[str, np.ndarray], tuned: dict[str, np.ndarray], rank: int, path: Path) -> None:
@@ -249,6 +262,19 @@ def main() -> int:
     ap.add_argument("--batches", choices=["random", "package", "mixed"], default="random",
                     help="package: each batch takes its pairs from one to a few packages (harder negatives); "
                          "mixed: half of each batch so, half at random")
+    ap.add_argument("--focus", metavar="PREFIX",
+                    help="train on the pairs of packages whose name starts with PREFIX (e.g. npm- for the "
+                         "TypeScript packages added last) and --replay pairs of the others; validation "
+                         "also reports the focus packages' held-out pairs")
+    ap.add_argument("--replay", type=int, default=0, metavar="N",
+                    help="with --focus: this many pairs of the other packages, drawn at random, so that "
+                         "what the model knew is kept")
+    ap.add_argument("--related", action="store_true",
+                    help="also train on DATA/related.jsonl (mine.py related: units whose docs link them): each "
+                         "step adds the in-batch loss of --related-batch such pairs, both sides embedded as "
+                         "documents, so that related code stays near; validation reports DATA/related-val.jsonl")
+    ap.add_argument("--related-batch", type=int, default=32)
+    ap.add_argument("--related-weight", type=float, default=1.0)
     ap.add_argument("--init", type=Path, help="lora: start from these factors (an earlier run's checkpoint)")
     ap.add_argument("--tag", default="", help="a suffix for this run's checkpoints and log")
     ap.add_argument("--threads", type=int, default=2)
@@ -260,11 +286,27 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     data = Path(args.data)
     train = read_pairs(data / "train.jsonl")
-    val = read_pairs(data / "val.jsonl")[:1000]
+    every_val = read_pairs(data / "val.jsonl")
+    val = every_val[:1000]
     rng = random.Random(args.seed)
     rng.shuffle(train)
+    focus_val: list[dict] = []
+    if args.focus:
+        focus = [p for p in train if p["package"].startswith(args.focus)]
+        others = [p for p in train if not p["package"].startswith(args.focus)]
+        if not focus:
+            raise SystemExit(f"no training pair comes from a package named {args.focus}*")
+        train = focus + others[:args.replay]
+        rng.shuffle(train)
+        focus_val = [p for p in every_val if p["package"].startswith(args.focus)][:1000]
     if args.limit:
         train = train[:args.limit]
+    related: list[dict] = []
+    related_val: list[dict] = []
+    if args.related:
+        related = read_pairs(data / "related.jsonl")
+        related_val = read_pairs(data / "related-val.jsonl")[:1000]
+        rng.shuffle(related)
     lr = args.lr or (3e-4 if args.mode == "lora" else 3e-5)
     weights = base_weights(data)
     model = MiniLM(weights, args.rank if args.mode == "lora" else 0, args.alpha, train_all=args.mode == "full")
@@ -286,8 +328,19 @@ def main() -> int:
         with open(log, "a") as fh:
             fh.write(json.dumps(entry) + "\n")
 
-    every, within = validation_mrr(model, batches, val)
-    record({"epoch": 0, "val_mrr@10": every, "val_mrr@10_in_package": within, "train_pairs": len(train),
+    def validate() -> dict:
+        every, within = validation_mrr(model, batches, val)
+        out = {"val_mrr@10": every, "val_mrr@10_in_package": within}
+        if focus_val:
+            out["focus_val_mrr@10"], out["focus_val_mrr@10_in_package"] = validation_mrr(model, batches, focus_val)
+        if related_val:
+            out["related_val_mrr@10"], out["related_val_mrr@10_in_package"] = validation_mrr(
+                model, batches, related_val, both_documents=True)
+        return out
+
+    record({"epoch": 0, **validate(), "train_pairs": len(train), "focus": args.focus, "replay": args.replay,
+            "related_pairs": len(related), "related_batch": args.related_batch if related else None,
+            "related_weight": args.related_weight if related else None,
             "val_pairs": len(val), "mode": args.mode, "rank": args.rank if args.mode == "lora" else None, "lr": lr,
             "batches": args.batches, "init": str(args.init) if args.init else None,
             "trainable": sum(p.numel() for p in params)})
@@ -300,9 +353,13 @@ def main() -> int:
             chunk = [train[i] for i in indexes]
             q = model(*batches.queries([p["query"] for p in chunk]))
             d = model(*batches.documents([p["document"] for p in chunk]))
-            scores = q @ d.T * args.scale
-            labels = torch.arange(len(chunk))
-            loss = (F.cross_entropy(scores, labels) + F.cross_entropy(scores.T, labels)) / 2
+            loss = in_batch_loss(q, d, args.scale)
+            if related:
+                start = (step * args.related_batch) % max(1, len(related) - args.related_batch + 1)
+                linked = related[start:start + args.related_batch]
+                a = model(*batches.documents([p["first"] for p in linked]))
+                b = model(*batches.documents([p["second"] for p in linked]))
+                loss = loss + args.related_weight * in_batch_loss(a, b, args.scale)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -319,8 +376,7 @@ def main() -> int:
             save_lora(checkpoint, model.lora_factors(), args.alpha, args.rank)
         else:
             np.savez(checkpoint, **model.full_weights())
-        every, within = validation_mrr(model, batches, val)
-        entry = {"epoch": epoch, "val_mrr@10": every, "val_mrr@10_in_package": within,
+        entry = {"epoch": epoch, **validate(),
                  "train_loss": total / max(1, len(plan)), "seconds": round(time.time() - started),
                  "checkpoint": str(checkpoint)}
         if args.mode == "full":
