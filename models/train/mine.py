@@ -206,9 +206,14 @@ def npm_sources(archive: Path) -> list[tuple[str, str]]:
     return files[:MAX_FILES]
 
 
+def npm_excluded(name: str) -> bool:
+    """An npm name (`@scope/name` read as `scope-name`) that NPM_EXCLUDED names."""
+    return bool(NPM_EXCLUDED.match(name.replace("@", "").replace("/", "-")))
+
+
 def excluded(entry: dict) -> bool:
     if entry["source"] == "npm":
-        return bool(NPM_EXCLUDED.match(entry["package"].removeprefix("npm-").replace("@", "").replace("/", "-")))
+        return npm_excluded(entry["package"].removeprefix("npm-"))
     return bool(EXCLUDED.match(entry["package"]))
 
 
@@ -326,7 +331,7 @@ def select_npm(out: Path, count: int, manifest: Path = MANIFEST) -> None:
     seen = {e["package"].removeprefix("npm-") for e in data["packages"] if e["source"] == "npm"}
 
     def wanted(name: str) -> bool:
-        return name not in seen and not NPM_EXCLUDED.match(name.replace("@", "").replace("/", "-"))
+        return name not in seen and not npm_excluded(name)
 
     debian = [n.removeprefix("node-") for n in candidates("javascript")]
     depends: list[str] = []
