@@ -8,7 +8,7 @@ import tree_sitter_typescript
 from tree_sitter import Language, Parser
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "benchmarks"))
-from code_only_sets import Collector, linked_names, related_pairs
+from code_only_sets import Collector, linked_names, related_pairs  # noqa: E402
 
 
 def test_jsdoc_see_tags_and_cue_sentences_name_their_symbols():

@@ -15,14 +15,12 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-import torch
-
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from train import Batches, MiniLM, base_weights, embed  # noqa: E402
+from train import Batches, MiniLM, base_weights, embed, load_factors  # noqa: E402
 
+from patina_lsp.embedding.delta import read_delta  # noqa: E402
 from patina_lsp.embedding.files import sha256_of  # noqa: E402
 from patina_lsp.embedding.models import CODE  # noqa: E402
 
@@ -32,16 +30,9 @@ REPO = HERE.parents[1]
 def main() -> int:
     base = json.loads((REPO / "tests" / "data" / "all-MiniLM-L6-v2.json").read_text())
     delta = REPO / "models" / CODE.delta
-    with np.load(delta, allow_pickle=False) as data:
-        meta = json.loads(str(data["meta"]))
-        factors = sorted(name[:-2] for name in data.files if name.endswith(".a"))
-        arrays = {name: data[name].astype(np.float32) for name in data.files if name != "meta"}
-    work = Path("/tmp/patina-golden")
-    model = MiniLM(base_weights(work), meta["rank"], meta["alpha"], train_all=False)
-    for name in factors:
-        safe = model.names[name]
-        model.lora_a[safe].data[:] = torch.from_numpy(arrays[name + ".a"])
-        model.lora_b[safe].data[:] = torch.from_numpy(arrays[name + ".b"])
+    lora = read_delta(delta)
+    model = MiniLM(base_weights(Path("/tmp/patina-golden")), lora.rank, lora.alpha, train_all=False)
+    load_factors(model, delta)
     model.eval()
     batches = Batches(REPO / "models" / "tokenizer.json")
     batches.doc_tok.enable_truncation(max_length=CODE.max_tokens)

@@ -692,12 +692,7 @@ def mine_related(out: Path, manifest_path: Path = MANIFEST, sets: list[Path] = (
     work = out / "work"
     extractor = Extractor(1_000_000).__enter__()
     _, stdlib_code = stdlib_fingerprints(work, extractor)
-    dev_code: set[str] = set()
-    for folder in sets:
-        corpus = folder / "corpus"
-        files = [(p.relative_to(corpus).as_posix(), p.read_text(errors="replace"))
-                 for p in sorted(corpus.rglob("*")) if p.is_file() and language_of(p.name) != "text"]
-        dev_code |= {k for u in units_of(extractor, files, folder.name) if (k := code_key(without_docs(u).code))}
+    dev_code = set_code(extractor, sets)
     kept = [e for e in manifest["packages"]
             if report.get(e["package"], {}).get("status") == "kept" and not excluded(e)]
     archives = download_all(kept, work / "archives")
@@ -717,19 +712,26 @@ def mine_related(out: Path, manifest_path: Path = MANIFEST, sets: list[Path] = (
           f"{dict(Counter(p['language'] for p in rows['train']))}, {len(rows['val'])} validation pairs")
 
 
+def set_code(extractor: Extractor, sets: list[Path]) -> set[str]:
+    """The code keys (code_key of the code, docs removed) of every unit in the development sets' corpora."""
+    keys: set[str] = set()
+    for folder in sets:
+        corpus = folder / "corpus"
+        files = [(p.relative_to(corpus).as_posix(), p.read_text(errors="replace"))
+                 for p in sorted(corpus.rglob("*")) if p.is_file() and language_of(p.name) != "text"]
+        keys |= {key for unit in units_of(extractor, files, folder.name) if (key := code_key(without_docs(unit).code))}
+    return keys
+
+
 def decontaminate(out: Path, sets: list[Path]) -> None:
     """Drop every pair whose description is a development set's query or whose code is a set's unit's
     code (docs removed), and every package with many such pairs: a package may bundle a set's code
     under another name. Rewrites OUT/train.jsonl and OUT/val.jsonl; the report says what went."""
     queries: set[str] = set()
-    files: list[tuple[str, str]] = []
     for folder in sets:
         queries |= {normal(json.loads(line)["query"]) for line in (folder / "queries.jsonl").open() if line.strip()}
-        corpus = folder / "corpus"
-        files += [(f"{folder.name}/{p.relative_to(corpus).as_posix()}", p.read_text(errors="replace"))
-                  for p in sorted(corpus.rglob("*")) if p.is_file() and language_of(p.name) != "text"]
-    with Extractor(len(files)) as extractor:
-        code = {key for unit in units_of(extractor, files, "dev") if (key := code_key(without_docs(unit).code))}
+    with Extractor(1_000_000) as extractor:
+        code = set_code(extractor, sets)
     rows = {name: [json.loads(line) for line in (out / f"{name}.jsonl").open()] for name in ("train", "val")}
     per_package: Counter = Counter()
     hits: Counter = Counter()
