@@ -88,6 +88,34 @@ def test_a_blend_of_two_deltas_merges_as_the_blend_of_their_differences(tmp_path
         blend(first, tmp_path / "other.npz", 0.5, rank=4)
 
 
+def test_a_hard_negative_is_the_closest_unit_that_cannot_be_the_partner():
+    """models/train/negatives.py (NumPy only): within a package, each description's negative is the
+    unit it is closest to, leaving out its partner, a unit with the same description or text, and a
+    unit nearly as close as the partner (over 0.95 of its cosine)."""
+    sys.path.insert(0, str(REPO / "models" / "train"))
+    from negatives import choose
+
+    def unit(angle: float) -> np.ndarray:
+        return np.array([np.cos(angle), np.sin(angle)], dtype=np.float32)
+
+    pairs = [{"query": "parse a date", "document": "fn parse_date"},
+             {"query": "parse a time", "document": "fn parse_time"},
+             {"query": "parse a date", "document": "fn parse_date_strict"},  # same description as 0
+             {"query": "format a date", "document": "fn format_date"},
+             {"query": "read a file", "document": "fn parse_date"}]  # same text as 0
+    queries = np.stack([unit(0.0), unit(1.0), unit(0.0), unit(2.0), unit(3.0)])
+    documents = np.stack([unit(0.0), unit(0.25), unit(0.05), unit(0.6), unit(0.0)])
+    chosen = choose(queries, documents, pairs)
+    # pair 0: 2 and 4 may describe its partner; 1 (cos 0.97) is nearly as close as the partner (1.0)
+    assert chosen[0]["negative"] == 3 and chosen[0]["score"] == pytest.approx(np.cos(0.6), abs=1e-4)
+    assert chosen[0]["positive"] == pytest.approx(1.0, abs=1e-4)
+    # pair 1 (partner at cos 0.73): 3 (cos 0.92) ranks above the partner, which a mined pair's
+    # description may well describe too; 2 (cos 0.58) is the closest one left
+    assert chosen[1]["negative"] == 2 and chosen[1]["score"] == pytest.approx(np.cos(0.95), abs=1e-4)
+    alone = choose(queries[:1], documents[:1], pairs[:1])
+    assert alone == [{"negative": None, "score": None, "positive": pytest.approx(1.0, abs=1e-4)}]
+
+
 def test_a_delta_that_does_not_fit_the_weights_is_refused(tmp_path):
     weights = {"w": np.zeros((6, 5), np.float32)}
     save_lora(tmp_path / "d.npz", {"w": (np.zeros((2, 4)), np.zeros((6, 2)))}, alpha=2.0, rank=2)

@@ -10,8 +10,9 @@ In-batch negatives (each description against every document of its batch, cross-
 rank-r factors on every attention and feed-forward matrix and leaves the rest frozen; `full`
 trains every weight (the comparison: how much of a full fine-tune the factors keep). After each
 epoch: validation MRR@10 on the held-out packages' pairs, and a checkpoint
-(OUT/<mode>-epoch<N>.npz, the factors, or the whole weights for `full`). Seeded; the model is our
-own few lines of PyTorch (no transformers library), the same arithmetic as the ONNX graph
+(OUT/<mode>-epoch<N>.npz, the factors, or the whole weights for `full`). `--hard-negatives` also
+sets each description against the unit of its package the model confuses it with (negatives.py).
+Seeded; the model is our own few lines of PyTorch (no transformers library), the same arithmetic as the ONNX graph
 (server/patina_lsp/embedding/graph.py), so a delta merged into the weights gives the trained model.
 """
 
@@ -164,11 +165,18 @@ def validation_mrr(model: MiniLM, batches: Batches, pairs: list[dict], both_docu
     return mrr_at_10(scores), mrr_at_10(scores.masked_fill(~same, -2.0))
 
 
-def in_batch_loss(q: torch.Tensor, d: torch.Tensor, scale: float) -> torch.Tensor:
-    """Each row's partner against every other row's, both directions (MultipleNegativesRankingLoss)."""
+def in_batch_loss(q: torch.Tensor, d: torch.Tensor, scale: float, hard: torch.Tensor | None = None,
+                  partner_of: torch.Tensor | None = None) -> torch.Tensor:
+    """Each row's partner against every other row's, both directions (MultipleNegativesRankingLoss).
+    With `hard` (the batch's hard negatives, negatives.py), each description is also set against
+    every one of them, except where `partner_of[i, k]` says negative k is row i's own document."""
     scores = q @ d.T * scale
     labels = torch.arange(len(q))
-    return (F.cross_entropy(scores, labels) + F.cross_entropy(scores.T, labels)) / 2
+    forward = scores
+    if hard is not None and len(hard):
+        against = (q @ hard.T * scale).masked_fill(partner_of, float("-inf"))
+        forward = torch.cat([scores, against], dim=1)
+    return (F.cross_entropy(forward, labels) + F.cross_entropy(scores.T, labels)) / 2
 
 
 def mrr_at_10(scores: torch.Tensor) -> float:
@@ -275,6 +283,9 @@ def main() -> int:
                          "documents, so that related code stays near; validation reports DATA/related-val.jsonl")
     ap.add_argument("--related-batch", type=int, default=32)
     ap.add_argument("--related-weight", type=float, default=1.0)
+    ap.add_argument("--hard-negatives", action="store_true",
+                    help="also set each description against its pair's hard negative (DATA/negatives.jsonl, "
+                         "negatives.py: the unit of its package the model confuses it with)")
     ap.add_argument("--init", type=Path, help="lora: start from these factors (an earlier run's checkpoint)")
     ap.add_argument("--tag", default="", help="a suffix for this run's checkpoints and log")
     ap.add_argument("--threads", type=int, default=2)
@@ -288,6 +299,14 @@ def main() -> int:
     train = read_pairs(data / "train.jsonl")
     every_val = read_pairs(data / "val.jsonl")
     val = every_val[:1000]
+    if args.hard_negatives:
+        chosen = read_pairs(data / "negatives.jsonl")
+        if len(chosen) != len(train):
+            raise SystemExit(f"{data / 'negatives.jsonl'}: {len(chosen)} lines for {len(train)} pairs; "
+                             "run negatives.py again")
+        for pair, found in zip(train, chosen):
+            if found["negative"] is not None:
+                pair["negative"] = train[found["negative"]]["document"]
     rng = random.Random(args.seed)
     rng.shuffle(train)
     focus_val: list[dict] = []
@@ -342,7 +361,7 @@ def main() -> int:
             "related_pairs": len(related), "related_batch": args.related_batch if related else None,
             "related_weight": args.related_weight if related else None,
             "val_pairs": len(val), "mode": args.mode, "rank": args.rank if args.mode == "lora" else None, "lr": lr,
-            "batches": args.batches, "init": str(args.init) if args.init else None,
+            "batches": args.batches, "hard_negatives": args.hard_negatives, "init": str(args.init) if args.init else None,
             "trainable": sum(p.numel() for p in params)})
     started = time.time()
     step = 0
@@ -353,7 +372,13 @@ def main() -> int:
             chunk = [train[i] for i in indexes]
             q = model(*batches.queries([p["query"] for p in chunk]))
             d = model(*batches.documents([p["document"] for p in chunk]))
-            loss = in_batch_loss(q, d, args.scale)
+            negatives = [p["negative"] for p in chunk if p.get("negative")]
+            if negatives:
+                hard = model(*batches.documents(negatives))
+                partner_of = torch.tensor([[n == p["document"] for n in negatives] for p in chunk])
+                loss = in_batch_loss(q, d, args.scale, hard, partner_of)
+            else:
+                loss = in_batch_loss(q, d, args.scale)
             if related:
                 start = (step * args.related_batch) % max(1, len(related) - args.related_batch + 1)
                 linked = related[start:start + args.related_batch]
