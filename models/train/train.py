@@ -286,6 +286,9 @@ def main() -> int:
     ap.add_argument("--hard-negatives", action="store_true",
                     help="also set each description against its pair's hard negative (DATA/negatives.jsonl, "
                          "negatives.py: the unit of its package the model confuses it with)")
+    ap.add_argument("--forms", nargs="+", metavar="FORM",
+                    help="train on the pairs whose document has one of these forms only (mine.py DOC_FORMS: "
+                         "summary-no-doc, window-no-doc, summary-with-doc)")
     ap.add_argument("--init", type=Path, help="lora: start from these factors (an earlier run's checkpoint)")
     ap.add_argument("--tag", default="", help="a suffix for this run's checkpoints and log")
     ap.add_argument("--threads", type=int, default=2)
@@ -318,6 +321,10 @@ def main() -> int:
         train = focus + others[:args.replay]
         rng.shuffle(train)
         focus_val = [p for p in every_val if p["package"].startswith(args.focus)][:1000]
+    if args.forms:
+        train = [p for p in train if p.get("form") in args.forms]
+        if not train:
+            raise SystemExit(f"no training pair has a document of the form {' or '.join(args.forms)}")
     if args.limit:
         train = train[:args.limit]
     related: list[dict] = []
@@ -361,7 +368,7 @@ def main() -> int:
             "related_pairs": len(related), "related_batch": args.related_batch if related else None,
             "related_weight": args.related_weight if related else None,
             "val_pairs": len(val), "mode": args.mode, "rank": args.rank if args.mode == "lora" else None, "lr": lr,
-            "batches": args.batches, "hard_negatives": args.hard_negatives, "init": str(args.init) if args.init else None,
+            "batches": args.batches, "hard_negatives": args.hard_negatives, "forms": args.forms, "init": str(args.init) if args.init else None,
             "trainable": sum(p.numel() for p in params)})
     started = time.time()
     step = 0
