@@ -11,8 +11,9 @@ rank-r factors on every attention and feed-forward matrix and leaves the rest fr
 trains every weight (the comparison: how much of a full fine-tune the factors keep). After each
 epoch: validation MRR@10 on the held-out packages' pairs, and a checkpoint
 (OUT/<mode>-epoch<N>.npz, the factors, or the whole weights for `full`). `--hard-negatives` also
-sets each description against the unit of its package the model confuses it with (negatives.py).
-Seeded; the model is our own few lines of PyTorch (no transformers library), the same arithmetic as the ONNX graph
+sets each description against the unit of its package the model confuses it with (negatives.py);
+`--forms` keeps the pairs of some document forms only. Seeded; the model is our own few lines of
+PyTorch (no transformers library), the same arithmetic as the ONNX graph
 (server/patina_lsp/embedding/graph.py), so a delta merged into the weights gives the trained model.
 """
 
@@ -368,7 +369,8 @@ def main() -> int:
             "related_pairs": len(related), "related_batch": args.related_batch if related else None,
             "related_weight": args.related_weight if related else None,
             "val_pairs": len(val), "mode": args.mode, "rank": args.rank if args.mode == "lora" else None, "lr": lr,
-            "batches": args.batches, "hard_negatives": args.hard_negatives, "forms": args.forms, "init": str(args.init) if args.init else None,
+            "batches": args.batches, "hard_negatives": args.hard_negatives, "forms": args.forms,
+            "init": str(args.init) if args.init else None,
             "trainable": sum(p.numel() for p in params)})
     started = time.time()
     step = 0
