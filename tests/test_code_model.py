@@ -116,6 +116,27 @@ def test_a_hard_negative_is_the_closest_unit_that_cannot_be_the_partner():
     assert alone == [{"negative": None, "score": None, "positive": pytest.approx(1.0, abs=1e-4)}]
 
 
+def test_training_reads_each_pairs_negative_and_refuses_a_file_for_other_pairs(tmp_path):
+    """negatives.attach, what train.py --hard-negatives calls: the negative's text joins its pair; a
+    negatives.jsonl mined for another train.jsonl is refused with the fix, nothing attached."""
+    sys.path.insert(0, str(REPO / "models" / "train"))
+    from negatives import attach
+
+    pairs = [{"query": "parse a date", "document": "fn parse_date"},
+             {"query": "parse a time", "document": "fn parse_time"},
+             {"query": "read a file", "document": "fn read"}]
+    chosen = [{"negative": 1, "score": 0.5, "positive": 0.8}, {"negative": 0, "score": 0.4, "positive": 0.7},
+              {"negative": None, "score": None, "positive": 0.9}]
+    path = tmp_path / "negatives.jsonl"
+    path.write_text("".join(json.dumps(c) + "\n" for c in chosen))
+    attach(pairs, path)
+    assert [p.get("negative") for p in pairs] == ["fn parse_time", "fn parse_date", None]
+    fewer = [{"query": "parse a date", "document": "fn parse_date"}]
+    with pytest.raises(SystemExit, match="3 lines for 1 pairs; run negatives.py again"):
+        attach(fewer, path)
+    assert "negative" not in fewer[0]
+
+
 def test_a_delta_that_does_not_fit_the_weights_is_refused(tmp_path):
     weights = {"w": np.zeros((6, 5), np.float32)}
     save_lora(tmp_path / "d.npz", {"w": (np.zeros((2, 4)), np.zeros((6, 2)))}, alpha=2.0, rank=2)

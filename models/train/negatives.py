@@ -35,20 +35,28 @@ NEAR_PARTNER = 0.95  # a candidate this close to the partner's cosine is not tak
 def choose(queries: np.ndarray, documents: np.ndarray, pairs: list[dict]) -> list[dict]:
     """For the pairs of one package (rows of `queries` and `documents` alike), each one's negative."""
     scores = queries @ documents.T
+    positive = np.diag(scores).copy()
+    may_be_partner = np.array([[a["query"] == b["query"] or a["document"] == b["document"] for b in pairs]
+                               for a in pairs])  # its own partner too
+    allowed = ~may_be_partner & (scores < NEAR_PARTNER * positive[:, None])
+    masked = np.where(allowed, scores, -np.inf)
     out = []
-    for i, pair in enumerate(pairs):
-        positive = float(scores[i, i])
-        best, best_score = None, -2.0
-        for j, other in enumerate(pairs):
-            s = float(scores[i, j])
-            if j == i or s <= best_score or s >= NEAR_PARTNER * positive:
-                continue
-            if other["query"] == pair["query"] or other["document"] == pair["document"]:
-                continue
-            best, best_score = j, s
-        out.append({"negative": best, "score": round(best_score, 4) if best is not None else None,
-                    "positive": round(positive, 4)})
+    for i, j in enumerate(masked.argmax(axis=1)):
+        found = bool(allowed[i, j])
+        out.append({"negative": int(j) if found else None, "score": round(float(scores[i, j]), 4) if found else None,
+                    "positive": round(float(positive[i]), 4)})
     return out
+
+
+def attach(pairs: list[dict], path: Path) -> None:
+    """Give each of `pairs` (train.jsonl's, in its order) the text of its negative from `path`
+    (negatives.jsonl) as pair["negative"]; pairs without one are left as they are."""
+    chosen = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    if len(chosen) != len(pairs):
+        raise SystemExit(f"{path}: {len(chosen)} lines for {len(pairs)} pairs; run negatives.py again")
+    for pair, found in zip(pairs, chosen):
+        if found["negative"] is not None:
+            pair["negative"] = pairs[found["negative"]]["document"]
 
 
 def main() -> int:

@@ -31,6 +31,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+import negatives
+from mine import DOC_FORMS
 from patina_lsp.embedding import source
 from patina_lsp.embedding.delta import LORA_TARGETS, low_rank, merge_lora, read_delta, save_lora
 from patina_lsp.embedding.safetensors_reader import read_safetensors
@@ -174,7 +176,7 @@ def in_batch_loss(q: torch.Tensor, d: torch.Tensor, scale: float, hard: torch.Te
     scores = q @ d.T * scale
     labels = torch.arange(len(q))
     forward = scores
-    if hard is not None and len(hard):
+    if hard is not None:
         against = (q @ hard.T * scale).masked_fill(partner_of, float("-inf"))
         forward = torch.cat([scores, against], dim=1)
     return (F.cross_entropy(forward, labels) + F.cross_entropy(scores.T, labels)) / 2
@@ -287,9 +289,8 @@ def main() -> int:
     ap.add_argument("--hard-negatives", action="store_true",
                     help="also set each description against its pair's hard negative (DATA/negatives.jsonl, "
                          "negatives.py: the unit of its package the model confuses it with)")
-    ap.add_argument("--forms", nargs="+", metavar="FORM",
-                    help="train on the pairs whose document has one of these forms only (mine.py DOC_FORMS: "
-                         "summary-no-doc, window-no-doc, summary-with-doc)")
+    ap.add_argument("--forms", nargs="+", choices=[name for name, _ in DOC_FORMS],
+                    help="train on the pairs whose document has one of these forms only (mine.py DOC_FORMS)")
     ap.add_argument("--init", type=Path, help="lora: start from these factors (an earlier run's checkpoint)")
     ap.add_argument("--tag", default="", help="a suffix for this run's checkpoints and log")
     ap.add_argument("--threads", type=int, default=2)
@@ -304,13 +305,7 @@ def main() -> int:
     every_val = read_pairs(data / "val.jsonl")
     val = every_val[:1000]
     if args.hard_negatives:
-        chosen = read_pairs(data / "negatives.jsonl")
-        if len(chosen) != len(train):
-            raise SystemExit(f"{data / 'negatives.jsonl'}: {len(chosen)} lines for {len(train)} pairs; "
-                             "run negatives.py again")
-        for pair, found in zip(train, chosen):
-            if found["negative"] is not None:
-                pair["negative"] = train[found["negative"]]["document"]
+        negatives.attach(train, data / "negatives.jsonl")
     rng = random.Random(args.seed)
     rng.shuffle(train)
     focus_val: list[dict] = []
@@ -381,13 +376,12 @@ def main() -> int:
             chunk = [train[i] for i in indexes]
             q = model(*batches.queries([p["query"] for p in chunk]))
             d = model(*batches.documents([p["document"] for p in chunk]))
-            negatives = [p["negative"] for p in chunk if p.get("negative")]
-            if negatives:
-                hard = model(*batches.documents(negatives))
-                partner_of = torch.tensor([[n == p["document"] for n in negatives] for p in chunk])
-                loss = in_batch_loss(q, d, args.scale, hard, partner_of)
-            else:
-                loss = in_batch_loss(q, d, args.scale)
+            hard = partner_of = None
+            against = [p["negative"] for p in chunk if p.get("negative")]
+            if against:
+                hard = model(*batches.documents(against))
+                partner_of = torch.tensor([[n == p["document"] for n in against] for p in chunk])
+            loss = in_batch_loss(q, d, args.scale, hard, partner_of)
             if related:
                 start = (step * args.related_batch) % max(1, len(related) - args.related_batch + 1)
                 linked = related[start:start + args.related_batch]
