@@ -137,6 +137,41 @@ def test_training_reads_each_pairs_negative_and_refuses_a_file_for_other_pairs(t
     assert "negative" not in fewer[0]
 
 
+def test_decontamination_drops_a_sets_queries_their_near_copies_and_its_code(tmp_path):
+    """mine.py decontaminate, run on a small mined folder and a development set of one file: a pair
+    whose description is a set's query, or that query with a word changed (docs copied into another
+    package), or whose code is a set's unit's, is dropped; a pair that only shares a few words stays."""
+    sys.path.insert(0, str(REPO / "models" / "train"))
+    import mine
+
+    dev = tmp_path / "dev"
+    (dev / "corpus" / "pkg").mkdir(parents=True)
+    body = "    left, right = sorted((lower, upper))\n    return left + int(random() * (right - left + 1))\n"
+    (dev / "corpus" / "pkg" / "rand.py").write_text(f"def between(lower, upper):\n{body}")
+    query = "Produces a random integer between the inclusive lower and upper bounds."
+    (dev / "queries.jsonl").write_text(json.dumps({"query": query, "targets": []}) + "\n")
+    with mine.Extractor(1_000_000) as extractor:
+        units = mine.units_of(extractor, [("vendored.py", f"def between(lower, upper):\n{body}")], "other")
+    copied_code = mine.code_key(units[0].code)
+    assert copied_code is not None
+
+    def pair(text: str, key: str | None = None, package: str = "npm-utility") -> dict:
+        return {"query": text, "document": "...", "code_key": key, "package": package}
+
+    rows = [pair(query.upper()),  # the query itself
+            pair("Produces a random number between the inclusive lower and upper bounds."),  # a near copy
+            pair("Returns a random element of the list.", copied_code, "npm-sample"),  # the set's code
+            pair("Produces a random integer for the retry delay.")]  # shares words, not a copy
+    (tmp_path / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "val.jsonl").write_text("")
+    (tmp_path / "report.json").write_text("[]")
+    mine.decontaminate(tmp_path, [dev])
+    kept = [json.loads(line)["query"] for line in (tmp_path / "train.jsonl").open()]
+    assert kept == ["Produces a random integer for the retry delay."]
+    report = json.loads((tmp_path / "report.json").read_text())[-1]
+    assert report["pairs_in_a_set"] == {"npm-utility": 2, "npm-sample": 1}
+
+
 def test_a_delta_that_does_not_fit_the_weights_is_refused(tmp_path):
     weights = {"w": np.zeros((6, 5), np.float32)}
     save_lora(tmp_path / "d.npz", {"w": (np.zeros((2, 4)), np.zeros((6, 2)))}, alpha=2.0, rank=2)

@@ -39,6 +39,7 @@ import sysconfig
 import tarfile
 import tempfile
 import zipfile
+import zlib
 from collections import Counter
 from pathlib import Path
 
@@ -85,6 +86,8 @@ NPM_EXCLUDED = re.compile(r"""^(
 NPM_SUFFIXES = (".ts", ".tsx", ".mts", ".cts")
 NPM_PACKAGES = 300
 NPM_MIN_FILES = 3  # a package with fewer TypeScript files is mostly JavaScript or types
+NPM_MAX_UNPACKED = 30_000_000  # bytes: larger tarballs are bundles, binaries or data
+NPM_THREADS = 24
 
 # Development sets (pallets: Jinja2, Werkzeug, Flask, Click, MarkupSafe, ItsDangerous; django;
 # rust-nodoc's crates; npm-nodoc's packages, and rx: RxJS 4, rxjs' predecessor), packages found to carry copies of them (`decontaminate`
@@ -277,7 +280,8 @@ def select(out: Path, counts: dict[str, int], manifest: Path = MANIFEST) -> None
 
 def npm_candidate(name: str, into: Path) -> tuple[dict | None, list[str]]:
     """The manifest entry of npm's latest `name` if its licence is permissive and it ships TypeScript
-    sources (else None), and the names it depends on."""
+    sources (else None), and the names it depends on (whether taken or not: a JavaScript package's
+    dependencies may be TypeScript ones)."""
     import urllib.error
     import urllib.parse
     import urllib.request
@@ -287,19 +291,25 @@ def npm_candidate(name: str, into: Path) -> tuple[dict | None, list[str]]:
         meta = json.loads(urllib.request.urlopen(url, timeout=60).read())
     except (urllib.error.URLError, TimeoutError, ValueError):
         return None, []
+    depends = sorted({*(meta.get("dependencies") or {}), *(meta.get("peerDependencies") or {}),
+                      *(meta.get("devDependencies") or {})})
     licence = meta.get("license") or ""
     licence = licence.get("type", "") if isinstance(licence, dict) else str(licence)
     tarball = (meta.get("dist") or {}).get("tarball")
-    if not tarball or not licence or not permissive(licence):
-        return None, []
+    too_large = (meta.get("dist") or {}).get("unpackedSize", 0) > NPM_MAX_UNPACKED
+    if not tarball or not licence or not permissive(licence) or too_large:
+        return None, depends
     entry = {"package": f"npm-{name}", "source": "npm", "language": "typescript", "version": meta["version"],
              "licence": licence, "tarball": tarball}
     archive = download_npm(entry, into)
-    if archive is None or len(npm_sources(archive)) < NPM_MIN_FILES:
-        return None, []
+    try:
+        if archive is None or len(npm_sources(archive)) < NPM_MIN_FILES:
+            return None, depends
+    except (tarfile.TarError, EOFError, zlib.error) as error:
+        print(f"skip {name}: its tarball does not unpack ({error})", flush=True)
+        archive.unlink()  # downloaded again by a later run
+        return None, depends
     entry["sha256"] = sha256_file(archive)
-    depends = sorted({*(meta.get("dependencies") or {}), *(meta.get("peerDependencies") or {}),
-                      *(meta.get("devDependencies") or {})})
     return entry, depends
 
 
@@ -313,16 +323,19 @@ def download_npm(entry: dict, into: Path) -> Path | None:
             data = urllib.request.urlopen(entry["tarball"], timeout=120).read()
         except (urllib.error.URLError, TimeoutError):
             return None
-        target.write_bytes(data)
+        partial = target.with_name(target.name + ".part")  # a run cut short leaves no truncated archive
+        partial.write_bytes(data)
+        partial.replace(target)
     return target
 
 
 def select_npm(out: Path, count: int, manifest: Path = MANIFEST) -> None:
     """Append `count` npm packages to the manifest, each as npm's latest version, kept when its
-    licence is permissive and its tarball ships at least NPM_MIN_FILES TypeScript sources. Candidates:
-    the dependencies (run-time, peer and development) of the packages already taken first (TypeScript
-    packages depend on TypeScript packages), then Debian's node-* names, each in the order of a hash of the name. Earlier entries
-    stay as they are, so the pairs they gave are mined again unchanged."""
+    licence is permissive, its tarball unpacks to at most NPM_MAX_UNPACKED bytes and ships at least
+    NPM_MIN_FILES TypeScript sources. Candidates: the dependencies (run-time, peer and development) of
+    every package looked at first (TypeScript packages depend on TypeScript packages), then Debian's
+    node-* names, each in the order of a hash of the name. Earlier entries stay as they are, so the
+    pairs they gave are mined again unchanged; the manifest is written after each group of candidates."""
     from concurrent.futures import ThreadPoolExecutor
 
     archives = out / "work" / "archives"
@@ -336,27 +349,27 @@ def select_npm(out: Path, count: int, manifest: Path = MANIFEST) -> None:
     debian = [n.removeprefix("node-") for n in candidates("javascript")]
     depends: list[str] = []
     chosen: list[dict] = []
-    with ThreadPoolExecutor(8) as pool:  # network-bound: the registry answers in parallel
+    with ThreadPoolExecutor(NPM_THREADS) as pool:  # network-bound: the registry answers in parallel
         taken = sorted(e["package"].removeprefix("npm-") for e in data["packages"] if e["source"] == "npm")
         for _, needs in pool.map(lambda n: npm_candidate(n, archives), taken):  # a run continued
             depends += sorted({n for n in needs if wanted(n) and n not in depends}, key=stable_hash)
         while len(chosen) < count and (depends or debian):
             group: list[str] = []
             for queue in (depends, debian):
-                while queue and len(group) < 32:
+                while queue and len(group) < 2 * NPM_THREADS:
                     name = queue.pop(0)
                     if wanted(name):
                         seen.add(name)
                         group.append(name)
             found: list[str] = []
             for entry, needs in pool.map(lambda n: npm_candidate(n, archives), group):
+                found += needs
                 if entry and len(chosen) < count:
                     chosen.append(entry)
-                    found += needs
                     print(f"take {entry['package']} {entry['version']} ({entry['licence']})", flush=True)
             depends += sorted({n for n in found if wanted(n)}, key=stable_hash)
-    data["packages"].extend(chosen)
-    manifest.write_text(json.dumps(data, indent=1) + "\n")
+            # written after each group: a run cut short keeps what it took, and is continued from it
+            manifest.write_text(json.dumps({**data, "packages": data["packages"] + chosen}, indent=1) + "\n")
     print(f"{len(chosen)} npm packages added to {manifest}")
 
 
@@ -723,26 +736,52 @@ def set_code(extractor: Extractor, sets: list[Path]) -> set[str]:
     return keys
 
 
+NEAR_QUERY = 0.6  # word overlap (Jaccard) at which a description counts as a copy of a set's query
+
+
+class NearDuplicates:
+    """Texts whose words overlap one of `texts`' by NEAR_QUERY or more: docs copied with a word
+    changed (lodash's copied into other packages, say)."""
+
+    def __init__(self, texts) -> None:
+        self.words = [set(re.findall(r"[a-z0-9]+", t.lower())) for t in texts]
+        self.holding: dict[str, list[int]] = {}
+        for i, words in enumerate(self.words):
+            for word in words:
+                self.holding.setdefault(word, []).append(i)
+
+    def has(self, text: str) -> bool:
+        words = set(re.findall(r"[a-z0-9]+", text.lower()))
+        shared = Counter(i for word in words for i in self.holding.get(word, ()))
+        return any(n >= NEAR_QUERY * len(words | self.words[i]) for i, n in shared.items())
+
+
 def decontaminate(out: Path, sets: list[Path]) -> None:
-    """Drop every pair whose description is a development set's query or whose code is a set's unit's
-    code (docs removed), and every package with many such pairs: a package may bundle a set's code
-    under another name. Rewrites OUT/train.jsonl and OUT/val.jsonl; the report says what went."""
+    """Drop every pair whose description is a development set's query or a near copy of one
+    (NearDuplicates) or whose code is a set's unit's code (docs removed), and every package with many
+    such pairs: a package may bundle a set's code under another name. Rewrites OUT/train.jsonl and
+    OUT/val.jsonl; the report says what went."""
     queries: set[str] = set()
     for folder in sets:
         queries |= {normal(json.loads(line)["query"]) for line in (folder / "queries.jsonl").open() if line.strip()}
+    near_query = NearDuplicates(queries)
     with Extractor(1_000_000) as extractor:
         code = set_code(extractor, sets)
     rows = {name: [json.loads(line) for line in (out / f"{name}.jsonl").open()] for name in ("train", "val")}
+
+    def in_a_set(row: dict) -> bool:
+        return (normal(row["query"]) in queries or bool(row["code_key"] and row["code_key"] in code)
+                or near_query.has(row["query"]))
+
     per_package: Counter = Counter()
     hits: Counter = Counter()
     for row in rows["train"] + rows["val"]:
         per_package[row["package"]] += 1
-        if normal(row["query"]) in queries or (row["code_key"] and row["code_key"] in code):
+        if in_a_set(row):
             hits[row["package"]] += 1
     dropped = {p for p, n in hits.items() if n >= 5 and n >= STDLIB_SHARE_DROP * per_package[p]}
     for name, items in rows.items():
-        kept = [r for r in items if r["package"] not in dropped
-                and normal(r["query"]) not in queries and not (r["code_key"] and r["code_key"] in code)]
+        kept = [r for r in items if r["package"] not in dropped and not in_a_set(r)]
         with open(out / f"{name}.jsonl", "w") as fh:
             for row in kept:
                 fh.write(json.dumps(row) + "\n")
