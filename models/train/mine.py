@@ -739,19 +739,23 @@ def set_code(extractor: Extractor, sets: list[Path]) -> set[str]:
 NEAR_QUERY = 0.6  # word overlap (Jaccard) at which a description counts as a copy of a set's query
 
 
+def word_set(text: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9]+", text.lower()))
+
+
 class NearDuplicates:
     """Texts whose words overlap one of `texts`' by NEAR_QUERY or more: docs copied with a word
     changed (lodash's copied into other packages, say)."""
 
     def __init__(self, texts) -> None:
-        self.words = [set(re.findall(r"[a-z0-9]+", t.lower())) for t in texts]
+        self.words = [word_set(t) for t in texts]
         self.holding: dict[str, list[int]] = {}
         for i, words in enumerate(self.words):
             for word in words:
                 self.holding.setdefault(word, []).append(i)
 
     def has(self, text: str) -> bool:
-        words = set(re.findall(r"[a-z0-9]+", text.lower()))
+        words = word_set(text)
         shared = Counter(i for word in words for i in self.holding.get(word, ()))
         return any(n >= NEAR_QUERY * len(words | self.words[i]) for i, n in shared.items())
 
@@ -769,19 +773,18 @@ def decontaminate(out: Path, sets: list[Path]) -> None:
         code = set_code(extractor, sets)
     rows = {name: [json.loads(line) for line in (out / f"{name}.jsonl").open()] for name in ("train", "val")}
 
-    def in_a_set(row: dict) -> bool:
-        return (normal(row["query"]) in queries or bool(row["code_key"] and row["code_key"] in code)
-                or near_query.has(row["query"]))
-
+    in_a_set = {name: [normal(r["query"]) in queries or bool(r["code_key"] and r["code_key"] in code)
+                       or near_query.has(r["query"]) for r in items] for name, items in rows.items()}
     per_package: Counter = Counter()
     hits: Counter = Counter()
-    for row in rows["train"] + rows["val"]:
-        per_package[row["package"]] += 1
-        if in_a_set(row):
-            hits[row["package"]] += 1
+    for name, items in rows.items():
+        for row, found in zip(items, in_a_set[name]):
+            per_package[row["package"]] += 1
+            hits[row["package"]] += found
+    hits = +hits  # packages with no such pair left out
     dropped = {p for p, n in hits.items() if n >= 5 and n >= STDLIB_SHARE_DROP * per_package[p]}
     for name, items in rows.items():
-        kept = [r for r in items if r["package"] not in dropped and not in_a_set(r)]
+        kept = [r for r, found in zip(items, in_a_set[name]) if r["package"] not in dropped and not found]
         with open(out / f"{name}.jsonl", "w") as fh:
             for row in kept:
                 fh.write(json.dumps(row) + "\n")
