@@ -1,8 +1,10 @@
-"""The code-only development sets' related pairs: what a doc points its reader to, resolved to one item."""
+"""The code-only development sets: their queries (a doc's first sentence, the doc then blanked) and their
+related pairs (what a doc points its reader to, resolved to one item)."""
 
 import sys
 from pathlib import Path
 
+import tree_sitter_java
 import tree_sitter_rust
 import tree_sitter_typescript
 from tree_sitter import Language, Parser
@@ -32,11 +34,55 @@ def test_rust_links_count_only_in_a_sentence_that_points():
     assert linked_names([doc]) == ["start"]
 
 
-def collect(language, source: str, path: str) -> list[dict]:
-    grammar = tree_sitter_rust.language() if language == "rust" else tree_sitter_typescript.language_typescript()
+GRAMMARS = {"rust": tree_sitter_rust.language, "typescript": tree_sitter_typescript.language_typescript,
+            "java": tree_sitter_java.language}
+
+
+def collector_of(language, source: str, path: str) -> Collector:
     collector = Collector(language, source.encode(), path)
-    collector.walk(Parser(Language(grammar)).parse(source.encode()).root_node)
-    return collector.found
+    collector.walk(Parser(Language(GRAMMARS[language]())).parse(source.encode()).root_node)
+    return collector
+
+
+def collect(language, source: str, path: str) -> list[dict]:
+    return collector_of(language, source, path).found
+
+
+def test_javadoc_gives_the_query_and_is_blanked_where_the_code_stays():
+    source = """package org.example;
+
+/**
+ * Operations on {@code String} that are &lt;b&gt;null&lt;/b&gt; safe.
+ */
+public class Strings {
+    /**
+     * Reverses the characters of a {@code String}, returning {@code null} for <em>null</em> input.
+     *
+     * @param text the text to reverse
+     */
+    @Deprecated
+    public static String reverse(String text) {
+        /* not a doc: stays */
+        return text == null ? null : new StringBuilder(text).reverse().toString();
+    }
+
+    /** Too short. */
+    public Strings() {}
+}
+"""
+    collector = collector_of("java", source, "lib/Strings.java")
+    found = {(f["name"], f["kind"]): f for f in collector.found}
+    assert found["Strings", "class"]["query"] == "Operations on String that are null safe."
+    assert found["Strings", "constructor"]["query"] is None  # under four words
+    reverse = found["reverse", "method"]
+    assert reverse["query"] == "Reverses the characters of a String, returning null for null input."
+    assert reverse["target"]["start"] == 12  # the annotation's line: hits start there or at the name
+    assert reverse["target"]["def"] == 13
+    assert found["Strings", "class"]["target"]["def"] == 6
+    stripped = collector.stripped().decode()
+    assert "/**" not in stripped and "Reverses" not in stripped
+    assert "/* not a doc: stays */" in stripped and "new StringBuilder(text)" in stripped
+    assert stripped.count("\n") == source.count("\n")  # line numbers hold
 
 
 def test_pairs_resolve_within_the_package_and_skip_ambiguous_names():
@@ -65,3 +111,41 @@ export function flatten(): void {}
     assert [(p["source"]["path"], p["related"], p["targets"][0]["path"], p["targets"][0]["def"]) for p in pairs] \
         == [("pkg/src/a.ts", "flatten", "pkg/src/a.ts", 6)]
     assert pairs[0]["source"]["def"] == 3
+
+
+def test_the_sources_index_gives_each_packages_tarballs_and_checksums(tmp_path):
+    """debian_source.py reads Debian's Sources index (here a cached two-package copy, no network):
+    the upstream tarball is the .orig one, or a native package's only tarball; the newest paragraph wins."""
+    import debian_source
+
+    def paragraph(name, version, files, binary):
+        sums = "".join(f" {sha} {size} {file}\n" for file, sha, size in files)
+        return (f"Package: {name}\nBinary: {binary}\nVersion: {version}\nDirectory: pool/main/{name[0]}/{name}\n"
+                f"Checksums-Sha256:\n{sums}")
+
+    text = "\n".join([
+        paragraph("jlib", "1.0-1", [("jlib_1.0-1.dsc", "a" * 64, 10), ("jlib_1.0.orig.tar.xz", "b" * 64, 2000),
+                                    ("jlib_1.0-1.debian.tar.xz", "c" * 64, 300)], "libjlib-java,\n libjlib-java-doc"),
+        paragraph("jlib", "1.1-1", [("jlib_1.1.orig.tar.gz", "d" * 64, 2100), ("jlib_1.1-1.debian.tar.xz", "e" * 64, 30)],
+                  "libjlib-java"),
+        paragraph("native", "3", [("native_3.dsc", "f" * 64, 10), ("native_3.tar.xz", "0" * 64, 500)], "native-tool"),
+    ])
+    (tmp_path / "Sources-bookworm").write_text(text)
+    index = debian_source.source_index(tmp_path)
+    assert index["jlib"].version == "1.1-1"
+    assert index["jlib"].upstream == ("jlib_1.1.orig.tar.gz", "d" * 64, 2100)
+    assert index["jlib"].packaging[0] == "jlib_1.1-1.debian.tar.xz"
+    assert index["native"].upstream[0] == "native_3.tar.xz" and index["native"].packaging is None
+    assert debian_source.source_index(tmp_path)["jlib"].binaries == ("libjlib-java",)
+
+
+def test_a_downloaded_file_whose_checksum_differs_is_refused_and_removed(tmp_path):
+    import debian_source
+    import pytest
+
+    package = debian_source.SourcePackage("jlib", "1.0-1", "pool/main/j/jlib", (), "",
+                                          (("jlib_1.0.orig.tar.gz", "0" * 64, 5),))
+    (tmp_path / "jlib_1.0.orig.tar.gz").write_bytes(b"other")  # already there: not downloaded again
+    with pytest.raises(ValueError, match="sha256 differs"):
+        debian_source.fetch_file(package, package.upstream, tmp_path)
+    assert not (tmp_path / "jlib_1.0.orig.tar.gz").exists()

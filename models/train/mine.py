@@ -2,6 +2,7 @@
 
     python models/train/mine.py select OUT_DIR [--packages rust=260 ...]   choose packages, write the manifest
     python models/train/mine.py select-npm OUT_DIR [--npm N]           add npm packages with TypeScript sources
+    python models/train/mine.py select-source OUT_DIR --packages java=N c=N   add Debian source packages
     python models/train/mine.py pairs OUT_DIR [--resume]               mine the manifest's packages
     python models/train/mine.py decontaminate OUT_DIR SET_DIR ...      drop what a development set holds
     python models/train/mine.py related OUT_DIR SET_DIR ...            pairs of units whose docs link them
@@ -45,6 +46,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "benchmarks"))
+import debian_source  # noqa: E402
 from code_only_sets import first_sentence  # noqa: E402
 
 from patina_lsp.embedding.tokenizer import load_tokenizer  # noqa: E402
@@ -73,6 +75,26 @@ C_SDISTS = {
     "bitarray==3.0.0": "PSF-2.0",
     "ujson==5.10.0": "BSD-3-Clause",
 }
+
+# Java and C: Debian's source packages (the archive's pool; Debian's binary packages carry no Java or
+# C source): a package is a candidate when it builds a library package of the language, and taken
+# when its upstream tarball holds at least SOURCE_MIN_FILES of the language's files outside tests
+SOURCE_FAMILIES = {
+    "java": (re.compile(r"^lib[a-z0-9.+-]*-java$"), (".java",)),
+    "c": (re.compile(r"^lib(?!rust-)[a-z0-9.+-]*-dev$"), (".c", ".h")),
+}
+SOURCE_MIN_FILES = 5
+SOURCE_MAX_BYTES = 15_000_000  # the upstream tarball, compressed: larger ones are applications or bundles
+SOURCE_THREADS = 8
+# Standard libraries and their copies, by source package name: Java's (OpenJDK, GNU Classpath,
+# Android's libcore, backports of JDK APIs), C's and C++'s (every libc, gcc's libstdc++,
+# LLVM's libc++, gnulib), and the Java development set's packages (tests/benchmarks/code_only_sets.py)
+# with their siblings (Apache Commons copy code among themselves)
+SOURCE_EXCLUDED = re.compile(r"""^(
+    openjdk-.*|icedtea.*|classpath|android-.*|backport.*|jsr166.*|gcc-.*|glibc|musl|newlib
+  | dietlibc|klibc|picolibc|uclibc.*|avr-libc|mingw-w64.*|llvm-toolchain-.*|libcxx.*|gnulib|bionic
+  | commons-.*|libcommons-.*|jsoup
+)$""", re.X)
 
 # TypeScript: npm's tarballs (the `latest` version when selected) of the projects Debian packages as
 # node-*, when they ship TypeScript sources. Excluded besides EXCLUDED: re-implementations of a
@@ -149,7 +171,10 @@ def permissive(expression: str) -> bool:
 
 
 def run(cmd: list[str], cwd: Path) -> None:
-    subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    done = subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if done.returncode:
+        hint = " (on a fresh machine: `apt-get update` first)" if cmd[0] == "apt-get" else ""
+        raise RuntimeError(f"{' '.join(cmd[:3])} … failed{hint}:\n{done.stderr.strip()[-2000:]}")
 
 
 def sha256_file(path: Path) -> str:
@@ -209,6 +234,13 @@ def npm_sources(archive: Path) -> list[tuple[str, str]]:
     return files[:MAX_FILES]
 
 
+def source_tarball_files(archive: Path, language: str) -> list[tuple[str, str]]:
+    """(path below the top folder, text) of a source tarball's files in `language`, tests and the like skipped."""
+    suffixes = SOURCE_FAMILIES[language][1]
+    return debian_source.tar_sources(archive, lambda rel: rel.endswith(suffixes) and not skipped_path(rel)
+                                     and not rel.startswith(("debian/", ".pc/")), MAX_FILES)
+
+
 def npm_excluded(name: str) -> bool:
     """An npm name (`@scope/name` read as `scope-name`) that NPM_EXCLUDED names."""
     return bool(NPM_EXCLUDED.match(name.replace("@", "").replace("/", "-")))
@@ -217,6 +249,8 @@ def npm_excluded(name: str) -> bool:
 def excluded(entry: dict) -> bool:
     if entry["source"] == "npm":
         return npm_excluded(entry["package"].removeprefix("npm-"))
+    if entry["source"] == "debian-source":
+        return bool(SOURCE_EXCLUDED.match(entry["package"]))
     return bool(EXCLUDED.match(entry["package"]))
 
 
@@ -373,6 +407,64 @@ def select_npm(out: Path, count: int, manifest: Path = MANIFEST) -> None:
     print(f"{len(chosen)} npm packages added to {manifest}")
 
 
+def source_candidate(package: debian_source.SourcePackage, language: str, archives: Path) -> dict | None:
+    """The manifest entry of a Debian source package when its licences are all permissive and its
+    upstream tarball holds enough of the language's files (else None)."""
+    name, sha, size = package.upstream
+    if size > SOURCE_MAX_BYTES:
+        return None
+    try:
+        licences = licences_of(debian_source.copyright_text(package, archives))
+        if not licences or not all(permissive(x) for x in licences):
+            return None
+        files = source_tarball_files(debian_source.fetch_file(package, package.upstream, archives), language)
+    except (OSError, ValueError, tarfile.TarError, EOFError, zlib.error) as error:
+        print(f"skip {package.name}: {error}", flush=True)
+        return None
+    if len(files) < SOURCE_MIN_FILES:
+        return None
+    return {"package": package.name, "source": "debian-source", "language": language,
+            "version": package.version, "licence": " / ".join(sorted(set(licences))), "sha256": sha,
+            "file": name, "directory": package.directory}
+
+
+def select_source(out: Path, counts: dict[str, int], manifest: Path = MANIFEST) -> None:
+    """Append Debian source packages to the manifest: `counts[language]` of each language of
+    SOURCE_FAMILIES, in the order of a hash of their names. A package is a candidate when it builds a
+    library package of the language (`lib*-java`, `lib*-dev` and none of the others), is not
+    excluded by name, and its upstream tarball is at most SOURCE_MAX_BYTES; it is taken when every
+    licence debian/copyright names for its files is permissive and the tarball holds at least
+    SOURCE_MIN_FILES of the language's files. The manifest is written after each group."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    archives = out / "work" / "archives"
+    index = debian_source.source_index(out / "work")
+    data = json.loads(manifest.read_text())
+    taken = {e["package"] for e in data["packages"]}
+    chosen: list[dict] = []
+    java = SOURCE_FAMILIES["java"][0]
+    with ThreadPoolExecutor(SOURCE_THREADS) as pool:  # network-bound
+        for language, count in counts.items():
+            pattern = SOURCE_FAMILIES[language][0]
+            names = sorted((p.name for p in index.values()
+                            if any(pattern.match(b) for b in p.binaries)
+                            and (language == "java" or not any(java.match(b) for b in p.binaries))
+                            and p.name not in taken and not SOURCE_EXCLUDED.match(p.name)), key=stable_hash)
+            kept = 0
+            for start in range(0, len(names), 2 * SOURCE_THREADS):
+                if kept >= count:
+                    break
+                group = names[start:start + 2 * SOURCE_THREADS]
+                for entry in pool.map(lambda n: source_candidate(index[n], language, archives), group):
+                    if entry and kept < count:
+                        chosen.append(entry)
+                        kept += 1
+                        print(f"take {entry['package']} {entry['version']} ({language}, {entry['licence']})", flush=True)
+                manifest.write_text(json.dumps({**data, "packages": data["packages"] + chosen}, indent=1) + "\n")
+            print(f"{language}: {kept} source packages", flush=True)
+    print(f"{len(chosen)} source packages added to {manifest}")
+
+
 def download_sdist(spec: str, into: Path) -> Path:
     """The sdist of `spec` from PyPI's simple index (pip would build it to read its metadata)."""
     import urllib.request
@@ -427,38 +519,56 @@ def units_of(extractor: Extractor, files: list[tuple[str, str]], prefix: str) ->
     return out
 
 
+# The standard libraries whose code and docs no pair may repeat: (label, Debian package, where the
+# sources lie in it, their suffixes). Python's is this interpreter's own; C's is glibc's source package.
+STDLIBS = (
+    ("golang-1.19-src", "usr/share/go-1.19/src", (".go",)),
+    ("rust-src", "usr/lib/rustlib/src/rust/library", (".rs",)),
+    ("openjdk-17-source", "usr/lib/jvm/openjdk-17/lib/src.zip", (".java",)),
+)
+
+
+def stdlib_files(work: Path, label: str) -> list[tuple[str, str]]:
+    if label == "python":
+        root = Path(sysconfig.get_paths()["stdlib"])
+        return [(path.relative_to(root).as_posix(), path.read_text(errors="replace"))
+                for path in sorted(root.rglob("*.py")) if "site-packages" not in path.parts and path.is_file()]
+    if label == "glibc":
+        index = debian_source.source_index(work)
+        tarball = debian_source.fetch_file(index["glibc"], index["glibc"].upstream, work)
+        return debian_source.tar_sources(tarball, lambda rel: rel.endswith((".c", ".h")))
+    _, inner, suffixes = next(s for s in STDLIBS if s[0] == label)
+    run(["apt-get", "download", "-q", label], work)
+    deb = sorted(work.glob(f"{label}_*.deb"))[0]
+    run(["dpkg-deb", "-x", str(deb), str(work / label)], work)
+    root = work / label / inner
+    if root.suffix == ".zip":
+        with zipfile.ZipFile(root) as zf:
+            return [(name, zf.read(name).decode(errors="replace")) for name in sorted(zf.namelist())
+                    if name.endswith(suffixes)]
+    return [(path.relative_to(root).as_posix(), path.read_text(errors="replace"))
+            for path in sorted(root.rglob("*")) if path.is_file() and path.suffix in suffixes]
+
+
 def stdlib_fingerprints(work: Path, extractor: Extractor) -> tuple[set[str], set[str]]:
-    """Descriptions and code keys of every documented unit in Python's, Go's and Rust's standard libraries."""
-    cache = work / "stdlib-fingerprints.json"
-    if cache.is_file():
-        data = json.loads(cache.read_text())
-        return set(data["descriptions"]), set(data["code"])
-    roots: list[tuple[str, Path]] = [("python", Path(sysconfig.get_paths()["stdlib"]))]
-    for package, inner in (("golang-1.19-src", "usr/share/go-1.19/src"),
-                           ("rust-src", "usr/lib/rustlib/src/rust/library")):
-        run(["apt-get", "download", "-q", package], work)
-        deb = sorted(work.glob(f"{package}_*.deb"))[0]
-        run(["dpkg-deb", "-x", str(deb), str(work / package)], work)
-        roots.append((package, work / package / inner))
+    """Descriptions and code keys of every documented unit in the standard libraries of Python, Go,
+    Rust, Java and C (each cached in work/stdlib/)."""
     descriptions: set[str] = set()
     code: set[str] = set()
-    for label, root in roots:
-        files = []
-        for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in (".py", ".go", ".rs")):
-            if "site-packages" in path.parts:
-                continue
-            files.append((path.relative_to(root).as_posix(), path.read_text(errors="replace")))
-        units = units_of(extractor, files, label)
-        for unit in units:
-            key = code_key(without_docs(unit).code)
-            if key:
-                code.add(key)
-            if unit.doc.strip():
-                sentence = description(unit)
-                if sentence:
-                    descriptions.add(normal(sentence))
-        print(f"standard library {label}: {len(files)} files, {len(units)} units", flush=True)
-    cache.write_text(json.dumps({"descriptions": sorted(descriptions), "code": sorted(code)}))
+    (work / "stdlib").mkdir(parents=True, exist_ok=True)
+    for label in ("python", *(s[0] for s in STDLIBS), "glibc"):
+        cache = work / "stdlib" / f"{label}.json"
+        if not cache.is_file():
+            files = stdlib_files(work, label)
+            units = units_of(extractor, files, label)
+            keys = {key for key in (code_key(without_docs(u).code) for u in units) if key}
+            sentences = {normal(x) for x in (description(u) for u in units if u.doc.strip()) if x}
+            cache.write_text(json.dumps({"files": len(files), "units": len(units),
+                                         "descriptions": sorted(sentences), "code": sorted(keys)}))
+        data = json.loads(cache.read_text())
+        descriptions.update(data["descriptions"])
+        code.update(data["code"])
+        print(f"standard library {label}: {data['files']} files, {data['units']} units", flush=True)
     return descriptions, code
 
 
@@ -468,7 +578,7 @@ _LEADING_NAME = re.compile(r"^[\W_]*(?:[A-Za-z_][\w.:]*\s*(?:\([^)]*\))?\s*[:\-]
 def description(unit: Unit) -> str | None:
     """The doc's first sentence, reduced as the code-only dev sets reduce theirs, without a leading
     `name() :` or decoration (`-*`, `:`) that C comments often start with."""
-    sentence = first_sentence([unit.doc], unit.name)
+    sentence = first_sentence([unit.doc], unit.name, unit.language)
     if sentence is None:
         return None
     cleaned = _LEADING_NAME.sub("", sentence, count=1).strip()
@@ -525,6 +635,10 @@ def download_all(packages: list[dict], into: Path) -> dict[str, Path]:
             archive = download_npm(entry, into)
             if archive is None:
                 raise RuntimeError(f"{entry['package']}: cannot download {entry['tarball']}")
+        elif entry["source"] == "debian-source":
+            package = debian_source.SourcePackage(entry["package"], entry["version"], entry["directory"], (), "",
+                                                  ((entry["file"], entry["sha256"], 0),))
+            archive = debian_source.fetch_file(package, package.upstream, into)
         else:
             archive = download_sdist(f"{entry['package']}=={entry['version']}", into)
         if sha256_file(archive) != entry["sha256"]:
@@ -540,6 +654,8 @@ def package_files(entry: dict, archive: Path, work: Path) -> list[tuple[str, str
             return debian_sources(archive, entry["language"], Path(tmp))[0]
         if entry["source"] == "npm":
             return npm_sources(archive)
+        if entry["source"] == "debian-source":
+            return source_tarball_files(archive, entry["language"])
         return sdist_sources(archive)
 
 
@@ -573,6 +689,11 @@ def mine(out: Path, manifest_path: Path = MANIFEST, resume: bool = False) -> Non
             report = [{**r, "status": "excluded by name", "pairs": 0} if r.get("package") in gone else r
                       for r in report]
             print(f"dropped the pairs of {', '.join(sorted(gone))}: excluded by name", flush=True)
+        in_stdlib = sum(1 for p in train + val if normal(p["query"]) in descriptions or p["code_key"] in stdlib_code)
+        if in_stdlib:  # the standard libraries checked grew since these pairs were mined
+            train, val = ([p for p in rows if normal(p["query"]) not in descriptions
+                           and p["code_key"] not in stdlib_code] for rows in (train, val))
+            print(f"dropped {in_stdlib} pairs that a standard library added since repeats", flush=True)
         seen_queries = {normal(p["query"]) for p in train + val}
         seen_code = {p["code_key"] for p in train + val if p["code_key"]}
     archives = download_all([e for e in manifest["packages"] if e["package"] not in done], work / "archives")
@@ -800,7 +921,7 @@ def decontaminate(out: Path, sets: list[Path]) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("step", choices=["select", "select-npm", "pairs", "related", "decontaminate"])
+    ap.add_argument("step", choices=["select", "select-npm", "select-source", "pairs", "related", "decontaminate"])
     ap.add_argument("out")
     ap.add_argument("sets", nargs="*", type=Path, help="development set folders (decontaminate, related)")
     ap.add_argument("--packages", nargs="+", default=list(f"{k}={v}" for k, v in PACKAGES_PER_LANGUAGE.items()),
@@ -820,6 +941,11 @@ def main() -> int:
         select(out, counts, args.manifest)
     elif args.step == "related":
         mine_related(out, args.manifest, args.sets)
+    elif args.step == "select-source":
+        counts = {k: int(v) for k, v in (item.split("=") for item in args.packages) if k in SOURCE_FAMILIES}
+        if not counts:
+            ap.error(f"select-source: name a language of {sorted(SOURCE_FAMILIES)}, e.g. --packages java=150 c=150")
+        select_source(out, counts, args.manifest)
     elif args.step == "select-npm":
         select_npm(out, args.npm, args.manifest)
     else:

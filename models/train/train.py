@@ -277,8 +277,11 @@ def main() -> int:
                     help="train on the pairs of packages whose name starts with PREFIX (e.g. npm- for the "
                          "TypeScript packages added last) and --replay pairs of the others; validation "
                          "also reports the focus packages' held-out pairs")
+    ap.add_argument("--focus-languages", nargs="+", metavar="LANGUAGE",
+                    help="as --focus, for the pairs in these languages (e.g. java c for the Debian source "
+                         "packages added last)")
     ap.add_argument("--replay", type=int, default=0, metavar="N",
-                    help="with --focus: this many pairs of the other packages, drawn at random, so that "
+                    help="with --focus or --focus-languages: this many pairs of the other packages, drawn at random, so that "
                          "what the model knew is kept")
     ap.add_argument("--related", action="store_true",
                     help="also train on DATA/related.jsonl (mine.py related: units whose docs link them): each "
@@ -309,14 +312,19 @@ def main() -> int:
     rng = random.Random(args.seed)
     rng.shuffle(train)
     focus_val: list[dict] = []
-    if args.focus:
-        focus = [p for p in train if p["package"].startswith(args.focus)]
-        others = [p for p in train if not p["package"].startswith(args.focus)]
+    if args.focus and args.focus_languages:
+        raise SystemExit("--focus and --focus-languages: choose one")
+    if args.focus or args.focus_languages:
+        def in_focus(pair: dict) -> bool:
+            return pair["package"].startswith(args.focus) if args.focus else pair["language"] in args.focus_languages
+
+        focus = [p for p in train if in_focus(p)]
+        others = [p for p in train if not in_focus(p)]
         if not focus:
-            raise SystemExit(f"no training pair comes from a package named {args.focus}*")
+            raise SystemExit(f"no training pair comes from {args.focus or ' or '.join(args.focus_languages)}")
         train = focus + others[:args.replay]
         rng.shuffle(train)
-        focus_val = [p for p in every_val if p["package"].startswith(args.focus)][:1000]
+        focus_val = [p for p in every_val if in_focus(p)][:1000]
     if args.forms:
         train = [p for p in train if p.get("form") in args.forms]
         if not train:
@@ -360,7 +368,7 @@ def main() -> int:
                 model, batches, related_val, both_documents=True)
         return out
 
-    record({"epoch": 0, **validate(), "train_pairs": len(train), "focus": args.focus, "replay": args.replay,
+    record({"epoch": 0, **validate(), "train_pairs": len(train), "focus": args.focus or args.focus_languages, "replay": args.replay,
             "related_pairs": len(related), "related_batch": args.related_batch if related else None,
             "related_weight": args.related_weight if related else None,
             "val_pairs": len(val), "mode": args.mode, "rank": args.rank if args.mode == "lora" else None, "lr": lr,

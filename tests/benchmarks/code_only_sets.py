@@ -1,11 +1,12 @@
-"""Code-only development sets in Rust and TypeScript/JavaScript: doc comments become queries, and are removed.
+"""Code-only development sets in Rust, TypeScript/JavaScript and Java: doc comments become queries, and are removed.
 
-    python tests/benchmarks/code_only_sets.py rust OUT_DIR         (Debian's librust-*-dev sources)
-    python tests/benchmarks/code_only_sets.py npm OUT_DIR    (TypeScript sources and JSDoc'd JavaScript from npm)
+    python tests/benchmarks/code_only_sets.py rust OUT_DIR    (Debian's librust-*-dev sources)
+    python tests/benchmarks/code_only_sets.py npm OUT_DIR     (TypeScript sources and JSDoc'd JavaScript from npm)
+    python tests/benchmarks/code_only_sets.py java OUT_DIR    (Javadoc'd libraries, Debian's source packages)
 
 The CodeSearchNet way of building a set, for code that has no docs: every function, method and
 type with a doc comment gives one query, the first sentence of that comment (markdown and
-`{@link}` reduced to their words, a leading repetition of the symbol's name dropped, sentences
+`{@link}`, Javadoc's `{@code}` and HTML reduced to their words, a leading repetition of the symbol's name dropped, sentences
 under four words skipped, a sentence shared by two symbols dropped as ambiguous); then every doc
 comment is blanked out of the corpus copy, character for character, so that line numbers hold.
 Ordinary comments stay: they are part of the code.
@@ -26,6 +27,7 @@ archive holds; the builder prints them, and they go into OUT_DIR/SOURCES).
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import re
 import shutil
@@ -35,6 +37,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+import tree_sitter_java
 import tree_sitter_rust
 import tree_sitter_typescript
 from tree_sitter import Language, Node, Parser
@@ -43,6 +46,8 @@ RUST_CRATES = ["regex", "regex-syntax", "itertools", "chrono", "indexmap", "byte
 # TypeScript sources (src/*.ts) and one JavaScript library with JSDoc (lodash-es: every .js file)
 NPM_PACKAGES = ["rxjs@7.8.1", "mobx@6.13.5", "immer@10.1.1", "@tanstack/query-core@5.59.0", "lodash-es@4.17.21"]
 JS_WHOLE = {"lodash-es"}
+# Java: Debian source packages of Javadoc'd libraries (their src/main/java); the training miner excludes them
+JAVA_SOURCES = ["commons-io", "libcommons-lang3-java", "jsoup"]
 
 RUST_ITEMS = {"function_item": "function", "function_signature_item": "function", "struct_item": "struct",
               "enum_item": "enum", "trait_item": "trait", "union_item": "struct", "type_item": "type"}
@@ -50,6 +55,10 @@ TS_ITEMS = {"function_declaration": "function", "generator_function_declaration"
             "class_declaration": "class", "abstract_class_declaration": "class", "method_definition": "method",
             "abstract_method_signature": "method", "interface_declaration": "interface",
             "enum_declaration": "enum", "type_alias_declaration": "type"}
+JAVA_ITEMS = {"class_declaration": "class", "interface_declaration": "interface", "enum_declaration": "enum",
+              "record_declaration": "class", "annotation_type_declaration": "interface",
+              "method_declaration": "method", "constructor_declaration": "constructor"}
+ITEMS = {"rust": RUST_ITEMS, "npm": TS_ITEMS, "java": JAVA_ITEMS}
 MIN_WORDS = 4
 RELATED_CUE = re.compile(r"\b(see(\s+also)?|like|same as|similar to|equivalent to|inverse of|counterpart of)\b", re.I)
 
@@ -122,7 +131,7 @@ def related_pairs(found: list[dict]) -> list[dict]:
     return pairs
 
 
-def first_sentence(comments: list[str], name: str) -> str | None:
+def first_sentence(comments: list[str], name: str, language: str = "") -> str | None:
     lines = comment_lines(comments)
     paragraph = []
     for line in lines:
@@ -134,6 +143,8 @@ def first_sentence(comments: list[str], name: str) -> str | None:
             break
         paragraph.append(line)
     text = " ".join(paragraph)
+    if language == "java":  # {@code x}, {@literal x} and HTML entities: the words a reader sees
+        text = html.unescape(re.sub(r"\{@(?:code|literal)\s+([^}]*)\}", r"\1", text))
     text = re.sub(r"\{@link(?:code|plain)?\s+([^}|\s]+)(?:[ |][^}]*)?\}", r"\1", text)
     text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)  # [text](url)
     text = re.sub(r"\[([^\]]+)\]\[[^\]]*\]", r"\1", text)  # [text][ref]
@@ -156,7 +167,7 @@ class Collector:
 
     def __init__(self, language: str, source: bytes, path: str):
         self.language, self.source, self.path = language, source, path
-        self.items = RUST_ITEMS if language == "rust" else TS_ITEMS
+        self.items = ITEMS.get(language, TS_ITEMS)
         self.found: list[dict] = []
         self.blank: list[tuple[int, int]] = []
 
@@ -208,7 +219,7 @@ class Collector:
             return
         name_text = self.text(name).decode(errors="replace")
         comments = [self.text(d).decode(errors="replace") for d in docs]
-        query = first_sentence(comments, name_text)
+        query = first_sentence(comments, name_text, self.language)
         self.found.append({"name": name_text, "kind": kind, "query": query, "links": linked_names(comments), "target": {
             "path": self.path, "start": start.start_point[0] + 1, "def": name.start_point[0] + 1,
             "end": node.end_point[0] + 1}})
@@ -264,9 +275,25 @@ def fetch_npm(into: Path, corpus: Path) -> list[str]:
     return list(NPM_PACKAGES)
 
 
+def fetch_java(into: Path, corpus: Path) -> list[str]:
+    import debian_source
+
+    index = debian_source.source_index(into)
+    versions = []
+    for name in JAVA_SOURCES:
+        package = index[name]
+        tarball = debian_source.fetch_file(package, package.upstream, into)
+        versions.append(f"{name} {package.version}")
+        for rel, text in debian_source.tar_sources(tarball, lambda r: "src/main/java/" in r and r.endswith(".java")):
+            target = corpus / name / rel.split("src/main/java/", 1)[1]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+    return versions
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("language", choices=["rust", "npm"])
+    ap.add_argument("language", choices=["rust", "npm", "java"])
     ap.add_argument("out")
     args = ap.parse_args()
     out = Path(args.out)
@@ -275,10 +302,11 @@ def main() -> int:
     corpus = out / "corpus"
     corpus.mkdir(parents=True)
     with tempfile.TemporaryDirectory() as tmp:
-        fetch = fetch_rust if args.language == "rust" else fetch_npm
+        fetch = {"rust": fetch_rust, "npm": fetch_npm, "java": fetch_java}[args.language]
         sources = fetch(Path(tmp), corpus)
-    parser = Parser(Language(tree_sitter_rust.language() if args.language == "rust"
-                             else tree_sitter_typescript.language_typescript()))  # a superset of the JS here
+    parser = Parser(Language({"rust": tree_sitter_rust.language, "java": tree_sitter_java.language,
+                              # a superset of the JavaScript here
+                              "npm": tree_sitter_typescript.language_typescript}[args.language]()))
     found = []
     for path in sorted(p for p in corpus.rglob("*") if p.is_file()):
         source = path.read_bytes()

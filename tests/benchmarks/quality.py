@@ -36,7 +36,7 @@ def build(name: str, work: Path) -> Path:
     target = work / name
     if (target / "queries.jsonl").is_file():
         return target
-    if name in ("rust-nodoc", "npm-nodoc"):
+    if name in ("rust-nodoc", "npm-nodoc", "java-nodoc"):
         subprocess.run([sys.executable, str(HERE / "code_only_sets.py"), name.split("-")[0], str(target)], check=True)
     elif name.endswith("-nodoc"):
         source = build(name[: -len("-nodoc")], work)
