@@ -184,7 +184,7 @@ def test_source_packages_of_a_standard_library_or_a_java_dev_set_are_never_mined
         return {"source": "debian-source", "package": name}
 
     for name in ["openjdk-17", "classpath", "android-platform-libcore", "glibc", "musl", "gcc-12",
-                 "llvm-toolchain-15", "backport-util-concurrent", "commons-math3", *JAVA_SOURCES]:
+                 "llvm-toolchain-15", "backport-util-concurrent", "lua5.4", "commons-math3", *JAVA_SOURCES]:
         assert mine.excluded(source(name)), name
     for name in ["jackson-databind", "libisal", "picocli"]:
         assert not mine.excluded(source(name)), name

@@ -133,12 +133,11 @@ def _binary_copyright(package: SourcePackage, into: Path) -> str:
 def tar_sources(tarball: Path, keep: Callable[[str], bool], limit: int | None = None) -> list[tuple[str, str]]:
     """(path below the top folder, text) of the tarball's files whose path `keep` accepts, in path
     order, the first `limit` of them."""
-    files = []
+    wanted = {}
     with tarfile.open(tarball) as tar:
-        for member in sorted(tar.getmembers(), key=lambda m: m.name):
-            rel = member.name.split("/", 1)[-1]
-            if member.isfile() and keep(rel):
-                files.append((rel, tar.extractfile(member).read().decode(errors="replace")))
-                if limit is not None and len(files) >= limit:
-                    break
-    return files
+        members = [m for m in tar.getmembers() if m.isfile() and keep(m.name.split("/", 1)[-1])]
+        first = {m.name for m in sorted(members, key=lambda m: m.name)[:limit]}
+        for member in members:  # in the archive's order: a compressed stream is read once, front to back
+            if member.name in first:
+                wanted[member.name] = tar.extractfile(member).read().decode(errors="replace")
+    return [(name.split("/", 1)[-1], wanted[name]) for name in sorted(wanted)]
