@@ -4,7 +4,7 @@
                                        [--options JSON]
 
 Builds each set once (pallets, django: sphinx_queries.py, Debian packages of real projects and
-their maintainers' reference docs; rust-nodoc, npm-nodoc: code_only_sets.py, code with every doc
+their maintainers' reference docs; rust-nodoc, npm-nodoc, java-nodoc: code_only_sets.py, code with every doc
 comment removed and its first sentence as the query; NAME-nodoc: strip_docs.py), then runs
 search_eval.py, which starts `patina lsp`, waits for `ready` and sends every query as
 patina/search. Prints one row per set: MRR@10, R@1, R@10, related MRR, latency, time to ready
@@ -31,7 +31,7 @@ EVAL = REPO.parent / "shared" / "eval"
 
 
 def build(name: str, work: Path) -> Path:
-    """A set by name: pallets and django from ../shared/eval; rust-nodoc and npm-nodoc from
+    """A set by name: pallets and django from ../shared/eval; rust-nodoc, npm-nodoc and java-nodoc from
     code_only_sets.py; NAME-nodoc as NAME with its docstrings removed (strip_docs.py)."""
     target = work / name
     if (target / "queries.jsonl").is_file():
