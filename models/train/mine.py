@@ -521,8 +521,8 @@ def units_of(extractor: Extractor, files: list[tuple[str, str]], prefix: str) ->
     return out
 
 
-# The standard libraries whose code and docs no pair may repeat: (label, Debian package, where the
-# sources lie in it, their suffixes). Python's is this interpreter's own; C's is glibc's source package.
+# The standard libraries whose code and docs no pair may repeat, besides Python's (this interpreter's
+# own) and C's (glibc's source package): (Debian package, where the sources lie in it, their suffixes)
 STDLIBS = (
     ("golang-1.19-src", "usr/share/go-1.19/src", (".go",)),
     ("rust-src", "usr/lib/rustlib/src/rust/library", (".rs",)),
