@@ -143,9 +143,9 @@ def test_a_downloaded_file_whose_checksum_differs_is_refused_and_removed(tmp_pat
     import debian_source
     import pytest
 
-    package = debian_source.SourcePackage("jlib", "1.0-1", "pool/main/j/jlib", (), "",
+    package = debian_source.SourcePackage("jlib", "1.0-1", "pool/main/j/jlib", (),
                                           (("jlib_1.0.orig.tar.gz", "0" * 64, 5),))
     (tmp_path / "jlib_1.0.orig.tar.gz").write_bytes(b"other")  # already there: not downloaded again
     with pytest.raises(ValueError, match="sha256 differs"):
-        debian_source.fetch_file(package, package.upstream, tmp_path)
+        debian_source.fetch_file(package.directory, package.upstream, tmp_path)
     assert not (tmp_path / "jlib_1.0.orig.tar.gz").exists()

@@ -217,23 +217,14 @@ def sdist_sources(archive: Path) -> list[tuple[str, str]]:
                 if rel.endswith((".c", ".h")) and not skipped_path(rel):
                     files.append((rel, zf.read(name).decode(errors="replace")))
     else:
-        with tarfile.open(archive) as tar:
-            for member in sorted(tar.getmembers(), key=lambda m: m.name):
-                rel = member.name.split("/", 1)[-1]
-                if member.isfile() and rel.endswith((".c", ".h")) and not skipped_path(rel):
-                    files.append((rel, tar.extractfile(member).read().decode(errors="replace")))
+        files = debian_source.tar_sources(archive, lambda rel: rel.endswith((".c", ".h")) and not skipped_path(rel))
     return files[:MAX_FILES]
 
 
 def npm_sources(archive: Path) -> list[tuple[str, str]]:
     """(path inside the package, text) of a tarball's TypeScript sources (declarations skipped)."""
-    files = []
-    with tarfile.open(archive) as tar:
-        for member in sorted(tar.getmembers(), key=lambda m: m.name):
-            rel = member.name.split("/", 1)[-1]
-            if member.isfile() and rel.endswith(NPM_SUFFIXES) and not skipped_path(rel):
-                files.append((rel, tar.extractfile(member).read().decode(errors="replace")))
-    return files[:MAX_FILES]
+    return debian_source.tar_sources(archive, lambda rel: rel.endswith(NPM_SUFFIXES) and not skipped_path(rel),
+                                     MAX_FILES)
 
 
 def source_tarball_files(archive: Path, language: str) -> list[tuple[str, str]]:
@@ -419,7 +410,7 @@ def source_candidate(package: debian_source.SourcePackage, language: str, archiv
         licences = licences_of(debian_source.copyright_text(package, archives))
         if not licences or not all(permissive(x) for x in licences):
             return None
-        files = source_tarball_files(debian_source.fetch_file(package, package.upstream, archives), language)
+        files = source_tarball_files(debian_source.fetch_file(package.directory, package.upstream, archives), language)
     except (OSError, ValueError, tarfile.TarError, EOFError, zlib.error) as error:
         print(f"skip {package.name}: {error}", flush=True)
         return None
@@ -537,7 +528,7 @@ def stdlib_files(work: Path, label: str) -> list[tuple[str, str]]:
                 for path in sorted(root.rglob("*.py")) if "site-packages" not in path.parts and path.is_file()]
     if label == "glibc":
         index = debian_source.source_index(work)
-        tarball = debian_source.fetch_file(index["glibc"], index["glibc"].upstream, work)
+        tarball = debian_source.fetch_file(index["glibc"].directory, index["glibc"].upstream, work)
         return debian_source.tar_sources(tarball, lambda rel: rel.endswith((".c", ".h")))
     _, inner, suffixes = next(s for s in STDLIBS if s[0] == label)
     run(["apt-get", "download", "-q", label], work)
@@ -638,9 +629,7 @@ def download_all(packages: list[dict], into: Path) -> dict[str, Path]:
             if archive is None:
                 raise RuntimeError(f"{entry['package']}: cannot download {entry['tarball']}")
         elif entry["source"] == "debian-source":
-            package = debian_source.SourcePackage(entry["package"], entry["version"], entry["directory"], (), "",
-                                                  ((entry["file"], entry["sha256"], 0),))
-            archive = debian_source.fetch_file(package, package.upstream, into)
+            archive = debian_source.fetch_file(entry["directory"], (entry["file"], entry["sha256"], 0), into)
         else:
             archive = download_sdist(f"{entry['package']}=={entry['version']}", into)
         if sha256_file(archive) != entry["sha256"]:

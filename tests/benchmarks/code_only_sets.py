@@ -282,7 +282,7 @@ def fetch_java(into: Path, corpus: Path) -> list[str]:
     versions = []
     for name in JAVA_SOURCES:
         package = index[name]
-        tarball = debian_source.fetch_file(package, package.upstream, into)
+        tarball = debian_source.fetch_file(package.directory, package.upstream, into)
         versions.append(f"{name} {package.version}")
         for rel, text in debian_source.tar_sources(tarball, lambda r: "src/main/java/" in r and r.endswith(".java")):
             target = corpus / name / rel.split("src/main/java/", 1)[1]

@@ -1,7 +1,8 @@
 """Debian's source packages, straight from the archive's pool (no deb-src line needed).
 
     index = source_index(cache_dir)                  # package name -> SourcePackage, from Sources.xz
-    paths = fetch(index["commons-lang3"], into)      # its upstream tarball and debian/ tarball, sha256-checked
+    package = index["jsoup"]
+    tarball = fetch_file(package.directory, package.upstream, into)   # sha256-checked
 
 Debian's binary packages carry source only for interpreted languages (and Go and Rust); Java, C and
 C++ reach Debian as source packages, which the archive serves to anyone: the Sources index names each
@@ -33,7 +34,6 @@ class SourcePackage:
     version: str
     directory: str
     binaries: tuple[str, ...]
-    build_depends: str
     files: tuple[tuple[str, str, int], ...]  # (file name, sha256, size)
 
     @property
@@ -69,8 +69,7 @@ def source_index(cache: Path, suite: str = SUITE) -> dict[str, SourcePackage]:
                       (line.split() for line in fields["Checksums-Sha256"].splitlines() if line.strip()))
         package = SourcePackage(fields["Package"], fields.get("Version", ""), fields.get("Directory", ""),
                                 tuple(b.strip() for b in fields.get("Binary", "").replace("\n", " ").split(",")
-                                      if b.strip()),
-                                fields.get("Build-Depends", "") + " " + fields.get("Build-Depends-Indep", ""), files)
+                                      if b.strip()), files)
         out[package.name] = package  # a later paragraph of the same name is a newer upload
     return out
 
@@ -87,13 +86,13 @@ def _fields(paragraph: str) -> dict[str, str]:
     return fields
 
 
-def fetch_file(package: SourcePackage, file: tuple[str, str, int], into: Path) -> Path:
-    """One of the package's files, downloaded once and checked against the index's sha256."""
+def fetch_file(directory: str, file: tuple[str, str, int], into: Path) -> Path:
+    """One file (name, sha256, size) of the pool's `directory`, downloaded once and checked against its sha256."""
     name, sha, _ = file
     into.mkdir(parents=True, exist_ok=True)
     target = into / name
     if not target.is_file():
-        data = urllib.request.urlopen(f"{MIRROR}/{package.directory}/{name}", timeout=300).read()
+        data = urllib.request.urlopen(f"{MIRROR}/{directory}/{name}", timeout=300).read()
         partial = target.with_name(target.name + ".part")  # a run cut short leaves no truncated file
         partial.write_bytes(data)
         partial.replace(target)
@@ -107,7 +106,7 @@ def copyright_text(package: SourcePackage, into: Path) -> str:
     """debian/copyright, from the debian/ tarball (or from a native package's own tarball); from the
     first binary package when the pool lacks the tarball (the same file, installed by every binary)."""
     try:
-        tarball = fetch_file(package, package.packaging or package.upstream, into)
+        tarball = fetch_file(package.directory, package.packaging or package.upstream, into)
     except urllib.error.HTTPError:
         return _binary_copyright(package, into)
     with tarfile.open(tarball) as tar:
