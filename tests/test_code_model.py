@@ -172,19 +172,20 @@ def test_decontamination_drops_a_sets_queries_their_near_copies_and_its_code(tmp
     assert report["pairs_in_a_set"] == {"npm-utility": 2, "npm-sample": 1}
 
 
-def test_source_packages_of_a_standard_library_or_a_java_dev_set_are_never_mined():
-    """Java's and C's standard libraries (and their copies) and the java-nodoc set's packages, with
-    their Apache Commons siblings, are excluded by name; other libraries are not."""
+def test_source_packages_of_a_standard_library_or_a_dev_set_are_never_mined():
+    """Java's and C's standard libraries (and their copies), the java-nodoc set's packages, with
+    their Apache Commons siblings, and the c-nodoc set's are excluded by name; other libraries are not."""
     sys.path.insert(0, str(REPO / "models" / "train"))
     sys.path.insert(0, str(REPO / "tests" / "benchmarks"))
     import mine
-    from code_only_sets import JAVA_SOURCES
+    from code_only_sets import C_SOURCES, JAVA_SOURCES
 
     def source(name):
         return {"source": "debian-source", "package": name}
 
     for name in ["openjdk-17", "classpath", "android-platform-libcore", "glibc", "musl", "gcc-12",
-                 "llvm-toolchain-15", "backport-util-concurrent", "lua5.4", "commons-math3", *JAVA_SOURCES]:
+                 "llvm-toolchain-15", "backport-util-concurrent", "lua5.4", "commons-math3", *JAVA_SOURCES,
+                 *C_SOURCES, "libevent-2.1"]:
         assert mine.excluded(source(name)), name
     for name in ["jackson-databind", "libisal", "picocli"]:
         assert not mine.excluded(source(name)), name

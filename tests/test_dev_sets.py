@@ -4,13 +4,14 @@ related pairs (what a doc points its reader to, resolved to one item)."""
 import sys
 from pathlib import Path
 
+import tree_sitter_c
 import tree_sitter_java
 import tree_sitter_rust
 import tree_sitter_typescript
 from tree_sitter import Language, Parser
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "benchmarks"))
-from code_only_sets import Collector, linked_names, related_pairs  # noqa: E402
+from code_only_sets import Collector, c_definitions, link_definitions, linked_names, related_pairs  # noqa: E402
 
 
 def test_jsdoc_see_tags_and_cue_sentences_name_their_symbols():
@@ -35,7 +36,7 @@ def test_rust_links_count_only_in_a_sentence_that_points():
 
 
 GRAMMARS = {"rust": tree_sitter_rust.language, "typescript": tree_sitter_typescript.language_typescript,
-            "java": tree_sitter_java.language}
+            "java": tree_sitter_java.language, "c": tree_sitter_c.language}
 
 
 def collector_of(language, source: str, path: str) -> Collector:
@@ -83,6 +84,72 @@ public class Strings {
     assert "/**" not in stripped and "Reverses" not in stripped
     assert "/* not a doc: stays */" in stripped and "new StringBuilder(text)" in stripped
     assert stripped.count("\n") == source.count("\n")  # line numbers hold
+
+
+def test_a_c_prototypes_doxygen_gives_the_query_and_its_definition_is_a_second_target():
+    header = """/**
+ * @file blob.h
+ * @brief Blob routines
+ */
+
+/**
+ * @brief Lookup a blob object from a repository.
+ *
+ * @param id identity of the blob
+ * @see git_blob_free
+ */
+GIT_EXTERN(int) git_blob_lookup(git_blob **blob, const git_oid *id);
+
+/**
+ * Close an open blob: a wrapper around git_object_free().
+ */
+EVENT2_EXPORT_SYMBOL
+void git_blob_free(git_blob *blob);
+
+/** A getter a macro defines, so no definition of it exists. */
+int git_blob_rawsize(const git_blob *blob);
+"""
+    source = """/**
+ * @internal
+ *
+ * Frees the blob, like git_blob_lookup() in reverse.
+ */
+void git_blob_free(git_blob *blob)
+{
+\tint local(int);  /* an ordinary comment */
+}
+
+int git_blob_lookup(git_blob **blob, const git_oid *id)
+{
+\treturn 0;
+}
+"""
+    parser = Parser(Language(tree_sitter_c.language()))
+    found, definitions = [], []
+    for path, text in (("git2/include/blob.h", header), ("git2/src/blob.c", source)):
+        collector = collector_of("c", text, path)
+        found += collector.found
+        definitions += c_definitions(parser.parse(text.encode()).root_node, path)
+        stripped = collector.stripped().decode()
+        assert "/**" not in stripped and stripped.count("\n") == text.count("\n")
+    assert "/* an ordinary comment */" in stripped
+    assert [(name, t["def"]) for name, t in definitions] == [("git_blob_free", 6), ("git_blob_lookup", 11)]
+    link_definitions(found, definitions)
+    by_name = {(f["name"], f["target"]["path"]): f for f in found}
+    lookup = by_name["git_blob_lookup", "git2/include/blob.h"]
+    assert lookup["query"] == "Lookup a blob object from a repository."
+    assert (lookup["target"]["def"], lookup["also"]["path"], lookup["also"]["def"]) == (12, "git2/src/blob.c", 11)
+    free = by_name["git_blob_free", "git2/include/blob.h"]
+    assert free["query"] == "Close an open blob: a wrapper around git_object_free()."
+    assert (free["target"]["start"], free["target"]["def"]) == (17, 18)  # from the macro's line
+    assert by_name["git_blob_free", "git2/src/blob.c"]["query"] == "Frees the blob, like git_blob_lookup() in reverse."
+    assert "also" not in by_name["git_blob_rawsize", "git2/include/blob.h"]
+    assert not [f for f in found if f["name"] == "local"]
+    pairs = related_pairs(found)
+    assert {(p["id"], p["related"]) for p in pairs} == {
+        ("git2/src/blob.c:11:git_blob_lookup", "git_blob_free"),  # from the definition, the doc's @see
+        ("git2/src/blob.c:6:git_blob_free", "git_blob_lookup")}
+    assert all(len(p["targets"]) == 2 for p in pairs)
 
 
 def test_pairs_resolve_within_the_package_and_skip_ambiguous_names():

@@ -203,6 +203,55 @@ def test_definitions_inside_a_region_the_parser_could_not_read():
     assert find(units, "count_digits").kind == "function"
 
 
+def test_documented_c_prototypes_are_functions_where_c_documents_its_api():
+    """A C library documents its API on the prototypes in its headers; each is a function unit
+    with its doc, behind an export macro of either shape, and after a macro the parser cannot read."""
+    header = ("/**\n * @file git2/blob.h\n * @brief Git blob routines\n * @{\n */\nGIT_BEGIN_DECL\n\n"
+              "/**\n * Lookup a blob object from a repository.\n *\n * @param id identity of the blob\n */\n"
+              "GIT_EXTERN(int) git_blob_lookup(git_blob **blob, git_repository *repo, const git_oid *id);\n\n"
+              "/** Get the id of a blob. */\nGIT_EXTERN(const git_oid *) git_blob_id(const git_blob *blob);\n\n"
+              "/**\n  Deallocate storage for an evbuffer.\n */\nEVENT2_EXPORT_SYMBOL\n"
+              "void evbuffer_free(struct evbuffer *buf);\n\n"
+              "int undocumented(int x);\n\n/** A hook, not a function. */\nextern int (*hook)(int x);\n")
+    units = extract_units("include/git2/blob.h", "c", header)
+    lookup = find(units, "git_blob_lookup")
+    assert lookup.kind == "function" and lookup.name_span.start_line == 12
+    assert lookup.doc.startswith("Lookup a blob object from a repository.")
+    assert "git_blob_lookup(git_blob **blob, git_repository *repo, const git_oid *id)" in lookup.signature
+    blob_id = find(units, "git_blob_id")
+    assert (blob_id.kind, blob_id.doc, blob_id.span.start_line) == ("function", "Get the id of a blob.", 15)
+    assert blob_id.signature == "GIT_EXTERN(const git_oid *) git_blob_id(const git_blob *blob)"
+    free = find(units, "evbuffer_free")
+    assert free.doc == "Deallocate storage for an evbuffer." and free.span.start_line == 21  # below the macro
+    names = {u.name for u in units if u.kind != "comment"}
+    assert names == {"git_blob_lookup", "git_blob_id", "evbuffer_free"}  # not the undocumented one, nor the pointer
+    assert not [u for u in units if u.kind == "comment" and "Lookup a blob" in u.doc]  # a doc, not a comment
+
+
+def test_c_forward_and_local_declarations_are_not_units_and_doxygen_tags_leave_the_doc():
+    source = ("static int helper(int x);\n\n/**\n * @internal\n *\n * @brief Create a new channel id.\n"
+              " *\n * @param[in] session The session.\n */\nuint32_t new_id(session s)\n{\n"
+              "\tint local(int);\n\treturn helper(1);\n}\n\nstatic int helper(int x)\n{\n\treturn x;\n}\n")
+    units = extract_units("src/channels.c", "c", source)
+    assert [(u.name, u.span.start_line) for u in units if u.kind == "function"] == [("new_id", 9), ("helper", 15)]
+    assert find(units, "new_id").doc == "Create a new channel id.\n\n@param[in] session The session."
+
+
+def test_cpp_methods_declared_in_a_class_with_a_doc():
+    source = ("namespace fmt {\n/** A buffer that grows. */\nclass Buffer {\n public:\n"
+              "  /** Appends the characters of the range to the buffer. */\n"
+              "  void append(const char* begin, const char* end);\n  virtual ~Buffer();\n  int count;\n"
+              "  /** Called on overflow. */\n  void (*on_overflow)(Buffer&);\n};\n"
+              "/** Formats the arguments into a string. */\nstd::string format(string_view fmt, ...);\n"
+              "void run() {\n  /** not a unit */\n  Foo make();\n}\n}\n")
+    units = extract_units("include/fmt/buffer.h", "cpp", source)
+    append = find(units, "append")
+    assert (append.kind, append.container, append.name_span.start_line) == ("method", "fmt.Buffer", 5)
+    assert append.signature == "void append(const char* begin, const char* end)"
+    assert find(units, "format").kind == "function" and find(units, "format").container == "fmt"
+    assert {u.name for u in units if u.kind in ("function", "method")} == {"append", "format", "run"}
+
+
 def test_javascript_functions_that_are_values():
     """Object-literal methods, CommonJS exports, prototype methods, callbacks' inner functions."""
     source = (

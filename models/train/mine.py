@@ -89,13 +89,15 @@ SOURCE_THREADS = 8
 # Standard libraries and their copies, by source package name: Java's (OpenJDK, GNU Classpath,
 # Android's libcore, backports of JDK APIs), C's and C++'s (every libc, gcc's libstdc++,
 # LLVM's libc++, gnulib), the interpreters and compilers whose sources hold their language's standard
-# library (Lua's, Tcl's ... are written in C), and the Java development set's packages
-# (tests/benchmarks/code_only_sets.py) with their siblings (Apache Commons copy code among themselves)
+# library (Lua's, Tcl's ... are written in C), the Java development set's packages
+# (tests/benchmarks/code_only_sets.py) with their siblings (Apache Commons copy code among themselves),
+# and the C development set's (libgit2, libevent, libssh, and their other Debian packagings)
 SOURCE_EXCLUDED = re.compile(r"""^(
     openjdk-.*|icedtea.*|classpath|android-.*|backport.*|jsr166.*|gcc-.*|glibc|musl|newlib
   | dietlibc|klibc|picolibc|uclibc.*|avr-libc|mingw-w64.*|llvm-toolchain-.*|libcxx.*|gnulib|bionic
   | lua[0-9.]*|luajit.*|tcl[0-9.]*|tk[0-9.]*|python[0-9.]*|perl|ruby[0-9.]*|php[0-9.]*|nodejs|rustc.*|golang-.*
   | commons-.*|libcommons-.*|jsoup
+  | libgit2.*|libevent.*|libssh.*
 )$""", re.X)
 
 # TypeScript: npm's tarballs (the `latest` version when selected) of the projects Debian packages as

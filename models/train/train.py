@@ -172,14 +172,17 @@ def in_batch_loss(q: torch.Tensor, d: torch.Tensor, scale: float, hard: torch.Te
                   partner_of: torch.Tensor | None = None) -> torch.Tensor:
     """Each row's partner against every other row's, both directions (MultipleNegativesRankingLoss).
     With `hard` (the batch's hard negatives, negatives.py), each description is also set against
-    every one of them, except where `partner_of[i, k]` says negative k is row i's own document."""
-    scores = q @ d.T * scale
-    labels = torch.arange(len(q))
-    forward = scores
-    if hard is not None:
-        against = (q @ hard.T * scale).masked_fill(partner_of, float("-inf"))
-        forward = torch.cat([scores, against], dim=1)
-    return (F.cross_entropy(forward, labels) + F.cross_entropy(scores.T, labels)) / 2
+    every one of them, except where `partner_of[i, k]` says negative k is row i's own document.
+    Always in float32, also under --bf16's autocast: bfloat16 would round the scaled cosines."""
+    with torch.autocast("cpu", enabled=False):
+        q, d = q.float(), d.float()
+        scores = q @ d.T * scale
+        labels = torch.arange(len(q))
+        forward = scores
+        if hard is not None:
+            against = (q @ hard.float().T * scale).masked_fill(partner_of, float("-inf"))
+            forward = torch.cat([scores, against], dim=1)
+        return (F.cross_entropy(forward, labels) + F.cross_entropy(scores.T, labels)) / 2
 
 
 def mrr_at_10(scores: torch.Tensor) -> float:
@@ -297,6 +300,9 @@ def main() -> int:
     ap.add_argument("--init", type=Path, help="lora: start from these factors (an earlier run's checkpoint)")
     ap.add_argument("--tag", default="", help="a suffix for this run's checkpoints and log")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--bf16", action="store_true",
+                    help="run the forward pass in bfloat16 (autocast; about 1.3x faster a step on a CPU with "
+                         "AVX-512 BF16 or AMX; the factors and the optimiser stay float32)")
     ap.add_argument("--checkpoint-every", type=int, default=200, metavar="STEPS",
                     help="also save the factors every this many steps (MODE-latest.npz): a long epoch cut short keeps them")
     ap.add_argument("--svd-rank", type=int, default=20, help="full: the rank the shipped difference is cut to")
@@ -372,9 +378,28 @@ def main() -> int:
             "related_pairs": len(related), "related_batch": args.related_batch if related else None,
             "related_weight": args.related_weight if related else None,
             "val_pairs": len(val), "mode": args.mode, "rank": args.rank if args.mode == "lora" else None, "lr": lr,
-            "batches": args.batches, "hard_negatives": args.hard_negatives, "forms": args.forms,
-            "init": str(args.init) if args.init else None,
+            "batches": args.batches, "batch": args.batch, "bf16": args.bf16, "hard_negatives": args.hard_negatives,
+            "forms": args.forms, "init": str(args.init) if args.init else None,
             "trainable": sum(p.numel() for p in params)})
+
+    def step_loss(chunk: list[dict], step: int) -> torch.Tensor:
+        """The in-batch loss of one batch of pairs, plus the related pairs' batch's with --related."""
+        q = model(*batches.queries([p["query"] for p in chunk]))
+        d = model(*batches.documents([p["document"] for p in chunk]))
+        hard = partner_of = None
+        against = [p["negative"] for p in chunk if p.get("negative")]
+        if against:
+            hard = model(*batches.documents(against))
+            partner_of = torch.tensor([[n == p["document"] for n in against] for p in chunk])
+        loss = in_batch_loss(q, d, args.scale, hard, partner_of)
+        if related:
+            start = (step * args.related_batch) % max(1, len(related) - args.related_batch + 1)
+            linked = related[start:start + args.related_batch]
+            a = model(*batches.documents([p["first"] for p in linked]))
+            b = model(*batches.documents([p["second"] for p in linked]))
+            loss = loss + args.related_weight * in_batch_loss(a, b, args.scale)
+        return loss
+
     started = time.time()
     step = 0
     for epoch in range(1, args.epochs + 1):
@@ -382,20 +407,8 @@ def main() -> int:
         total = 0.0
         for done, indexes in enumerate(plan, start=1):
             chunk = [train[i] for i in indexes]
-            q = model(*batches.queries([p["query"] for p in chunk]))
-            d = model(*batches.documents([p["document"] for p in chunk]))
-            hard = partner_of = None
-            against = [p["negative"] for p in chunk if p.get("negative")]
-            if against:
-                hard = model(*batches.documents(against))
-                partner_of = torch.tensor([[n == p["document"] for n in against] for p in chunk])
-            loss = in_batch_loss(q, d, args.scale, hard, partner_of)
-            if related:
-                start = (step * args.related_batch) % max(1, len(related) - args.related_batch + 1)
-                linked = related[start:start + args.related_batch]
-                a = model(*batches.documents([p["first"] for p in linked]))
-                b = model(*batches.documents([p["second"] for p in linked]))
-                loss = loss + args.related_weight * in_batch_loss(a, b, args.scale)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+                loss = step_loss(chunk, step)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

@@ -1,8 +1,9 @@
-"""Code-only development sets in Rust, TypeScript/JavaScript and Java: doc comments become queries, and are removed.
+"""Code-only development sets in Rust, TypeScript/JavaScript, Java and C: doc comments become queries, and are removed.
 
     python tests/benchmarks/code_only_sets.py rust OUT_DIR    (Debian's librust-*-dev sources)
     python tests/benchmarks/code_only_sets.py npm OUT_DIR     (TypeScript sources and JSDoc'd JavaScript from npm)
     python tests/benchmarks/code_only_sets.py java OUT_DIR    (Javadoc'd libraries, Debian's source packages)
+    python tests/benchmarks/code_only_sets.py c OUT_DIR       (Doxygen'd C libraries, Debian's source packages)
 
 The CodeSearchNet way of building a set, for code that has no docs: every function, method and
 type with a doc comment gives one query, the first sentence of that comment (markdown and
@@ -10,6 +11,12 @@ type with a doc comment gives one query, the first sentence of that comment (mar
 under four words skipped, a sentence shared by two symbols dropped as ambiguous); then every doc
 comment is blanked out of the corpus copy, character for character, so that line numbers hold.
 Ordinary comments stay: they are part of the code.
+
+C documents its API on the prototypes in its headers (Doxygen's `/** ... */`, `@brief` reduced to
+its text). Once the docs are blanked, a prototype is a declaration like any other, and the function's
+definition is what a search should find: a query whose doc sat on a prototype has the definition of
+that name in the package (when it has exactly one) as a second target, and a related pair starts
+from it; without one (a macro writes the function), the doc gives no query.
 
 Related pairs come from the same docs before they are blanked: a JSDoc `@see` tag, or a sentence of
 a doc that says "see", "see also", "like", "same as", "similar to", "equivalent to", "inverse of" or
@@ -37,6 +44,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+import tree_sitter_c
 import tree_sitter_java
 import tree_sitter_rust
 import tree_sitter_typescript
@@ -48,6 +56,11 @@ NPM_PACKAGES = ["rxjs@7.8.1", "mobx@6.13.5", "immer@10.1.1", "@tanstack/query-co
 JS_WHOLE = {"lodash-es"}
 # Java: Debian source packages of Javadoc'd libraries (their src/main/java); the training miner excludes them
 JAVA_SOURCES = ["commons-io", "libcommons-lang3-java", "jsoup"]
+# C: Debian source packages documented with Doxygen, on header prototypes (libgit2, libevent) and on
+# definitions (libssh); tests, examples and vendored code left out. The training miner excludes them.
+C_SOURCES = ["libgit2", "libevent", "libssh"]
+C_SKIP = re.compile(r"(^|/)(tests?|examples?|samples?|fuzzers?|benchmarks?|deps|doc|docs|ci|script|nmake|WIN32-Code|"
+                    r"compat|cmake|clar)/")
 
 RUST_ITEMS = {"function_item": "function", "function_signature_item": "function", "struct_item": "struct",
               "enum_item": "enum", "trait_item": "trait", "union_item": "struct", "type_item": "type"}
@@ -58,7 +71,15 @@ TS_ITEMS = {"function_declaration": "function", "generator_function_declaration"
 JAVA_ITEMS = {"class_declaration": "class", "interface_declaration": "interface", "enum_declaration": "enum",
               "record_declaration": "class", "annotation_type_declaration": "interface",
               "method_declaration": "method", "constructor_declaration": "constructor"}
-ITEMS = {"rust": RUST_ITEMS, "npm": TS_ITEMS, "java": JAVA_ITEMS}
+C_ITEMS = {"function_definition": "function", "declaration": "function", "struct_specifier": "struct",
+           "union_specifier": "struct", "enum_specifier": "enum"}
+ITEMS = {"rust": RUST_ITEMS, "npm": TS_ITEMS, "java": JAVA_ITEMS, "c": C_ITEMS}
+# Doxygen tags on a line of their own that say nothing a reader searches for, and `@brief X`
+DOXYGEN_LONE = re.compile(r"[@\\](internal|private|public|protected|static|\{|\})\s*$"
+                          r"|[@\\](ingroup|addtogroup|fn|var|def|typedef)\b.*$")
+DOXYGEN_BRIEF = re.compile(r"^[@\\](brief|short)\s+")
+# an export macro on its own line between a doc and its declaration (`EVENT2_EXPORT_SYMBOL`)
+LONE_MACRO = re.compile(rb"[A-Z][A-Z0-9_]*(\s+(struct|enum|union|const))?")
 MIN_WORDS = 4
 RELATED_CUE = re.compile(r"\b(see(\s+also)?|like|same as|similar to|equivalent to|inverse of|counterpart of)\b", re.I)
 
@@ -68,11 +89,17 @@ def is_doc(language: str, text: bytes) -> bool:
         return (text.startswith(b"///") and not text.startswith(b"////")) or text.startswith(b"//!") \
             or (text.startswith(b"/**") and not text.startswith(b"/***") and text != b"/**/") \
             or text.startswith(b"/*!")
+    if language == "c":
+        return (text.startswith(b"/**") and not text.startswith((b"/**/", b"/***"))) or text.startswith(b"/*!") \
+            or (text.startswith(b"///") and not text.startswith(b"////"))
     return text.startswith(b"/**") and not text.startswith(b"/**/")
 
 
 def is_outer_doc(language: str, text: bytes) -> bool:
-    """A doc comment that documents the item after it (not Rust's inner `//!`, `/*!`)."""
+    """A doc comment that documents the item after it (not Rust's inner `//!`, `/*!`, nor a Doxygen
+    comment about a file or a group)."""
+    if language == "c":
+        return is_doc(language, text) and not re.search(rb"[@\\](file|defgroup|addtogroup|mainpage|page|name)\b", text)
     return is_doc(language, text) and not text.startswith((b"//!", b"/*!"))
 
 
@@ -86,10 +113,13 @@ def comment_lines(comments: list[str]) -> list[str]:
     return lines
 
 
-def linked_names(comments: list[str]) -> list[str]:
+def linked_names(comments: list[str], language: str = "") -> list[str]:
     """The symbols a doc points its reader to (see the module's doc), last path segment only."""
     found = []
-    text = " ".join(comment_lines(comments))
+    lines = comment_lines(comments)
+    if language == "c":  # `@internal` before the description
+        lines = [line for line in lines if not DOXYGEN_LONE.match(line)]
+    text = " ".join(lines)
     for tag in re.findall(r"@see\s+((?:\{@|[^@])*)", text):
         found += re.findall(r"\{@link(?:code|plain)?\s+([\w./#:$]+)", tag) or re.findall(r"([\w.$#]+)", tag)[:4]
     prose = re.split(r"(?<!\{)@\w+", text)[0]  # the description, not the tags' text (`@param`)
@@ -98,6 +128,7 @@ def linked_names(comments: list[str]) -> list[str]:
             found += re.findall(r"\{@link(?:code|plain)?\s+([\w./#:$]+)", sentence)
             found += re.findall(r"\[`([\w:]+)(?:\(\))?`\]", sentence)
             found += re.findall(r"\b_\.(\w+)", sentence)
+            found += re.findall(r"\b([A-Za-z_]\w*_\w+)\(\)", sentence)  # C: `git_blob_free()`
     names = []
     for ref in found:
         last = re.split(r"[./#:]+", ref.strip("()"))[-1].removesuffix("()")
@@ -125,21 +156,23 @@ def related_pairs(found: list[dict]) -> list[dict]:
             if key in seen:
                 continue
             seen.add(key)
-            t = f["target"]
+            t = f.get("also") or f["target"]
             pairs.append({"id": f"{t['path']}:{t['def']}:{f['name']}", "related": name, "source": t,
-                          "targets": [options[0]["target"]]})
+                          "targets": [options[0]["target"]] + ([options[0]["also"]] if "also" in options[0] else [])})
     return pairs
 
 
 def first_sentence(comments: list[str], name: str, language: str = "") -> str | None:
     lines = comment_lines(comments)
+    if language == "c":
+        lines = [DOXYGEN_BRIEF.sub("", line) for line in lines if not DOXYGEN_LONE.match(line)]
     paragraph = []
     for line in lines:
         if not line:
             if paragraph:
                 break
             continue
-        if line.startswith(("@", "#", "```")):
+        if line.startswith(("@", "#", "```")) or language == "c" and line.startswith("\\"):
             break
         paragraph.append(line)
     text = " ".join(paragraph)
@@ -185,7 +218,9 @@ class Collector:
                     if is_outer_doc(self.language, text):
                         docs.append(child)
                 continue
-            if child.type in ("attribute_item", "decorator"):
+            if child.type in ("attribute_item", "decorator") or self.language == "c" and docs \
+                    and child.type == "declaration" and c_function_name(child) is None \
+                    and LONE_MACRO.fullmatch(self.text(child).strip().rstrip(b";")):
                 prefix.append(child)
                 continue
             if docs:
@@ -215,12 +250,17 @@ class Collector:
                 if inner.type == "function_declaration" and other is not None and self.text(other) == self.text(name):
                     kind, name, node = "function", other, sibling
                 break
+        if self.language == "c" and target.type in ("function_definition", "declaration"):
+            name = c_function_name(target)
+            if name is None or target.type == "declaration" and target.parent.type == "compound_statement":
+                return
         if kind is None or name is None:
             return
         name_text = self.text(name).decode(errors="replace")
         comments = [self.text(d).decode(errors="replace") for d in docs]
         query = first_sentence(comments, name_text, self.language)
-        self.found.append({"name": name_text, "kind": kind, "query": query, "links": linked_names(comments), "target": {
+        self.found.append({"name": name_text, "kind": kind, "query": query, "links": linked_names(comments, self.language),
+                           "declared": target.type == "declaration", "target": {
             "path": self.path, "start": start.start_point[0] + 1, "def": name.start_point[0] + 1,
             "end": node.end_point[0] + 1}})
 
@@ -232,6 +272,50 @@ class Collector:
                     out[i] = 0x20
         lines = bytes(out).split(b"\n")
         return b"\n".join(line.rstrip() for line in lines)
+
+
+def c_function_name(node: Node) -> Node | None:
+    """The identifier a C function definition or prototype names (None for a variable, a function
+    pointer, or a declaration of several names)."""
+    declarators = node.children_by_field_name("declarator")
+    if len(declarators) != 1:
+        return None
+    declarator = declarators[0]
+    while declarator is not None and declarator.type == "pointer_declarator":
+        declarator = declarator.child_by_field_name("declarator")
+    if declarator is None or declarator.type != "function_declarator":
+        return None
+    name = declarator.child_by_field_name("declarator")
+    return name if name is not None and name.type == "identifier" else None
+
+
+def c_definitions(root: Node, path: str) -> list[tuple[str, dict]]:
+    """Every function definition of a C file, documented or not: (name, target)."""
+    out, stack = [], [root]
+    while stack:
+        node = stack.pop()
+        if node.type == "function_definition":
+            name = c_function_name(node)
+            if name is not None:
+                out.append((name.text.decode(errors="replace"), {
+                    "path": path, "start": node.start_point[0] + 1, "def": name.start_point[0] + 1,
+                    "end": node.end_point[0] + 1}))
+            continue
+        stack.extend(reversed(node.named_children))  # source order
+    return out
+
+
+def link_definitions(found: list[dict], definitions: list[tuple[str, dict]]) -> None:
+    """A C function documented on its prototype: its package's one definition of that name becomes
+    a second target (`also`)."""
+    by_name: dict[tuple[str, str], list[dict]] = {}
+    for name, target in definitions:
+        by_name.setdefault((target["path"].split("/")[0], name), []).append(target)
+    for f in found:
+        if f.get("declared"):
+            options = by_name.get((f["target"]["path"].split("/")[0], f["name"]), [])
+            if len(options) == 1:
+                f["also"] = options[0]
 
 
 def declaration(node: Node) -> Node:
@@ -291,9 +375,25 @@ def fetch_java(into: Path, corpus: Path) -> list[str]:
     return versions
 
 
+def fetch_c(into: Path, corpus: Path) -> list[str]:
+    import debian_source
+
+    index = debian_source.source_index(into)
+    versions = []
+    for name in C_SOURCES:
+        package = index[name]
+        tarball = debian_source.fetch_file(package.directory, package.upstream, into)
+        versions.append(f"{name} {package.version}")
+        for rel, text in debian_source.tar_sources(tarball, lambda r: r.endswith((".c", ".h")) and not C_SKIP.search(r)):
+            target = corpus / name / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+    return versions
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("language", choices=["rust", "npm", "java"])
+    ap.add_argument("language", choices=["rust", "npm", "java", "c"])
     ap.add_argument("out")
     args = ap.parse_args()
     out = Path(args.out)
@@ -302,18 +402,27 @@ def main() -> int:
     corpus = out / "corpus"
     corpus.mkdir(parents=True)
     with tempfile.TemporaryDirectory() as tmp:
-        fetch = {"rust": fetch_rust, "npm": fetch_npm, "java": fetch_java}[args.language]
+        fetch = {"rust": fetch_rust, "npm": fetch_npm, "java": fetch_java, "c": fetch_c}[args.language]
         sources = fetch(Path(tmp), corpus)
     parser = Parser(Language({"rust": tree_sitter_rust.language, "java": tree_sitter_java.language,
+                              "c": tree_sitter_c.language,
                               # a superset of the JavaScript here
                               "npm": tree_sitter_typescript.language_typescript}[args.language]()))
-    found = []
+    found, definitions = [], []
     for path in sorted(p for p in corpus.rglob("*") if p.is_file()):
         source = path.read_bytes()
-        collector = Collector(args.language, source, path.relative_to(corpus).as_posix())
-        collector.walk(parser.parse(source).root_node)
+        rel = path.relative_to(corpus).as_posix()
+        collector = Collector(args.language, source, rel)
+        root = parser.parse(source).root_node
+        collector.walk(root)
         path.write_bytes(collector.stripped())
         found.extend(collector.found)
+        if args.language == "c":
+            definitions.extend(c_definitions(root, rel))
+    link_definitions(found, definitions)
+    # a prototype's doc whose function no definition in the package has (a macro writes it): nothing
+    # in a code-only copy is that function
+    found = [f for f in found if not f.get("declared") or "also" in f]
     related = related_pairs(found)
     found = [f for f in found if f["query"] is not None]
     counts: dict[str, int] = {}
@@ -324,7 +433,7 @@ def main() -> int:
         for f in queries:
             t = f["target"]
             fh.write(json.dumps({"id": f"{t['path']}:{t['def']}:{f['name']}", "kind": f["kind"], "query": f["query"],
-                                 "targets": [t]}) + "\n")
+                                 "targets": [t] + ([f["also"]] if "also" in f else [])}) + "\n")
     with open(out / "related.jsonl", "w") as fh:
         for pair in related:
             fh.write(json.dumps(pair) + "\n")

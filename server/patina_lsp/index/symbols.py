@@ -21,8 +21,9 @@ MAX_NESTING = 100  # syntax levels searched for symbols (each costs a few Python
 WINDOW_OVERLAP = 5
 # The version of what extraction makes of a file: a store whose units came from another is extracted
 # again (workspace.plan). 2: C functions behind annotation macros, C++ headers, Ruby `class << self`,
-# JavaScript functions that are values (object literals, exports, callbacks), C# and PHP.
-EXTRACTOR = "2"
+# JavaScript functions that are values (object literals, exports, callbacks), C# and PHP. 3: C and C++
+# function declarations (prototypes, methods declared in a class), Doxygen tags out of C/C++ docs.
+EXTRACTOR = "3"
 MIN_COMMENT_CHARS = 40
 MAX_SIGNATURE_CHARS = 300
 COMMENT_TYPES = frozenset({"comment", "line_comment", "block_comment"})
@@ -81,6 +82,13 @@ NESTING = frozenset({
     "ERROR", "compound_statement",
 })
 C_NESTING = frozenset({"declaration", "type_definition", "field_declaration"})  # C and C++ only
+# A line holding one upper-case word: an export macro on its own line above a declaration
+# (`EVENT2_EXPORT_SYMBOL`, `WINAPI`), between the declaration and its doc comment
+_LONE_MACRO = re.compile(r"\s*[A-Z][A-Z0-9_]*\s*")
+# Doxygen tags that say nothing a reader searches for, on a line of their own
+_DOXYGEN_LONE = re.compile(r"[@\\](internal|private|public|protected|static|nosubgrouping|\{|\})\s*$"
+                           r"|[@\\](ingroup|addtogroup|fn|var|def|typedef|memberof|relates)\b.*$")
+_DOXYGEN_BRIEF = re.compile(r"[@\\](brief|short|summary)\s+")
 
 
 @dataclass
@@ -174,6 +182,34 @@ def _name_node(node: Node, language: str) -> Node | None:
     return None
 
 
+def _c_declared_function(node: Node) -> Node | None:
+    """The name a C/C++ declaration declares a function by (`int f(void);`, `char *g(int);`, a
+    method declared in a class), or None: a variable, a function pointer (`int (*f)(int)`), or a
+    declaration of several names."""
+    declarators = [c for c in node.children_by_field_name("declarator")]
+    if len(declarators) != 1:
+        return None
+    declarator = declarators[0]
+    while declarator is not None and declarator.type in ("pointer_declarator", "reference_declarator"):
+        declarator = declarator.child_by_field_name("declarator") or (
+            declarator.named_children[-1] if declarator.named_children else None)
+    if declarator is None or declarator.type != "function_declarator":
+        return None
+    name = declarator.child_by_field_name("declarator")
+    if name is None or name.type not in (
+            "identifier", "field_identifier", "qualified_identifier", "destructor_name", "operator_name"):
+        return None
+    return name
+
+
+def _doxygen(doc: str) -> str:
+    """A C/C++ doc comment without the Doxygen tags that would lead its first paragraph
+    (`@internal`, `@ingroup x`, `\\fn ...`), and `@brief X` as X."""
+    lines = [line for line in doc.splitlines() if not _DOXYGEN_LONE.match(line.strip())]
+    return "\n".join(_DOXYGEN_BRIEF.sub("", line, count=1) if _DOXYGEN_BRIEF.match(line) else line
+                     for line in lines).strip()
+
+
 def _end_row(node: Node) -> int:
     """The last row a node covers (some grammars end a line comment at column 0 of the next row)."""
     row, col = node.end_point
@@ -192,6 +228,8 @@ def _signature(node: Node, src: _Source, language: str, body: Node | None = None
         text = src.slice(node.start_byte, body.start_byte)
         if language == "ruby":
             text = text.split("\n", 1)[0]
+    elif node.type in ("declaration", "field_declaration", "function_declarator"):  # a C/C++ prototype: all of it
+        text = src.node_text(node).rstrip().rstrip(";")
     else:
         text = src.node_text(node).split("\n", 1)[0]
     text = re.sub(r"\s+", " ", text).strip().rstrip("{:").strip()
@@ -208,6 +246,7 @@ class _Extractor:
         self.comment_by_end_row: dict[int, Node] = {}
         self.depth = 0  # nesting of `visit` calls: bounded, so a generated file cannot exhaust the stack
         self.too_deep = 0  # subtrees not visited because of that bound
+        self.in_function_body = 0  # inside a C/C++ function's body, where declarations are local
         self.in_c_function = 0  # inside a C function's body, where a "function definition" is a loop
         # macro and its block (`for_each_possible_cpu(cpu) { ... }`): C has no nested functions. (Not
         # in C++, where a macro-opened namespace, `FMT_BEGIN_NAMESPACE`, can look like a function.)
@@ -222,6 +261,10 @@ class _Extractor:
         """Comments ending on the lines directly above `node` (no blank line between)."""
         out: list[Node] = []
         row = node.start_point[0] - 1
+        if self.language in ("c", "cpp"):
+            while row >= 0 and row not in self.comment_by_end_row and row >= node.start_point[0] - 2 \
+                    and row < len(self.src.lines) and _LONE_MACRO.fullmatch(self.src.lines[row]):
+                row -= 1
         while row in self.comment_by_end_row:
             comment = self.comment_by_end_row[row]
             out.insert(0, comment)
@@ -342,6 +385,36 @@ class _Extractor:
             self.visit(body, name if not container else f"{container}.{name}", "impl")
         return True
 
+    def _c_declaration(self, outer: Node, target: Node, container: str | None, container_kind: str | None) -> bool:
+        """A documented function declared, not defined: a prototype in a header (where C documents its
+        API) and a method declared in a C++ class (defined in a .cpp). An undocumented declaration is
+        not a unit: its definition is one (a forward declaration, or a header's list of what a source
+        file defines), and a declaration inside a function's body is a local one."""
+        name = _c_declared_function(target)
+        if name is None or self.in_function_body or self.src.node_text(target).rstrip().endswith(
+                ("= delete;", "= default;")):
+            return False
+        if not self._leading_comments(outer):
+            return False
+        kind = "method" if container_kind in ("class", "struct") else "function"
+        self._emit(outer, target, name, kind, container, None)
+        return True
+
+    def _c_stray_declarator(self, outer: Node, target: Node, container: str | None, container_kind: str | None) -> bool:
+        """`f(int x)` of a prototype whose start the parser lost to a macro (`GIT_BEGIN_DECL` before
+        `GIT_EXTERN(int) f(int x);` makes one region it cannot read): a prototype still, if documented."""
+        parent = target.parent
+        name = target.child_by_field_name("declarator")
+        if name is not None and _LONE_MACRO.fullmatch(self.src.node_text(name)):
+            # `GIT_EXTERN(int) f(...)` read as declarator `GIT_EXTERN(int)` and a call `f(...)`
+            call = next((c for c in target.named_children if c.type == "call_expression"), None)
+            name = call.child_by_field_name("function") if call is not None else None
+        if parent is None or parent.type != "ERROR" or name is None or name.type != "identifier" \
+                or self.in_function_body or not self._leading_comments(outer):
+            return False
+        self._emit(outer, target, name, "function", container, None)
+        return True
+
     def _c_nested_function(self, outer: Node, target: Node, container: str | None, container_kind: str | None) -> bool:
         """Inside a C function's body a "function definition" is a misparse (a loop behind a macro)."""
         if not self.in_c_function:
@@ -432,6 +505,8 @@ class _Extractor:
             comment_doc = _clean_comment("\n".join(src.node_text(c) for c in comments))
             if self.language == "csharp":
                 comment_doc = _xml_doc(comment_doc)
+            elif self.language in ("c", "cpp"):
+                comment_doc = _doxygen(comment_doc)
             doc = f"{comment_doc}\n{doc}".strip() if doc else comment_doc
         # The range starts at the declaration (decorators included), not at its doc comment:
         # that is where a jump should land.
@@ -446,11 +521,14 @@ class _Extractor:
             qualified = f"{container}.{name}" if container else name
             child_kind = kind if kind in CLASS_LIKE else "function"
             c_function = self.language == "c" and target.type == "function_definition"
+            function_body = self.language in ("c", "cpp") and target.type == "function_definition"
             self.in_c_function += c_function
+            self.in_function_body += function_body
             try:
                 self.visit(body, qualified, child_kind)
             finally:
                 self.in_c_function -= c_function
+                self.in_function_body -= function_body
 
     # -- standalone comments --------------------------------------------------
     def comments(self, root: Node) -> None:
@@ -580,5 +658,8 @@ SPECIAL: dict[str, dict[str, object]] = {
                   "export_statement": _Extractor._js_export_value} for language in JS_LIKE},
     "go": {"type_declaration": _Extractor._go_types},
     "rust": {"impl_item": _Extractor._rust_impl},
-    "c": {"function_definition": _Extractor._c_nested_function},
+    "c": {"function_definition": _Extractor._c_nested_function, "declaration": _Extractor._c_declaration,
+          "function_declarator": _Extractor._c_stray_declarator},
+    "cpp": {"declaration": _Extractor._c_declaration, "field_declaration": _Extractor._c_declaration,
+            "function_declarator": _Extractor._c_stray_declarator},
 }
