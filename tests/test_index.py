@@ -109,6 +109,26 @@ def test_related_excludes_itself_and_overlaps(workspace, int8_embedder, cache):
     assert "area" in names(by_text)
 
 
+def test_a_documented_c_prototype_is_found_and_is_not_related_to_its_own_definition(tmp_path, int8_embedder, cache):
+    root = tmp_path / "ws"
+    (root / "include").mkdir(parents=True)
+    (root / "src").mkdir()
+    (root / "include" / "blob.h").write_text(
+        "/**\n * Lookup a blob object from a repository.\n */\n"
+        "GIT_EXTERN(int) git_blob_lookup(git_blob **out, git_repository *repo, const git_oid *id);\n\n"
+        "/** Close an open blob and free its memory. */\nGIT_EXTERN(void) git_blob_free(git_blob *blob);\n")
+    (root / "src" / "blob.c").write_text(
+        "int git_blob_lookup(git_blob **out, git_repository *repo, const git_oid *id)\n{\n"
+        "\treturn git_object_lookup((git_object **)out, repo, id, GIT_OBJECT_BLOB);\n}\n\n"
+        "void git_blob_free(git_blob *blob)\n{\n\tgit_object_free((git_object *)blob);\n}\n")
+    index = build(root, int8_embedder, cache)
+    [top] = search(index, SearchQuery("find a blob in the repository", 1))
+    assert (top.unit.path, top.unit.name, top.unit.span.start_line) == ("include/blob.h", "git_blob_lookup", 3)
+    near = related(index, "src/blob.c", line=0, limit=5)
+    assert near and all(r.unit.name != "git_blob_lookup" for r in near)  # not its own prototype
+    assert "git_blob_free" in names(near)
+
+
 def test_incremental_edit_add_delete_rename(workspace, int8_embedder, cache):
     index = build(workspace, int8_embedder, cache)
     (workspace / "sample.py").write_text("def download_file(url):\n    \"\"\"Fetch a URL to disk.\"\"\"\n")

@@ -172,3 +172,21 @@ def test_each_model_brings_its_own_semantic_weight():
 
     assert Engine(Options(model="code")).searcher().semantic_weight == 0.7
     assert Engine(Options()).searcher().semantic_weight == 0.6
+
+
+def test_a_c_or_cpp_functions_declaration_and_definition_are_one_function():
+    from patina_lsp.index.search import same_function
+    from patina_lsp.index.units import Span, Unit
+
+    def unit(path, language, kind, name, container=None):
+        return Unit(path, language, kind, name, container, Span(0, 0, 0, 1), Span(0, 0, 0, 1), "", "")
+
+    declared = unit("include/fmt/buffer.h", "cpp", "method", "append", "fmt.Buffer")
+    assert same_function(declared, unit("src/buffer.cc", "cpp", "function", "Buffer::append", "fmt"))
+    assert same_function(declared, unit("src/buffer.cc", "cpp", "function", "Buffer::append"))  # `using namespace`
+    assert not same_function(declared, unit("src/list.cc", "cpp", "function", "List::append"))
+    assert not same_function(declared, unit("include/fmt/buffer.h", "cpp", "class", "append", "fmt.Buffer"))
+    c = unit("include/git2/blob.h", "c", "function", "git_blob_free")
+    assert same_function(c, unit("src/blob.c", "c", "function", "git_blob_free"))
+    assert not same_function(c, unit("src/blob.c", "c", "function", "git_blob_lookup"))
+    assert not same_function(unit("a.py", "python", "function", "free"), unit("b.py", "python", "function", "free"))

@@ -87,6 +87,18 @@ def related_filter(results: list[SearchResult], source_is_code: bool,
     return above, len(results) - len(above)
 
 
+def same_function(a: Unit, b: Unit) -> bool:
+    """A C or C++ function's declaration and its definition (`int f(void);` in a header, `int f(void)
+    {...}` in a source file; a method declared in its class and defined as `Class::method`): one
+    function, which related code must not list as related to itself."""
+    if a.language not in ("c", "cpp") or b.language not in ("c", "cpp") \
+            or a.kind not in ("function", "method") or b.kind not in ("function", "method"):
+        return False
+    first, second = (u.qualified_name.replace("::", ".").split(".") for u in (a, b))
+    shorter, longer = sorted((first, second), key=len)
+    return longer[len(longer) - len(shorter):] == shorter
+
+
 FILTER_CACHE_SIZE = 16
 
 

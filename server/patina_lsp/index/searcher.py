@@ -30,6 +30,7 @@ from patina_lsp.index.search import (
     nearest_units,
     rank,
     related_filter,
+    same_function,
     unit_at,
 )
 from patina_lsp.index.units import Span, Unit
@@ -111,12 +112,14 @@ class Searcher:
     def related(self, path: str, line: int | None = None, span: Span | None = None, text: str | None = None,
                 limit: int = 20) -> Related:
         """Units most like the unit at `line` of `path` (or like `text`), in the root that holds
-        `path`, excluding that unit and anything overlapping it; only those similar enough, and
+        `path`, excluding that unit, anything overlapping it and (C, C++) its declaration or
+        definition elsewhere; only those similar enough, and
         for code no prose or text windows unless nothing else is close (search.related_filter)."""
         if not self._roots:
             return Related()
         root, published = self._roots[0]
         exclude: Span | None = span
+        source: Unit | None = None
         source_is_code = True  # selected text: taken as code
         if text is not None and text.strip():
             if self._embed_query is None:
@@ -130,7 +133,7 @@ class Searcher:
                 slot, unit = found
                 vector_ids = list(view.vector_ids(slot))
                 vector = view.vectors(vector_ids[:1])[0] if vector_ids else None
-            exclude = unit.span
+            exclude, source = unit.span, unit
             source_is_code = unit.kind not in NOT_CODE
             if vector is None:  # not embedded (yet, or ever): embed its first text now
                 if self._embed_unit is None:
@@ -139,6 +142,8 @@ class Searcher:
         with published.reading() as view:
             # twice the limit: what the kind rule leaves out must not leave the list short
             near = nearest_units(view, vector, limit * 2, path, exclude)
+        if source is not None:  # nor its declaration or definition elsewhere (C, C++)
+            near = [r for r in near if not same_function(source, r.unit)]
         kept, left_out = related_filter(near, source_is_code)
         return Related([(root, r) for r in kept[:limit]], left_out)
 
