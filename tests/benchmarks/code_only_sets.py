@@ -4,6 +4,8 @@
     python tests/benchmarks/code_only_sets.py npm OUT_DIR     (TypeScript sources and JSDoc'd JavaScript from npm)
     python tests/benchmarks/code_only_sets.py java OUT_DIR    (Javadoc'd libraries, Debian's source packages)
     python tests/benchmarks/code_only_sets.py c OUT_DIR       (Doxygen'd C libraries, Debian's source packages)
+    python tests/benchmarks/code_only_sets.py c OUT_DIR --keep-docs   (the same queries, the docs left in place:
+                                                              whether a doc reaches the function it documents)
 
 The CodeSearchNet way of building a set, for code that has no docs: every function, method and
 type with a doc comment gives one query, the first sentence of that comment (markdown and
@@ -395,6 +397,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("language", choices=["rust", "npm", "java", "c"])
     ap.add_argument("out")
+    ap.add_argument("--keep-docs", action="store_true",
+                    help="leave the doc comments in the corpus (the queries are the same)")
     args = ap.parse_args()
     out = Path(args.out)
     if out.exists():
@@ -415,7 +419,8 @@ def main() -> int:
         collector = Collector(args.language, source, rel)
         root = parser.parse(source).root_node
         collector.walk(root)
-        path.write_bytes(collector.stripped())
+        if not args.keep_docs:
+            path.write_bytes(collector.stripped())
         found.extend(collector.found)
         if args.language == "c":
             definitions.extend(c_definitions(root, rel))

@@ -5,7 +5,8 @@
 
 Builds each set once (pallets, django: sphinx_queries.py, Debian packages of real projects and
 their maintainers' reference docs; rust-nodoc, npm-nodoc, java-nodoc, c-nodoc: code_only_sets.py, code with every doc
-comment removed and its first sentence as the query; NAME-nodoc: strip_docs.py), then runs
+comment removed and its first sentence as the query; c-docs: c-nodoc's queries on the code with its
+docs; NAME-nodoc: strip_docs.py), then runs
 search_eval.py, which starts `patina lsp`, waits for `ready` and sends every query as
 patina/search. Prints one row per set: MRR@10, R@1, R@10, related MRR, latency, time to ready
 (cold: a fresh cache; warm: the same cache again), then the tuning three quarters and the
@@ -31,13 +32,15 @@ EVAL = REPO.parent / "shared" / "eval"
 
 
 def build(name: str, work: Path) -> Path:
-    """A set by name: pallets and django from ../shared/eval; rust-nodoc, npm-nodoc, java-nodoc and c-nodoc from
-    code_only_sets.py; NAME-nodoc as NAME with its docstrings removed (strip_docs.py)."""
+    """A set by name: pallets and django from ../shared/eval; rust-nodoc, npm-nodoc, java-nodoc, c-nodoc
+    and c-docs from code_only_sets.py; NAME-nodoc as NAME with its docstrings removed (strip_docs.py)."""
     target = work / name
     if (target / "queries.jsonl").is_file():
         return target
     if name in ("rust-nodoc", "npm-nodoc", "java-nodoc", "c-nodoc"):
         subprocess.run([sys.executable, str(HERE / "code_only_sets.py"), name.split("-")[0], str(target)], check=True)
+    elif name == "c-docs":
+        subprocess.run([sys.executable, str(HERE / "code_only_sets.py"), "c", str(target), "--keep-docs"], check=True)
     elif name.endswith("-nodoc"):
         source = build(name[: -len("-nodoc")], work)
         subprocess.run([sys.executable, str(HERE / "strip_docs.py"), str(source), str(target)], check=True)
