@@ -88,7 +88,7 @@ _LONE_MACRO = re.compile(r"\s*[A-Z][A-Z0-9_]*\s*")
 # Doxygen tags that say nothing a reader searches for, on a line of their own
 _DOXYGEN_LONE = re.compile(r"[@\\](internal|private|public|protected|static|nosubgrouping|\{|\})\s*$"
                            r"|[@\\](ingroup|addtogroup|fn|var|def|typedef|memberof|relates)\b.*$")
-_DOXYGEN_BRIEF = re.compile(r"[@\\](brief|short|summary)\s+")
+_DOXYGEN_BRIEF = re.compile(r"^[@\\](brief|short|summary)\s+")
 
 
 @dataclass
@@ -186,7 +186,7 @@ def _c_declared_function(node: Node) -> Node | None:
     """The name a C/C++ declaration declares a function by (`int f(void);`, `char *g(int);`, a
     method declared in a class), or None: a variable, a function pointer (`int (*f)(int)`), or a
     declaration of several names."""
-    declarators = [c for c in node.children_by_field_name("declarator")]
+    declarators = node.children_by_field_name("declarator")
     if len(declarators) != 1:
         return None
     declarator = declarators[0]
@@ -206,8 +206,7 @@ def _doxygen(doc: str) -> str:
     """A C/C++ doc comment without the Doxygen tags that would lead its first paragraph
     (`@internal`, `@ingroup x`, `\\fn ...`), and `@brief X` as X."""
     lines = [line for line in doc.splitlines() if not _DOXYGEN_LONE.match(line.strip())]
-    return "\n".join(_DOXYGEN_BRIEF.sub("", line, count=1) if _DOXYGEN_BRIEF.match(line) else line
-                     for line in lines).strip()
+    return "\n".join(_DOXYGEN_BRIEF.sub("", line, count=1) for line in lines).strip()
 
 
 def _end_row(node: Node) -> int:
@@ -261,9 +260,10 @@ class _Extractor:
         """Comments ending on the lines directly above `node` (no blank line between)."""
         out: list[Node] = []
         row = node.start_point[0] - 1
-        if self.language in ("c", "cpp"):
-            while row >= 0 and row not in self.comment_by_end_row and row >= node.start_point[0] - 2 \
-                    and row < len(self.src.lines) and _LONE_MACRO.fullmatch(self.src.lines[row]):
+        if self.language in ("c", "cpp"):  # past an export macro on its own line (`EVENT2_EXPORT_SYMBOL`)
+            for _ in range(2):
+                if row < 0 or row in self.comment_by_end_row or not _LONE_MACRO.fullmatch(self.src.lines[row]):
+                    break
                 row -= 1
         while row in self.comment_by_end_row:
             comment = self.comment_by_end_row[row]
@@ -391,10 +391,8 @@ class _Extractor:
         not a unit: its definition is one (a forward declaration, or a header's list of what a source
         file defines), and a declaration inside a function's body is a local one."""
         name = _c_declared_function(target)
-        if name is None or self.in_function_body or self.src.node_text(target).rstrip().endswith(
-                ("= delete;", "= default;")):
-            return False
-        if not self._leading_comments(outer):
+        if name is None or self.in_function_body or not self._leading_comments(outer) \
+                or self.src.node_text(target).rstrip().endswith(("= delete;", "= default;")):
             return False
         kind = "method" if container_kind in ("class", "struct") else "function"
         self._emit(outer, target, name, kind, container, None)
