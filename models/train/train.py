@@ -185,6 +185,15 @@ def in_batch_loss(q: torch.Tensor, d: torch.Tensor, scale: float, hard: torch.Te
         return (F.cross_entropy(forward, labels) + F.cross_entropy(scores.T, labels)) / 2
 
 
+def geometry_loss(d: torch.Tensor, before: torch.Tensor) -> torch.Tensor:
+    """How far the cosines between a batch's documents moved from `before`'s (the published model's):
+    the mean squared difference over the pairs of distinct documents, in float32."""
+    with torch.autocast("cpu", enabled=False):
+        d, before = d.float(), before.float()
+        off = ~torch.eye(len(d), dtype=torch.bool)
+        return ((d @ d.T - before @ before.T)[off] ** 2).mean()
+
+
 def mrr_at_10(scores: torch.Tensor) -> float:
     ranks = (scores > scores.diagonal()[:, None]).sum(1) + 1
     return float(torch.where(ranks <= 10, 1.0 / ranks.float(), torch.zeros_like(ranks, dtype=torch.float)).mean())
@@ -292,6 +301,10 @@ def main() -> int:
                          "documents, so that related code stays near; validation reports DATA/related-val.jsonl")
     ap.add_argument("--related-batch", type=int, default=32)
     ap.add_argument("--related-weight", type=float, default=1.0)
+    ap.add_argument("--keep-geometry", type=float, default=0.0, metavar="WEIGHT",
+                    help="also hold the cosines between each batch's documents to what the published model "
+                         "gives them (the mean squared difference, at this weight): related code is units "
+                         "the published model finds alike, which in-batch negatives push apart")
     ap.add_argument("--hard-negatives", action="store_true",
                     help="also set each description against its pair's hard negative (DATA/negatives.jsonl, "
                          "negatives.py: the unit of its package the model confuses it with)")
@@ -346,6 +359,7 @@ def main() -> int:
     lr = args.lr or (3e-4 if args.mode == "lora" else 3e-5)
     weights = base_weights(data)
     model = MiniLM(weights, args.rank if args.mode == "lora" else 0, args.alpha, train_all=args.mode == "full")
+    published = MiniLM(weights, 0, 1.0, train_all=False).eval() if args.keep_geometry else None
     if args.init:
         load_factors(model, args.init)
     batches = Batches(Path(__file__).resolve().parents[1] / "tokenizer.json")
@@ -378,7 +392,8 @@ def main() -> int:
             "related_pairs": len(related), "related_batch": args.related_batch if related else None,
             "related_weight": args.related_weight if related else None,
             "val_pairs": len(val), "mode": args.mode, "rank": args.rank if args.mode == "lora" else None, "lr": lr,
-            "batches": args.batches, "batch": args.batch, "bf16": args.bf16, "hard_negatives": args.hard_negatives,
+            "batches": args.batches, "batch": args.batch, "bf16": args.bf16, "keep_geometry": args.keep_geometry,
+            "hard_negatives": args.hard_negatives,
             "forms": args.forms, "init": str(args.init) if args.init else None,
             "trainable": sum(p.numel() for p in params)})
 
@@ -392,6 +407,10 @@ def main() -> int:
             hard = model(*batches.documents(against))
             partner_of = torch.tensor([[n == p["document"] for n in against] for p in chunk])
         loss = in_batch_loss(q, d, args.scale, hard, partner_of)
+        if published is not None:
+            with torch.no_grad():
+                before = published(*batches.documents([p["document"] for p in chunk]))
+            loss = loss + args.keep_geometry * geometry_loss(d, before)
         if related:
             start = (step * args.related_batch) % max(1, len(related) - args.related_batch + 1)
             linked = related[start:start + args.related_batch]
