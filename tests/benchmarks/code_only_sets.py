@@ -361,36 +361,32 @@ def fetch_npm(into: Path, corpus: Path) -> list[str]:
     return list(NPM_PACKAGES)
 
 
-def fetch_java(into: Path, corpus: Path) -> list[str]:
+def fetch_debian_sources(into: Path, corpus: Path, names: list[str], keep, place) -> list[str]:
+    """The upstream tarballs of Debian's source packages `names`, sha256-checked: each file whose path
+    `keep` accepts written to corpus/NAME/place(path). Returns "NAME VERSION" of each."""
     import debian_source
 
     index = debian_source.source_index(into)
     versions = []
-    for name in JAVA_SOURCES:
+    for name in names:
         package = index[name]
         tarball = debian_source.fetch_file(package.directory, package.upstream, into)
         versions.append(f"{name} {package.version}")
-        for rel, text in debian_source.tar_sources(tarball, lambda r: "src/main/java/" in r and r.endswith(".java")):
-            target = corpus / name / rel.split("src/main/java/", 1)[1]
+        for rel, text in debian_source.tar_sources(tarball, keep):
+            target = corpus / name / place(rel)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text)
     return versions
+
+
+def fetch_java(into: Path, corpus: Path) -> list[str]:
+    return fetch_debian_sources(into, corpus, JAVA_SOURCES, lambda r: "src/main/java/" in r and r.endswith(".java"),
+                                lambda r: r.split("src/main/java/", 1)[1])
 
 
 def fetch_c(into: Path, corpus: Path) -> list[str]:
-    import debian_source
-
-    index = debian_source.source_index(into)
-    versions = []
-    for name in C_SOURCES:
-        package = index[name]
-        tarball = debian_source.fetch_file(package.directory, package.upstream, into)
-        versions.append(f"{name} {package.version}")
-        for rel, text in debian_source.tar_sources(tarball, lambda r: r.endswith((".c", ".h")) and not C_SKIP.search(r)):
-            target = corpus / name / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text)
-    return versions
+    return fetch_debian_sources(into, corpus, C_SOURCES, lambda r: r.endswith((".c", ".h")) and not C_SKIP.search(r),
+                                lambda r: r)
 
 
 def main() -> int:
