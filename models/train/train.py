@@ -400,7 +400,8 @@ def main() -> int:
     def step_loss(chunk: list[dict], step: int) -> torch.Tensor:
         """The in-batch loss of one batch of pairs, plus the related pairs' batch's with --related."""
         q = model(*batches.queries([p["query"] for p in chunk]))
-        d = model(*batches.documents([p["document"] for p in chunk]))
+        documents = batches.documents([p["document"] for p in chunk])
+        d = model(*documents)
         hard = partner_of = None
         against = [p["negative"] for p in chunk if p.get("negative")]
         if against:
@@ -409,7 +410,7 @@ def main() -> int:
         loss = in_batch_loss(q, d, args.scale, hard, partner_of)
         if published is not None:
             with torch.no_grad():
-                before = published(*batches.documents([p["document"] for p in chunk]))
+                before = published(*documents)
             loss = loss + args.keep_geometry * geometry_loss(d, before)
         if related:
             start = (step * args.related_batch) % max(1, len(related) - args.related_batch + 1)
