@@ -35,9 +35,27 @@ def test_vectors_are_unit_and_order_preserved(int8_embedder):
     together = int8_embedder.embed(texts)
     assert together.shape == (3, 384) and together.dtype == np.float32
     assert np.allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
-    alone = np.stack([int8_embedder.embed_query(t) for t in texts])
+    alone = np.stack([int8_embedder.embed_document(t) for t in texts])
     # a vector depends on its text alone, not on what was embedded with it
     assert np.allclose(together, alone, atol=1e-5)
+
+
+def test_prefixes_of_a_model_spec(model_files, int8_embedder):
+    """A spec's query prefix goes before queries only, its document prefix before documents only,
+    whichever session embeds them."""
+    import dataclasses
+
+    from patina_lsp.embedding import Embedder
+
+    prefixed = Embedder(model_files, "int8")
+    prefixed.spec = dataclasses.replace(prefixed.spec, query_prefix="query: ", document_prefix="passage: ")
+    text = "parse the headers of an http request"
+    as_query = prefixed.embed_query(text)
+    as_document = prefixed.embed([text])[0]
+    assert np.allclose(as_query, int8_embedder.embed(["query: " + text])[0], atol=1e-5)
+    assert np.allclose(as_document, int8_embedder.embed(["passage: " + text])[0], atol=1e-5)
+    assert np.allclose(prefixed.embed_document(text), as_document, atol=1e-5)
+    assert not np.allclose(as_query, as_document, atol=1e-3)
 
 
 def test_empty_input(int8_embedder):

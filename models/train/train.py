@@ -117,9 +117,10 @@ class MiniLM(torch.nn.Module):
 
 
 class Batches:
-    def __init__(self, tokenizer_path: Path):
+    def __init__(self, tokenizer_path: Path, query_prefix: str = ""):
         self.query_tok = load_tokenizer(tokenizer_path, 64)
         self.doc_tok = load_tokenizer(tokenizer_path, 128)
+        self.query_prefix = query_prefix  # what the model spec's query_prefix will be: the server prepends it
 
     @staticmethod
     def tensors(encodings) -> tuple[torch.Tensor, torch.Tensor]:
@@ -132,6 +133,8 @@ class Batches:
         return ids, mask
 
     def queries(self, texts: list[str]):
+        if self.query_prefix:
+            texts = [self.query_prefix + t for t in texts]
         return self.tensors(self.query_tok.encode_batch(texts))
 
     def documents(self, texts: list[str]):
@@ -305,6 +308,9 @@ def main() -> int:
                     help="also hold the cosines between each batch's documents to what the published model "
                          "gives them (the mean squared difference, at this weight): related code is units "
                          "the published model finds alike, which in-batch negatives push apart")
+    ap.add_argument("--query-prefix", default="", metavar="TEXT",
+                    help="prepend TEXT to every description (and set the model spec's query_prefix to it): "
+                         "the model can then move queries without moving documents")
     ap.add_argument("--hard-negatives", action="store_true",
                     help="also set each description against its pair's hard negative (DATA/negatives.jsonl, "
                          "negatives.py: the unit of its package the model confuses it with)")
@@ -362,7 +368,7 @@ def main() -> int:
     published = MiniLM(weights, 0, 1.0, train_all=False).eval() if args.keep_geometry else None
     if args.init:
         load_factors(model, args.init)
-    batches = Batches(Path(__file__).resolve().parents[1] / "tokenizer.json")
+    batches = Batches(Path(__file__).resolve().parents[1] / "tokenizer.json", args.query_prefix)
     name = args.mode + args.tag
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
@@ -393,6 +399,7 @@ def main() -> int:
             "related_weight": args.related_weight if related else None,
             "val_pairs": len(val), "mode": args.mode, "rank": args.rank if args.mode == "lora" else None, "lr": lr,
             "batches": args.batches, "batch": args.batch, "bf16": args.bf16, "keep_geometry": args.keep_geometry,
+            "query_prefix": args.query_prefix or None,
             "hard_negatives": args.hard_negatives,
             "forms": args.forms, "init": str(args.init) if args.init else None,
             "trainable": sum(p.numel() for p in params)})

@@ -81,6 +81,9 @@ class CachedEmbedder:
     def embed_query(self, text):
         return self.inner.embed_query(text)
 
+    def embed_document(self, text):
+        return self.inner.embed_document(text)
+
     def count_tokens(self, texts):
         return self.inner.count_tokens(texts)
 

@@ -100,6 +100,10 @@ class Embedder:
         """The unit vector of one text, on the low-latency session."""
         return self._run(self._query_session, self.tokenizer.encode(self.spec.query_prefix + text).ids)
 
+    def embed_document(self, text: str) -> np.ndarray:
+        """The unit vector of one document text (as `embed` gives it), on the low-latency session."""
+        return self._run(self._query_session, self.tokenizer.encode(self.spec.document_prefix + text).ids)
+
     def embed(self, texts: Sequence[str], cancelled: Callable[[], bool] | None = None) -> np.ndarray:
         """Unit vectors for `texts`, shape (len(texts), dimensions), in input order.
 

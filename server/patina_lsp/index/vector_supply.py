@@ -32,6 +32,7 @@ class EmbedderLike(Protocol):
 
     def embed(self, texts: Sequence[str], cancelled: Callable[[], bool] | None = None) -> np.ndarray: ...
     def embed_query(self, text: str) -> np.ndarray: ...
+    def embed_document(self, text: str) -> np.ndarray: ...
     def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
 
 
@@ -167,4 +168,4 @@ class VectorSupply:
         """The vector of a unit's first text, embedded now (a unit not embedded yet, asked for by a
         related-code request)."""
         count = self.embedder.count_tokens
-        return self.embedder.embed_query((self.texts(unit, count) or chunks.embedding_texts(unit, count))[0])
+        return self.embedder.embed_document((self.texts(unit, count) or chunks.embedding_texts(unit, count))[0])
