@@ -308,6 +308,9 @@ def main() -> int:
                     help="also hold the cosines between each batch's documents to what the published model "
                          "gives them (the mean squared difference, at this weight): related code is units "
                          "the published model finds alike, which in-batch negatives push apart")
+    ap.add_argument("--geometry-on-related", action="store_true",
+                    help="with --keep-geometry and --related: hold the related batch's documents too "
+                         "(each side's among themselves)")
     ap.add_argument("--query-prefix", default="", metavar="TEXT",
                     help="prepend TEXT to every description (and set the model spec's query_prefix to it): "
                          "the model can then move queries without moving documents")
@@ -398,7 +401,8 @@ def main() -> int:
             "related_pairs": len(related), "related_batch": args.related_batch if related else None,
             "related_weight": args.related_weight if related else None,
             "val_pairs": len(val), "mode": args.mode, "rank": args.rank if args.mode == "lora" else None, "lr": lr,
-            "batches": args.batches, "batch": args.batch, "bf16": args.bf16, "keep_geometry": args.keep_geometry,
+            "batches": args.batches, "batch": args.batch, "bf16": args.bf16,
+            "keep_geometry": args.keep_geometry, "geometry_on_related": args.geometry_on_related,
             "query_prefix": args.query_prefix or None,
             "hard_negatives": args.hard_negatives,
             "forms": args.forms, "init": str(args.init) if args.init else None,
@@ -422,9 +426,15 @@ def main() -> int:
         if related:
             start = (step * args.related_batch) % max(1, len(related) - args.related_batch + 1)
             linked = related[start:start + args.related_batch]
-            a = model(*batches.documents([p["first"] for p in linked]))
-            b = model(*batches.documents([p["second"] for p in linked]))
+            firsts = batches.documents([p["first"] for p in linked])
+            seconds = batches.documents([p["second"] for p in linked])
+            a, b = model(*firsts), model(*seconds)
             loss = loss + args.related_weight * in_batch_loss(a, b, args.scale)
+            if published is not None and args.geometry_on_related:
+                # each side's units among themselves: the pairs a link joins are left to the related loss
+                with torch.no_grad():
+                    a_before, b_before = published(*firsts), published(*seconds)
+                loss = loss + args.keep_geometry * (geometry_loss(a, a_before) + geometry_loss(b, b_before)) / 2
         return loss
 
     started = time.time()
