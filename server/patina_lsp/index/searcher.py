@@ -60,10 +60,12 @@ class Searcher:
     root (any value the caller chose) they come from."""
 
     def __init__(self, roots: Sequence[tuple[object, PublishedIndex]], embed_query: EmbedQuery | None = None,
-                 embed_unit: EmbedUnit | None = None, semantic_weight: float = SEMANTIC_WEIGHT):
+                 embed_unit: EmbedUnit | None = None, semantic_weight: float = SEMANTIC_WEIGHT,
+                 embed_document: EmbedQuery | None = None):
         self._roots = list(roots)
         self._embed_query = embed_query
         self._embed_unit = embed_unit
+        self._embed_document = embed_document  # selected code, for related code: embedded as units are
         self._semantic_weight = semantic_weight  # the model's (embedding/models.py)
 
     @property
@@ -122,9 +124,9 @@ class Searcher:
         source: Unit | None = None
         source_is_code = True  # selected text: taken as code
         if text is not None and text.strip():
-            if self._embed_query is None:
+            if self._embed_document is None:
                 return Related()
-            vector = self._embed_query(text)
+            vector = self._embed_document(text)
         else:
             with published.reading() as view:
                 found = unit_at(view, path, line if line is not None else (span.start_line if span else 0))

@@ -370,7 +370,8 @@ class WorkspaceIndex(FollowingAnotherWriter, PlanningAndQueue, LexicalPhase, Sav
         return Searcher([(self.root, self._pub)],
                         lambda text: self.embedder.embed_query(text) if self.embedder is not None else None,
                         self.vector_supply.first_vector if self.embedder is not None else None,
-                        spec.semantic_weight if spec is not None else SEMANTIC_WEIGHT)
+                        spec.semantic_weight if spec is not None else SEMANTIC_WEIGHT,
+                        lambda text: self.embedder.embed_document(text) if self.embedder is not None else None)
 
 
 def open_index(root: Path, embedder: EmbedderLike | None, cache_dir: str | Path | None = None,
