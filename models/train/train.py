@@ -197,6 +197,21 @@ def geometry_loss(d: torch.Tensor, before: torch.Tensor) -> torch.Tensor:
         return ((d @ d.T - before @ before.T)[off] ** 2).mean()
 
 
+LANGUAGE_GROUPS = {"typescript": "javascript", "tsx": "javascript", "cpp": "c"}
+
+
+def related_shares(related: list[dict]) -> np.ndarray:
+    """Each related pair's chance to be drawn for a batch (--related-balance): a language group's
+    share grows as the square root of its pairs, not linearly, so that languages with few linked docs
+    (JavaScript/TypeScript, C/C++) are seen more often than their count alone would have them."""
+    groups = [LANGUAGE_GROUPS.get(p.get("language"), p.get("language")) for p in related]
+    counts: dict[str, int] = {}
+    for g in groups:
+        counts[g] = counts.get(g, 0) + 1
+    weights = np.array([math.sqrt(counts[g]) / counts[g] for g in groups])
+    return weights / weights.sum()
+
+
 def mrr_at_10(scores: torch.Tensor) -> float:
     ranks = (scores > scores.diagonal()[:, None]).sum(1) + 1
     return float(torch.where(ranks <= 10, 1.0 / ranks.float(), torch.zeros_like(ranks, dtype=torch.float)).mean())
@@ -304,6 +319,9 @@ def main() -> int:
                          "documents, so that related code stays near; validation reports DATA/related-val.jsonl")
     ap.add_argument("--related-batch", type=int, default=32)
     ap.add_argument("--related-weight", type=float, default=1.0)
+    ap.add_argument("--related-balance", action="store_true",
+                    help="draw each step's related pairs with a language group's share growing as the "
+                         "square root of its pairs (JavaScript with TypeScript, C with C++)")
     ap.add_argument("--keep-geometry", type=float, default=0.0, metavar="WEIGHT",
                     help="also hold the cosines between each batch's documents to what the published model "
                          "gives them (the mean squared difference, at this weight): related code is units "
@@ -365,6 +383,8 @@ def main() -> int:
         related = read_pairs(data / "related.jsonl")
         related_val = read_pairs(data / "related-val.jsonl")[:1000]
         rng.shuffle(related)
+    shares = related_shares(related) if related and args.related_balance else None
+    draws = np.random.default_rng(args.seed)
     lr = args.lr or (3e-4 if args.mode == "lora" else 3e-5)
     weights = base_weights(data)
     model = MiniLM(weights, args.rank if args.mode == "lora" else 0, args.alpha, train_all=args.mode == "full")
@@ -403,6 +423,7 @@ def main() -> int:
             "val_pairs": len(val), "mode": args.mode, "rank": args.rank if args.mode == "lora" else None, "lr": lr,
             "batches": args.batches, "batch": args.batch, "bf16": args.bf16,
             "keep_geometry": args.keep_geometry, "geometry_on_related": args.geometry_on_related,
+            "related_balance": args.related_balance,
             "query_prefix": args.query_prefix or None,
             "hard_negatives": args.hard_negatives,
             "forms": args.forms, "init": str(args.init) if args.init else None,
@@ -424,8 +445,11 @@ def main() -> int:
                 before = published(*documents)
             loss = loss + args.keep_geometry * geometry_loss(d, before)
         if related:
-            start = (step * args.related_batch) % max(1, len(related) - args.related_batch + 1)
-            linked = related[start:start + args.related_batch]
+            if shares is not None:  # drawn by language group, no pair twice in a batch
+                linked = [related[i] for i in draws.choice(len(related), args.related_batch, replace=False, p=shares)]
+            else:
+                start = (step * args.related_batch) % max(1, len(related) - args.related_batch + 1)
+                linked = related[start:start + args.related_batch]
             firsts = batches.documents([p["first"] for p in linked])
             seconds = batches.documents([p["second"] for p in linked])
             a, b = model(*firsts), model(*seconds)
