@@ -25,6 +25,7 @@ import math
 import random
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -205,9 +206,7 @@ def related_shares(related: list[dict]) -> np.ndarray:
     share grows as the square root of its pairs, not linearly, so that languages with few linked docs
     (JavaScript/TypeScript, C/C++) are seen more often than their count alone would have them."""
     groups = [LANGUAGE_GROUPS.get(p.get("language"), p.get("language")) for p in related]
-    counts: dict[str, int] = {}
-    for g in groups:
-        counts[g] = counts.get(g, 0) + 1
+    counts = Counter(groups)
     weights = np.array([math.sqrt(counts[g]) / counts[g] for g in groups])
     return weights / weights.sum()
 

@@ -36,7 +36,7 @@ from patina_lsp.index.search import (
 from patina_lsp.index.units import Span, Unit
 from patina_lsp.vocabulary import NOT_CODE, Mode
 
-EmbedQuery = Callable[[str], np.ndarray]
+EmbedText = Callable[[str], np.ndarray]  # a text to its unit vector: a query, or code embedded as a document
 
 
 @dataclass
@@ -59,9 +59,9 @@ class Searcher:
     """Reads of one or more roots' published indexes for one query; results are tagged with the
     root (any value the caller chose) they come from."""
 
-    def __init__(self, roots: Sequence[tuple[object, PublishedIndex]], embed_query: EmbedQuery | None = None,
+    def __init__(self, roots: Sequence[tuple[object, PublishedIndex]], embed_query: EmbedText | None = None,
                  embed_unit: EmbedUnit | None = None, semantic_weight: float = SEMANTIC_WEIGHT,
-                 embed_document: EmbedQuery | None = None):
+                 embed_document: EmbedText | None = None):
         self._roots = list(roots)
         self._embed_query = embed_query
         self._embed_unit = embed_unit
