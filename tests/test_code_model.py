@@ -191,6 +191,55 @@ def test_source_packages_of_a_standard_library_or_a_dev_set_are_never_mined():
         assert not mine.excluded(source(name)), name
 
 
+def test_an_npm_tarball_gives_its_own_sources_and_never_a_bundle(tmp_path):
+    """A tarball's TypeScript sources are its .ts files (declarations skipped); its JavaScript
+    sources leave out built folders, minified files and bundles (a line over NPM_MAX_LINE). npm's
+    copies of Node's own modules are excluded by name, as Debian's are."""
+    import io
+    import tarfile
+
+    sys.path.insert(0, str(REPO / "models" / "train"))
+    import mine
+
+    files = {
+        "package/lib/retry.js": "/** Retries a call. */\nfunction retry(call) {\n  return call();\n}\n",
+        "package/lib/retry.min.js": "function retry(c){return c()}\n",
+        "package/dist/retry.js": "function retry(call) {\n  return call();\n}\n",
+        "package/lib/bundle.js": "var a=" + "1+" * 600 + "1;\n",
+        "package/src/backoff.ts": "export function backoff(n: number): number {\n  return 2 ** n;\n}\n",
+        "package/src/backoff.d.ts": "export declare function backoff(n: number): number;\n",
+    }
+    archive = tmp_path / "package.tgz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    assert [rel for rel, _ in mine.npm_sources(archive)] == ["src/backoff.ts"]
+    assert [rel for rel, _ in mine.npm_sources(archive, "javascript")] == ["lib/retry.js"]
+    for name in ["readable-stream", "events", "util", "buffer", "punycode", "string_decoder", "process"]:
+        assert mine.npm_excluded(name), name
+    for name in ["ioredis", "luxon", "event-emitter3"]:
+        assert not mine.npm_excluded(name), name
+
+
+def test_related_pairs_skip_dropped_packages_and_keep_at_most_a_share_of_one():
+    """A package `decontaminate` dropped gives no related pairs; a package that links everything
+    gives at most the cap, the same pairs every run, in their own order."""
+    sys.path.insert(0, str(REPO / "models" / "train"))
+    import mine
+
+    report = [{"package": "npm-a", "status": "kept"}, {"packages_dropped": ["npm-b"]},
+              {"packages_dropped": ["zthreads"]}]
+    assert mine.dropped_packages(report) == {"npm-b", "zthreads"}
+    pairs = [{"units": [f"f.ts:f{i}", f"f.ts:g{i}"]} for i in range(10)]
+    kept = mine.at_most(pairs, 4)
+    assert len(kept) == 4 and kept == mine.at_most(list(pairs), 4)
+    assert kept == [p for p in pairs if p in kept]  # the mined order
+    assert mine.at_most(pairs[:3], 4) == pairs[:3]
+
+
 def test_a_delta_that_does_not_fit_the_weights_is_refused(tmp_path):
     weights = {"w": np.zeros((6, 5), np.float32)}
     save_lora(tmp_path / "d.npz", {"w": (np.zeros((2, 4)), np.zeros((6, 2)))}, alpha=2.0, rank=2)

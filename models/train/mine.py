@@ -1,7 +1,8 @@
 """Training pairs for the code model, mined with Patina's own extractor from third-party source.
 
     python models/train/mine.py select OUT_DIR [--packages rust=260 ...]   choose packages, write the manifest
-    python models/train/mine.py select-npm OUT_DIR [--npm N]           add npm packages with TypeScript sources
+    python models/train/mine.py select-npm OUT_DIR [--npm N] [--npm-javascript]
+                                                       add npm packages with TypeScript (or JavaScript) sources
     python models/train/mine.py select-source OUT_DIR --packages java=N c=N   add Debian source packages
     python models/train/mine.py pairs OUT_DIR [--resume]               mine the manifest's packages
     python models/train/mine.py decontaminate OUT_DIR SET_DIR ...      drop what a development set holds
@@ -14,13 +15,15 @@ docs blanked (most pairs: the model must learn to map descriptions to undocument
 summary with the doc kept (a share, so documented code does not regress).
 
 Sources: Debian's binary packages that carry source (python3-*, golang-*-dev, librust-*-dev,
-node-*), for TypeScript the npm tarballs of Debian's node-* packages that ship their .ts sources (Debian
-ships the compiled JavaScript only), and, for C, PyPI sdists of packages that bundle a C library. Only permissive licences
-(every licence the package's debian/copyright names for its files, or the sdist's licence from the
-list below). Excluded by name: every package of a development set and the packages that copy parts
-of a standard library (EXCLUDED below). Excluded by content: every pair whose description or code
-also occurs in a standard library (Python's, Go's, Rust's, all from this machine or Debian), and a
-package whose pairs do so often. Near-duplicate pairs (same description or same code) are dropped.
+node-*); for TypeScript, and with --npm-javascript for JavaScript, npm's tarballs of the projects
+Debian packages as node-* and of their dependencies (Debian ships the compiled JavaScript only);
+Debian's source packages for Java and C; and PyPI sdists of packages that bundle a C library. Only
+permissive licences (every licence the package's debian/copyright names for its files, or the
+registry's licence). Excluded by name: every package of a development set and the packages that
+copy parts of a standard library (EXCLUDED below). Excluded by content: every pair whose description
+or code also occurs in a standard library (Python's, Go's, Rust's, Java's, C's and Node's, all from
+this machine or Debian), and a package whose pairs do so often. Near-duplicate pairs (same
+description or same code) are dropped.
 A tenth of the packages (by a hash of the name) is held out for validation.
 
 `select` writes models/train/manifest.json (package, version, licence, sha256 of the archive);
@@ -102,14 +105,19 @@ SOURCE_EXCLUDED = re.compile(r"""^(
 
 # TypeScript: npm's tarballs (the `latest` version when selected) of the projects Debian packages as
 # node-*, when they ship TypeScript sources. Excluded besides EXCLUDED: re-implementations of a
-# development set's API whose docs follow it (lodash's, rxjs'), and type-only packages.
+# development set's API whose docs follow it (lodash's, rxjs'), type-only packages, and the browser
+# copies of Node's own modules (as EXCLUDED names Debian's).
 NPM_REGISTRY = "https://registry.npmjs.org"
 NPM_EXCLUDED = re.compile(r"""^(
     .*lodash.*|underscore.*|es-toolkit|remeda|radash|just-.*|rambda|ramda|rx|rx-.*|.*rxjs.*|.*mobx.*|.*immer.*
   | .*tanstack.*
   | react-query|typescript|tslib|core-js.*|babel.*|types-.*|.*polyfill.*|.*-browserify|browserify.*
+  | events|util|buffer|assert|path|url|punycode|string_decoder|string-decoder|process|querystring.*
+  | readable-stream|inherits|safe-buffer|domain-browser|node-libs-browser|stream-http|regenerator.*
 )$""", re.X)
 NPM_SUFFIXES = (".ts", ".tsx", ".mts", ".cts")
+NPM_JS_SUFFIXES = (".js", ".mjs", ".cjs")
+NPM_MAX_LINE = 1000  # characters: a JavaScript file with a longer line is bundled or minified
 NPM_PACKAGES = 300
 NPM_MIN_FILES = 3  # a package with fewer TypeScript files is mostly JavaScript or types
 NPM_MAX_UNPACKED = 30_000_000  # bytes: larger tarballs are bundles, binaries or data
@@ -143,6 +151,7 @@ PERMISSIVE = {"mit", "expat", "bsd-2-clause", "bsd-3-clause", "bsd", "apache-2.0
 PACKAGES_PER_LANGUAGE = {"python": 110, "go": 110, "rust": 260, "javascript": 400}
 MAX_FILES = 400  # per package, in path order: one large package must not dominate
 MAX_PAIRS = 120  # per package, sampled with the package's own seed
+MAX_RELATED = 300  # related pairs per package: one whose docs link everything (Effect's) must not dominate
 DOC_FORMS = (("summary-no-doc", 0.45), ("window-no-doc", 0.40), ("summary-with-doc", 0.15))
 HOLD_OUT_SHARE = 10  # one package in ten
 STDLIB_SHARE_DROP = 0.10  # drop a package when this share of its pairs also occurs in a standard library
@@ -223,10 +232,15 @@ def sdist_sources(archive: Path) -> list[tuple[str, str]]:
     return files[:MAX_FILES]
 
 
-def npm_sources(archive: Path) -> list[tuple[str, str]]:
-    """(path inside the package, text) of a tarball's TypeScript sources (declarations skipped)."""
-    return debian_source.tar_sources(archive, lambda rel: rel.endswith(NPM_SUFFIXES) and not skipped_path(rel),
-                                     MAX_FILES)
+def npm_sources(archive: Path, language: str = "typescript") -> list[tuple[str, str]]:
+    """(path inside the package, text) of a tarball's TypeScript sources (declarations skipped), or
+    of its JavaScript sources with the bundled and minified files (a line over NPM_MAX_LINE) left out."""
+    if language == "typescript":
+        return debian_source.tar_sources(archive, lambda rel: rel.endswith(NPM_SUFFIXES) and not skipped_path(rel),
+                                         MAX_FILES)
+    files = debian_source.tar_sources(archive, lambda rel: rel.endswith(NPM_JS_SUFFIXES) and not skipped_path(rel))
+    return [(rel, text) for rel, text in files
+            if max((len(line) for line in text.splitlines()), default=0) <= NPM_MAX_LINE][:MAX_FILES]
 
 
 def source_tarball_files(archive: Path, language: str) -> list[tuple[str, str]]:
@@ -307,10 +321,10 @@ def select(out: Path, counts: dict[str, int], manifest: Path = MANIFEST) -> None
     print(f"{len(chosen)} packages in {manifest}")
 
 
-def npm_candidate(name: str, into: Path) -> tuple[dict | None, list[str]]:
+def npm_candidate(name: str, into: Path, javascript: bool = False) -> tuple[dict | None, list[str]]:
     """The manifest entry of npm's latest `name` if its licence is permissive and it ships TypeScript
-    sources (else None), and the names it depends on (whether taken or not: a JavaScript package's
-    dependencies may be TypeScript ones)."""
+    sources (with `javascript`, JavaScript ones when it ships no TypeScript; else None), and the names
+    it depends on (whether taken or not: a JavaScript package's dependencies may be TypeScript ones)."""
     import urllib.error
     import urllib.parse
     import urllib.request
@@ -332,8 +346,12 @@ def npm_candidate(name: str, into: Path) -> tuple[dict | None, list[str]]:
              "licence": licence, "tarball": tarball}
     archive = download_npm(entry, into)
     try:
-        if archive is None or len(npm_sources(archive)) < NPM_MIN_FILES:
+        if archive is None:
             return None, depends
+        if len(npm_sources(archive)) < NPM_MIN_FILES:
+            if not javascript or len(npm_sources(archive, "javascript")) < NPM_MIN_FILES:
+                return None, depends
+            entry["language"] = "javascript"
     except (tarfile.TarError, EOFError, zlib.error) as error:
         print(f"skip {name}: its tarball does not unpack ({error})", flush=True)
         archive.unlink()  # downloaded again by a later run
@@ -358,10 +376,12 @@ def download_npm(entry: dict, into: Path) -> Path | None:
     return target
 
 
-def select_npm(out: Path, count: int, manifest: Path = MANIFEST) -> None:
+def select_npm(out: Path, count: int, manifest: Path = MANIFEST, javascript: bool = False) -> None:
     """Append `count` npm packages to the manifest, each as npm's latest version, kept when its
     licence is permissive, its tarball unpacks to at most NPM_MAX_UNPACKED bytes and ships at least
-    NPM_MIN_FILES TypeScript sources. Candidates: the dependencies (run-time, peer and development) of
+    NPM_MIN_FILES TypeScript sources (with `javascript`, or as many JavaScript ones, unbundled and
+    unminified, when it ships no TypeScript and Debian's node-* package of it is not in the manifest).
+    Candidates: the dependencies (run-time, peer and development) of
     every package looked at first (TypeScript packages depend on TypeScript packages), then Debian's
     node-* names, each in the order of a hash of the name. Earlier entries stay as they are, so the
     pairs they gave are mined again unchanged; the manifest is written after each group of candidates."""
@@ -371,6 +391,8 @@ def select_npm(out: Path, count: int, manifest: Path = MANIFEST) -> None:
     archives.mkdir(parents=True, exist_ok=True)
     data = json.loads(manifest.read_text())
     seen = {e["package"].removeprefix("npm-") for e in data["packages"] if e["source"] == "npm"}
+    if javascript:  # Debian's packaging of a project already gives its JavaScript
+        seen |= {e["package"].removeprefix("node-") for e in data["packages"] if e["package"].startswith("node-")}
 
     def wanted(name: str) -> bool:
         return name not in seen and not npm_excluded(name)
@@ -391,11 +413,12 @@ def select_npm(out: Path, count: int, manifest: Path = MANIFEST) -> None:
                         seen.add(name)
                         group.append(name)
             found: list[str] = []
-            for entry, needs in pool.map(lambda n: npm_candidate(n, archives), group):
+            for entry, needs in pool.map(lambda n: npm_candidate(n, archives, javascript), group):
                 found += needs
                 if entry and len(chosen) < count:
                     chosen.append(entry)
-                    print(f"take {entry['package']} {entry['version']} ({entry['licence']})", flush=True)
+                    print(f"take {entry['package']} {entry['version']} ({entry['language']}, {entry['licence']})",
+                          flush=True)
             depends += sorted({n for n in found if wanted(n)}, key=stable_hash)
             # written after each group: a run cut short keeps what it took, and is continued from it
             manifest.write_text(json.dumps({**data, "packages": data["packages"] + chosen}, indent=1) + "\n")
@@ -515,7 +538,8 @@ def units_of(extractor: Extractor, files: list[tuple[str, str]], prefix: str) ->
 
 
 # The standard libraries whose code and docs no pair may repeat, besides Python's (this interpreter's
-# own) and C's (glibc's source package): (Debian package, where the sources lie in it, their suffixes)
+# own), C's (glibc's source package) and Node's (nodejs' source package: lib/ and @types/node):
+# (Debian package, where the sources lie in it, their suffixes)
 STDLIBS = (
     ("golang-1.19-src", "usr/share/go-1.19/src", (".go",)),
     ("rust-src", "usr/lib/rustlib/src/rust/library", (".rs",)),
@@ -532,6 +556,15 @@ def stdlib_files(work: Path, label: str) -> list[tuple[str, str]]:
         index = debian_source.source_index(work)
         tarball = debian_source.fetch_file(index["glibc"].directory, index["glibc"].upstream, work)
         return debian_source.tar_sources(tarball, lambda rel: rel.endswith((".c", ".h")))
+    if label == "nodejs":  # Node's own modules (lib/) and their documented declarations (@types/node)
+        package = debian_source.source_index(work)["nodejs"]
+        tarball = debian_source.fetch_file(package.directory, package.upstream, work)
+        files = debian_source.tar_sources(tarball, lambda rel: rel.startswith("lib/") and rel.endswith((".js", ".mjs")))
+        for types in (f for f in package.files if ".orig-types-node." in f[0]):
+            tarball = debian_source.fetch_file(package.directory, types, work)
+            files += [(f"types-node/{rel}", text)
+                      for rel, text in debian_source.tar_sources(tarball, lambda rel: rel.endswith(".d.ts"))]
+        return files
     _, inner, suffixes = next(s for s in STDLIBS if s[0] == label)
     run(["apt-get", "download", "-q", label], work)
     deb = sorted(work.glob(f"{label}_*.deb"))[0]
@@ -547,11 +580,11 @@ def stdlib_files(work: Path, label: str) -> list[tuple[str, str]]:
 
 def stdlib_fingerprints(work: Path, extractor: Extractor) -> tuple[set[str], set[str]]:
     """Descriptions and code keys of every documented unit in the standard libraries of Python, Go,
-    Rust, Java and C (each cached in work/stdlib/)."""
+    Rust, Java, C and Node (each cached in work/stdlib/)."""
     descriptions: set[str] = set()
     code: set[str] = set()
     (work / "stdlib").mkdir(parents=True, exist_ok=True)
-    for label in ("python", *(s[0] for s in STDLIBS), "glibc"):
+    for label in ("python", *(s[0] for s in STDLIBS), "glibc", "nodejs"):
         cache = work / "stdlib" / f"{label}.json"
         if not cache.is_file():
             files = stdlib_files(work, label)
@@ -646,7 +679,7 @@ def package_files(entry: dict, archive: Path, work: Path) -> list[tuple[str, str
         if entry["source"] == "debian":
             return debian_sources(archive, entry["language"], Path(tmp))[0]
         if entry["source"] == "npm":
-            return npm_sources(archive)
+            return npm_sources(archive, entry["language"])
         if entry["source"] == "debian-source":
             return source_tarball_files(archive, entry["language"])
         return sdist_sources(archive)
@@ -810,23 +843,41 @@ def package_related(extractor: Extractor, entry: dict, files: list[tuple[str, st
     return pairs
 
 
+def at_most(pairs: list[dict], count: int) -> list[dict]:
+    """The first `count` related pairs in the order of a hash of their units, in their own order."""
+    if len(pairs) <= count:
+        return pairs
+    chosen = {id(p) for p in sorted(pairs, key=lambda p: stable_hash(" ".join(p["units"])))[:count]}
+    return [p for p in pairs if id(p) in chosen]
+
+
+def dropped_packages(report: list[dict]) -> set[str]:
+    """The packages `decontaminate` dropped (their pairs repeat a development set's)."""
+    return {name for r in report for name in r.get("packages_dropped", ())}
+
+
 def mine_related(out: Path, manifest_path: Path = MANIFEST, sets: list[Path] = ()) -> None:
-    """Related pairs from the packages `pairs` kept (OUT/report.json), written to OUT/related.jsonl and,
+    """Related pairs from the packages `pairs` kept and `decontaminate` did not drop (OUT/report.json),
+    at most MAX_RELATED a package, written to OUT/related.jsonl and,
     from the held-out packages, OUT/related-val.jsonl. A pair whose either side's code occurs in a
     standard library or a development set (`sets`) is dropped."""
     manifest = json.loads(manifest_path.read_text())
-    report = {r["package"]: r for r in json.loads((out / "report.json").read_text()) if "package" in r}
+    rows_of_report = json.loads((out / "report.json").read_text())
+    report = {r["package"]: r for r in rows_of_report if "package" in r}
+    dropped = dropped_packages(rows_of_report)
     work = out / "work"
     extractor = Extractor(1_000_000).__enter__()
     _, stdlib_code = stdlib_fingerprints(work, extractor)
     dev_code = set_code(extractor, sets)
     kept = [e for e in manifest["packages"]
-            if report.get(e["package"], {}).get("status") == "kept" and not excluded(e)]
+            if report.get(e["package"], {}).get("status") == "kept" and not excluded(e)
+            and e["package"] not in dropped]
     archives = download_all(kept, work / "archives")
     rows: dict[str, list[dict]] = {"train": [], "val": []}
     for entry in kept:
         pairs = package_related(extractor, entry, package_files(entry, archives[entry["package"]], work))
         pairs = [p for p in pairs if not any(k and (k in stdlib_code or k in dev_code) for k in p["code_keys"])]
+        pairs = at_most(pairs, MAX_RELATED)
         rows["val" if report[entry["package"]]["held_out"] else "train"].extend(pairs)
         if pairs:
             print(f"{entry['package']:48} {len(pairs):4d} related pairs", flush=True)
@@ -921,6 +972,8 @@ def main() -> int:
                     metavar="LANGUAGE=N", help="how many Debian packages to take per language (select)")
     ap.add_argument("--manifest", type=Path, default=MANIFEST, help="the manifest to write (select) or read (pairs)")
     ap.add_argument("--npm", type=int, default=NPM_PACKAGES, metavar="N", help="npm packages to add (select-npm)")
+    ap.add_argument("--npm-javascript", action="store_true",
+                    help="select-npm: also take packages that ship JavaScript sources and no TypeScript")
     ap.add_argument("--resume", action="store_true",
                     help="pairs: mine only the packages OUT/report.json does not name yet, keeping OUT's pairs")
     args = ap.parse_args()
@@ -940,7 +993,7 @@ def main() -> int:
             ap.error(f"select-source: name a language of {sorted(SOURCE_FAMILIES)}, e.g. --packages java=150 c=150")
         select_source(out, counts, args.manifest)
     elif args.step == "select-npm":
-        select_npm(out, args.npm, args.manifest)
+        select_npm(out, args.npm, args.manifest, args.npm_javascript)
     else:
         mine(out, args.manifest, args.resume)
     return 0
