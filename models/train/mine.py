@@ -559,7 +559,8 @@ def stdlib_files(work: Path, label: str) -> list[tuple[str, str]]:
     if label == "nodejs":  # Node's own modules (lib/) and their documented declarations (@types/node)
         package = debian_source.source_index(work)["nodejs"]
         tarball = debian_source.fetch_file(package.directory, package.upstream, work)
-        files = debian_source.tar_sources(tarball, lambda rel: rel.startswith("lib/") and rel.endswith((".js", ".mjs")))
+        files = debian_source.tar_sources(tarball,
+                                          lambda rel: rel.startswith("lib/") and rel.endswith((".js", ".mjs")))
         for types in (f for f in package.files if ".orig-types-node." in f[0]):
             tarball = debian_source.fetch_file(package.directory, types, work)
             files += [(f"types-node/{rel}", text)
@@ -844,7 +845,7 @@ def package_related(extractor: Extractor, entry: dict, files: list[tuple[str, st
 
 
 def at_most(pairs: list[dict], count: int) -> list[dict]:
-    """The first `count` related pairs in the order of a hash of their units, in their own order."""
+    """`count` of the pairs, chosen by a hash of their units (the same every run), in their mined order."""
     if len(pairs) <= count:
         return pairs
     chosen = {id(p) for p in sorted(pairs, key=lambda p: stable_hash(" ".join(p["units"])))[:count]}
