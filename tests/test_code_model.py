@@ -3,6 +3,7 @@ reference vectors the training code computed (tests/data/code-MiniLM-L6-v2.json)
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
@@ -18,6 +19,14 @@ from patina_lsp.embedding.models import CHOICES, CODE, MINILM, repository_models
 
 REPO = Path(__file__).resolve().parents[1]
 CODE_GOLDEN = REPO / "tests" / "data" / f"{CODE.name}.json"
+
+
+def training_script(name: str):
+    """A module of models/train/, which is a folder of scripts rather than a package."""
+    scripts = str(REPO / "models" / "train")
+    if scripts not in sys.path:
+        sys.path.insert(0, scripts)
+    return importlib.import_module(name)
 
 
 @pytest.fixture(scope="session")
@@ -61,8 +70,7 @@ def test_merge_adds_the_scaled_product_of_the_factors(tmp_path):
 def test_a_blend_of_two_deltas_merges_as_the_blend_of_their_differences(tmp_path):
     """models/train/interpolate.py (NumPy only; PyTorch only for --validate): the blended file,
     merged, adds (1 - w) * the first difference + w * the second, within the rank cut's error."""
-    sys.path.insert(0, str(REPO / "models" / "train"))
-    from interpolate import blend
+    blend = training_script("interpolate").blend
 
     rng = np.random.default_rng(1)
     name = "encoder.layer.0.attention.self.query.weight"
@@ -92,8 +100,7 @@ def test_a_hard_negative_is_the_closest_unit_that_cannot_be_the_partner():
     """models/train/negatives.py (NumPy only): within a package, each description's negative is the
     unit it is closest to, leaving out its partner, a unit with the same description or text, and a
     unit nearly as close as the partner (over 0.95 of its cosine)."""
-    sys.path.insert(0, str(REPO / "models" / "train"))
-    from negatives import choose
+    choose = training_script("negatives").choose
 
     def unit(angle: float) -> np.ndarray:
         return np.array([np.cos(angle), np.sin(angle)], dtype=np.float32)
@@ -119,8 +126,7 @@ def test_a_hard_negative_is_the_closest_unit_that_cannot_be_the_partner():
 def test_training_reads_each_pairs_negative_and_refuses_a_file_for_other_pairs(tmp_path):
     """negatives.attach, what train.py --hard-negatives calls: the negative's text joins its pair; a
     negatives.jsonl mined for another train.jsonl is refused with the fix, nothing attached."""
-    sys.path.insert(0, str(REPO / "models" / "train"))
-    from negatives import attach
+    attach = training_script("negatives").attach
 
     pairs = [{"query": "parse a date", "document": "fn parse_date"},
              {"query": "parse a time", "document": "fn parse_time"},
@@ -141,8 +147,7 @@ def test_decontamination_drops_a_sets_queries_their_near_copies_and_its_code(tmp
     """mine.py decontaminate, run on a small mined folder and a development set of one file: a pair
     whose description is a set's query, or that query with a word changed (docs copied into another
     package), or whose code is a set's unit's, is dropped; a pair that only shares a few words stays."""
-    sys.path.insert(0, str(REPO / "models" / "train"))
-    import mine
+    mine = training_script("mine")
 
     dev = tmp_path / "dev"
     (dev / "corpus" / "pkg").mkdir(parents=True)
@@ -175,9 +180,8 @@ def test_decontamination_drops_a_sets_queries_their_near_copies_and_its_code(tmp
 def test_source_packages_of_a_standard_library_or_a_dev_set_are_never_mined():
     """Java's and C's standard libraries (and their copies), the java-nodoc set's packages, with
     their Apache Commons siblings, and the c-nodoc set's are excluded by name; other libraries are not."""
-    sys.path.insert(0, str(REPO / "models" / "train"))
+    mine = training_script("mine")
     sys.path.insert(0, str(REPO / "tests" / "benchmarks"))
-    import mine
     from code_only_sets import C_SOURCES, JAVA_SOURCES
 
     def source(name):
@@ -198,8 +202,7 @@ def test_an_npm_tarball_gives_its_own_sources_and_never_a_bundle(tmp_path):
     import io
     import tarfile
 
-    sys.path.insert(0, str(REPO / "models" / "train"))
-    import mine
+    mine = training_script("mine")
 
     files = {
         "package/lib/retry.js": "/** Retries a call. */\nfunction retry(call) {\n  return call();\n}\n",
@@ -227,8 +230,7 @@ def test_an_npm_tarball_gives_its_own_sources_and_never_a_bundle(tmp_path):
 def test_related_pairs_skip_dropped_packages_and_keep_at_most_a_share_of_one():
     """A package `decontaminate` dropped gives no related pairs; a package that links everything
     gives at most the cap, the same pairs every run, in their own order."""
-    sys.path.insert(0, str(REPO / "models" / "train"))
-    import mine
+    mine = training_script("mine")
 
     report = [{"package": "npm-a", "status": "kept"}, {"packages_dropped": ["npm-b"]},
               {"packages_dropped": ["zthreads"]}]
