@@ -144,6 +144,58 @@ def test_related_filter_keeps_code_near_code_and_nothing_below_the_floor():
     assert related_filter([near[3]], source_is_code=True) == ([], 1)
 
 
+def test_related_terms_are_the_sources_code_without_the_words_of_its_doc():
+    """A doc that says "like `x`" names what a related pair links: those words never count."""
+    from patina_lsp.index.search import related_terms
+    from patina_lsp.index.text import query_terms
+    from patina_lsp.index.units import Span, Unit
+
+    code = 'def load_settings(path):\n    """Like parse_manifest, for settings."""\n    return read_yaml(path)\n'
+    unit = Unit("a.py", "python", "function", "load_settings", None, Span(0, 0, 2, 0), Span(0, 4, 0, 17),
+                "def load_settings(path)", "Like parse_manifest, for settings.", code)
+    terms = related_terms(unit)
+    assert set(query_terms("read_yaml")) <= set(terms)
+    assert not set(query_terms("parse_manifest")) & set(terms)
+    assert "setting" not in terms and "load" in terms  # a word of the name and of the doc: left out too
+    assert related_terms(text="fn checksum(buf: &[u8])") == query_terms("fn checksum(buf: &[u8])")
+
+
+def test_related_code_is_ordered_by_its_cosine_blended_with_the_words_it_shares(tmp_path, int8_embedder):
+    """search.related_order over a real index's BM25: of two units equally near, the one that calls what
+    the source calls comes first; among those that share nothing, the nearer."""
+    from patina_lsp.index.search import RELATED_SEMANTIC_WEIGHT, SearchResult, related_order, related_terms
+    from patina_lsp.index.workspace import open_index
+
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "a.py").write_text(
+        "def load_settings(path):\n    return read_yaml(path)\n\n\n"
+        "def load_plugins(folder):\n    return [read_yaml(p) for p in folder.iterdir()]\n\n\n"
+        "def compute_area(width, height):\n    return width * height\n\n\n"
+        "def total_price(items):\n    return sum(i.cost for i in items)\n")
+    index = open_index(root, int8_embedder, tmp_path / "cache")
+    index.update()
+    with index.published.reading() as view:
+        slot = {view.unit(s).name: s for s in view.slots()}
+        source = view.unit(slot["load_settings"])
+
+        def near(*scored):
+            return [(slot[name], SearchResult(view.unit(slot[name]), cosine)) for name, cosine in scored]
+
+        terms = related_terms(source)
+        tied = related_order(view, near(("compute_area", 0.6), ("load_plugins", 0.6), ("total_price", 0.5)), terms)
+        assert [r.unit.name for r in tied] == ["load_plugins", "compute_area", "total_price"]
+        spread = near(("total_price", 0.8), ("load_plugins", 0.4), ("compute_area", 0.9))
+        blended = related_order(view, spread, terms)
+        assert [r.unit.name for r in blended] == ["load_plugins", "compute_area", "total_price"]
+        assert all(0.0 <= r.score <= 1.0 for r in blended)
+        assert [r.unit.name for r in related_order(view, spread, terms, weight=1.0)] == [
+            "compute_area", "total_price", "load_plugins"]  # the cosine alone
+        assert related_order(view, [], terms) == []
+    assert 0.0 < RELATED_SEMANTIC_WEIGHT < 1.0
+    index.store.close()
+
+
 def test_each_model_brings_its_own_semantic_weight():
     """The code model's cosines are trusted more against BM25 (embedding/models.py); rank() and a
     Searcher fuse with the weight of the model that made the vectors."""

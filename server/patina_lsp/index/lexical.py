@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -230,12 +231,16 @@ class LexicalIndex:
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every doc id for `query` (dense, indexed by doc id; 0 where no term matches)."""
+        return self.term_scores(query_terms(query))
+
+    def term_scores(self, terms: Iterable[str]) -> np.ndarray:
+        """BM25 score of every doc id for stemmed `terms` (each counted once), as `scores` gives it."""
         acc = np.zeros(len(self._length_array), dtype=np.float64)
         n = self._count
         if n == 0:
             return acc
         avg = self._total_length / n or 1.0
-        for term in dict.fromkeys(query_terms(query)):
+        for term in dict.fromkeys(terms):
             parts = [p for p in (self._segment_postings(term), self._dict_postings(term)) if p is not None]
             df = sum(len(docs) for docs, _ in parts)
             if not df:

@@ -197,6 +197,10 @@ class IndexView:
         """BM25 of every slot for `text` (dense, by slot)."""
         return self._index.lexical.scores(text)
 
+    def lexical_term_scores(self, terms: list[str]) -> np.ndarray:
+        """BM25 of every slot for stemmed `terms` (dense, by slot)."""
+        return self._index.lexical.term_scores(terms)
+
     def lexical_ceiling(self, text: str) -> float:
         """LexicalIndex.ceiling: the score of a full lexical match of `text`."""
         return self._index.lexical.ceiling(text)

@@ -26,10 +26,13 @@ from patina_lsp.index.search import (
     SearchQuery,
     SearchResult,
     gather,
+    RELATED_POOL,
     lexical_candidates,
-    nearest_units,
+    nearest_slots,
     rank,
     related_filter,
+    related_order,
+    related_terms,
     same_function,
     unit_at,
 )
@@ -116,7 +119,9 @@ class Searcher:
         """Units most like the unit at `line` of `path` (or like `text`), in the root that holds
         `path`, excluding that unit, anything overlapping it and (C, C++) its declaration or
         definition elsewhere; only those similar enough, and
-        for code no prose or text windows unless nothing else is close (search.related_filter)."""
+        for code no prose or text windows unless nothing else is close (search.related_filter);
+        ordered by their similarity blended with the words they share with the source
+        (search.related_order)."""
         if not self._roots:
             return Related()
         root, published = self._roots[0]
@@ -141,13 +146,16 @@ class Searcher:
                 if self._embed_unit is None:
                     return Related()
                 vector = self._embed_unit(unit)
+        terms = related_terms(source, text or "")
         with published.reading() as view:
-            # twice the limit: what the kind rule leaves out must not leave the list short
-            near = nearest_units(view, vector, limit * 2, path, exclude)
-        if source is not None:  # nor its declaration or definition elsewhere (C, C++)
-            near = [r for r in near if not same_function(source, r.unit)]
-        kept, left_out = related_filter(near, source_is_code)
-        return Related([(root, r) for r in kept[:limit]], left_out)
+            # at least twice the limit: what the kind rule leaves out must not leave the list short
+            near = nearest_slots(view, vector, max(limit * 2, RELATED_POOL), path, exclude)
+            if source is not None:  # nor its declaration or definition elsewhere (C, C++)
+                near = [(s, r) for s, r in near if not same_function(source, r.unit)]
+            kept, left_out = related_filter([r for _, r in near], source_is_code)
+            kept_ids = {id(r) for r in kept}
+            ordered = related_order(view, [(s, r) for s, r in near if id(r) in kept_ids], terms)
+        return Related([(root, r) for r in ordered[:limit]], left_out)
 
     def vector_count(self, path: str, line: int) -> int:
         """How many vectors the unit at `line` of `path` has (0: not embedded yet, or never)."""
