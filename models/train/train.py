@@ -152,19 +152,19 @@ def embed(model: MiniLM, batches: Batches, texts: list[str], documents: bool, si
     return torch.cat(out)
 
 
-def validation_mrr(model: MiniLM, batches: Batches, pairs: list[dict], both_documents: bool = False
-                   ) -> tuple[float, float]:
+def validation_mrr(model: MiniLM, batches: Batches, pairs: list[dict], both_documents: bool = False,
+                   documents_by: MiniLM | None = None) -> tuple[float, float]:
     """MRR@10 of each held-out description against every held-out document, and against its own
     package's documents only (what a search in one repository asks: tell apart units that share
     names, style and vocabulary). With `both_documents`, of related pairs: each unit against the
-    units the others point to."""
+    units the others point to. `documents_by`: another model embeds the documents (--query-only)."""
     model.eval()
     if both_documents:
         q = embed(model, batches, [p["first"] for p in pairs], documents=True)
         d = embed(model, batches, [p["second"] for p in pairs], documents=True)
     else:
         q = embed(model, batches, [p["query"] for p in pairs], documents=False)
-        d = embed(model, batches, [p["document"] for p in pairs], documents=True)
+        d = embed(documents_by or model, batches, [p["document"] for p in pairs], documents=True)
     scores = q @ d.T
     packages = [p.get("package") for p in pairs]
     same = torch.tensor([[a == b for b in packages] for a in packages])
@@ -328,6 +328,9 @@ def main() -> int:
     ap.add_argument("--geometry-on-related", action="store_true",
                     help="with --keep-geometry and --related: hold the related batch's documents too "
                          "(each side's among themselves)")
+    ap.add_argument("--query-only", action="store_true",
+                    help="train the factors on the query side alone, against documents embedded by the published "
+                         "model (what a query model beside the base model's document vectors would gain)")
     ap.add_argument("--query-prefix", default="", metavar="TEXT",
                     help="prepend TEXT to every description (and set the model spec's query_prefix to it): "
                          "the model can then move queries without moving documents")
@@ -387,7 +390,11 @@ def main() -> int:
     lr = args.lr or (3e-4 if args.mode == "lora" else 3e-5)
     weights = base_weights(data)
     model = MiniLM(weights, args.rank if args.mode == "lora" else 0, args.alpha, train_all=args.mode == "full")
-    published = MiniLM(weights, 0, 1.0, train_all=False).eval() if args.keep_geometry else None
+    if args.query_only and (args.related or args.hard_negatives or args.keep_geometry or args.mode != "lora"):
+        raise SystemExit("--query-only trains LoRA factors on descriptions alone: no --related, --hard-negatives, "
+                         "--keep-geometry or --mode full")
+    published = MiniLM(weights, 0, 1.0, train_all=False).eval() if args.keep_geometry or args.query_only else None
+    documents_by = published if args.query_only else None
     if args.init:
         load_factors(model, args.init)
     batches = Batches(Path(__file__).resolve().parents[1] / "tokenizer.json", args.query_prefix)
@@ -407,10 +414,11 @@ def main() -> int:
             fh.write(json.dumps(entry) + "\n")
 
     def validate() -> dict:
-        every, within = validation_mrr(model, batches, val)
+        every, within = validation_mrr(model, batches, val, documents_by=documents_by)
         out = {"val_mrr@10": every, "val_mrr@10_in_package": within}
         if focus_val:
-            out["focus_val_mrr@10"], out["focus_val_mrr@10_in_package"] = validation_mrr(model, batches, focus_val)
+            out["focus_val_mrr@10"], out["focus_val_mrr@10_in_package"] = validation_mrr(
+                model, batches, focus_val, documents_by=documents_by)
         if related_val:
             out["related_val_mrr@10"], out["related_val_mrr@10_in_package"] = validation_mrr(
                 model, batches, related_val, both_documents=True)
@@ -423,7 +431,7 @@ def main() -> int:
             "batches": args.batches, "batch": args.batch, "bf16": args.bf16,
             "keep_geometry": args.keep_geometry, "geometry_on_related": args.geometry_on_related,
             "related_balance": args.related_balance,
-            "query_prefix": args.query_prefix or None,
+            "query_prefix": args.query_prefix or None, "query_only": args.query_only,
             "hard_negatives": args.hard_negatives,
             "forms": args.forms, "init": str(args.init) if args.init else None,
             "trainable": sum(p.numel() for p in params)})
@@ -432,6 +440,10 @@ def main() -> int:
         """The in-batch loss of one batch of pairs, plus the related pairs' batch's with --related."""
         q = model(*batches.queries([p["query"] for p in chunk]))
         documents = batches.documents([p["document"] for p in chunk])
+        if args.query_only:  # the published model's documents, fixed: only the query side learns
+            with torch.no_grad():
+                fixed = published(*documents)
+            return in_batch_loss(q, fixed, args.scale)
         d = model(*documents)
         hard = partner_of = None
         against = [p["negative"] for p in chunk if p.get("negative")]
@@ -439,7 +451,7 @@ def main() -> int:
             hard = model(*batches.documents(against))
             partner_of = torch.tensor([[n == p["document"] for n in against] for p in chunk])
         loss = in_batch_loss(q, d, args.scale, hard, partner_of)
-        if published is not None:
+        if args.keep_geometry:
             with torch.no_grad():
                 before = published(*documents)
             loss = loss + args.keep_geometry * geometry_loss(d, before)
@@ -453,7 +465,7 @@ def main() -> int:
             seconds = batches.documents([p["second"] for p in linked])
             a, b = model(*firsts), model(*seconds)
             loss = loss + args.related_weight * in_batch_loss(a, b, args.scale)
-            if published is not None and args.geometry_on_related:
+            if args.keep_geometry and args.geometry_on_related:
                 # each side's units among themselves: the pairs a link joins are left to the related loss
                 with torch.no_grad():
                     a_before, b_before = published(*firsts), published(*seconds)

@@ -12,8 +12,10 @@ related_terms, and ranks them with search.related_order at each weight (1: the c
 Prints related MRR@10 on the tuning three quarters of the pairs and on the held-out quarter (a hash
 of the pair's source and target, as quality.held_out splits queries): choose on the tuning columns
 of the large sets; the held-out quarter and the small sets (pallets 27 pairs, django and
-django-nodoc 3) are for reporting. Uses the store quality.py or an earlier run left in
-WORK/cache-SET (a set is indexed there first when there is none).
+django-nodoc 3) are for reporting. Also prints what the blend adds to a related-code request (the
+source's terms, their BM25 over the whole index and the blend: p50 and p90 ms per set). Uses the
+store quality.py or an earlier run left in WORK/cache-SET (a set is indexed there first when there
+is none).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import argparse
 import json
 import statistics
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -33,6 +36,7 @@ from patina_lsp.embedding import Embedder, model_files  # noqa: E402
 from patina_lsp.embedding.build import ensure_models  # noqa: E402
 from patina_lsp.index.search import (  # noqa: E402
     RELATED_POOL,
+    RELATED_SEMANTIC_WEIGHT,
     nearest_slots,
     related_filter,
     related_order,
@@ -74,7 +78,9 @@ def main() -> int:
         index = open_index(target / "corpus", embedder, Path(args.work) / f"cache-{name}", variant=args.model)
         index.update()
         scores: dict[float, dict[bool, list[float]]] = {w: {False: [], True: []} for w in args.weights}
+        cost: list[float] = []  # ms: the source's terms, their BM25 and the blend (what ordering adds)
         with index.published.reading() as view:
+            unit_count = len(list(view.slots()))
             for pair in pairs:
                 source = pair["source"]
                 found = unit_at(view, source["path"], source["def"] - 1)
@@ -91,7 +97,10 @@ def main() -> int:
                 kept, _ = related_filter([r for _, r in near], unit.kind not in NOT_CODE)
                 kept_ids = {id(r) for r in kept}
                 near = [(s, r) for s, r in near if id(r) in kept_ids]
+                started = time.perf_counter()
                 terms = related_terms(unit)
+                related_order(view, near, terms)
+                cost.append((time.perf_counter() - started) * 1000)
                 for w in args.weights:
                     scores[w][held].append(reciprocal_rank(related_order(view, near, terms, w), pair["targets"]))
         index.store.close()
@@ -102,7 +111,12 @@ def main() -> int:
                 tuning_means[w].append(statistics.mean(tune))
             cells.append(f"{statistics.mean(tune) if tune else float('nan'):.3f}/"
                          f"{statistics.mean(held) if held else float('nan'):.3f}")
-        print(f"{name:13} " + " ".join(f"{c:>13}" for c in cells) + f"  ({len(pairs)} pairs)", flush=True)
+        every = scores[RELATED_SEMANTIC_WEIGHT][False] + scores[RELATED_SEMANTIC_WEIGHT][True] \
+            if RELATED_SEMANTIC_WEIGHT in scores else []
+        shipped = f"every pair at {RELATED_SEMANTIC_WEIGHT}: {statistics.mean(every):.4f}; " if every else ""
+        print(f"{name:13} " + " ".join(f"{c:>13}" for c in cells) + f"  ({len(pairs)} pairs; {shipped}the blend "
+              f"p50 {statistics.median(cost):.2f} ms, p90 {sorted(cost)[int(len(cost) * 0.9)]:.2f} ms over "
+              f"{unit_count:,} units)", flush=True)
     if any(tuning_means.values()):
         print(f"{'mean (large)':13} " + " ".join(
             f"{statistics.mean(v) if v else float('nan'):>13.4f}" for v in tuning_means.values()))
