@@ -23,10 +23,10 @@ import numpy as np
 from patina_lsp.index.fusion import SEMANTIC_WEIGHT
 from patina_lsp.index.published import PublishedIndex
 from patina_lsp.index.search import (
+    RELATED_POOL,
     SearchQuery,
     SearchResult,
     gather,
-    RELATED_POOL,
     lexical_candidates,
     nearest_slots,
     rank,
