@@ -7,7 +7,7 @@ on the query side alone (`models/train/train.py --query-only`), fused as the ser
                                            [--data /tmp/patina-train] [--work /tmp/patina-eval]
                                            [--sets npm-nodoc rust-nodoc ...] [--weights 0.6 0.7]
 
-Prints MRR@10 on each set's tuning three quarters and held-out quarter (quality.held_out), for
+Prints MRR@10 on each set's tuning three quarters and held-out quarter (ranking.evaluate), for
 queries embedded by the published model (the reference: the server's figures give or take the
 queries' INT8) and by the query-side factors, at each weight of the semantic side. Uses the INT8
 store quality.py left in WORK/cache-SET (a set is indexed there first when there is none); the
@@ -27,8 +27,7 @@ import torch
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "models" / "train"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from quality import held_out  # noqa: E402
-from ranking import hit  # noqa: E402
+from ranking import evaluate  # noqa: E402
 from sysinfo import cpu_line  # noqa: E402
 from train import Batches, MiniLM, base_weights, embed, load_factors  # noqa: E402
 
@@ -73,20 +72,15 @@ def main() -> int:
         index.update()
         cells = []
         for label, queried in vectors.items():
+            with index.published.reading() as view:
+                gathered = [gather(view, SearchQuery(q["query"], 10), vector.astype(np.float32))
+                            for q, vector in zip(queries, queried)]
+            for found in gathered:
+                found.ceiling = 0.0  # evaluate passes it on; the server's fusion does not read it
             for weight in args.weights:
-                parts: dict[bool, list[float]] = {False: [], True: []}
-                with index.published.reading() as view:
-                    for q, vector in zip(queries, queried):
-                        found = gather(view, SearchQuery(q["query"], 10), vector.astype(np.float32))
-                        rr = 0.0
-                        if found.units:
-                            scores = fusion.fuse_scores(found.semantic, found.lexical,
-                                                        found.prose.astype(np.float64), weight=weight)
-                            order = np.argsort(-scores, kind="stable")[:10]
-                            rr = next((1 / (i + 1) for i, j in enumerate(order)
-                                       if hit(found.units[j], q["targets"])), 0.0)
-                        parts[held_out(q["query"])].append(rr)
-                cells.append(f"{label} {weight}: {np.mean(parts[False]):.3f} / {np.mean(parts[True]):.3f}")
+                scored = evaluate(queries, gathered, lambda sem, lex, prose, ceiling, w=weight:
+                                  fusion.fuse_scores(sem, lex, prose, weight=w))
+                cells.append(f"{label} {weight}: {scored['tune'][0]:.3f} / {scored['held-out'][0]:.3f}")
         index.store.close()
         print(f"{name:13} " + "   ".join(cells), flush=True)
     return 0

@@ -6,8 +6,7 @@ the source, at which weight. Pools gathered once per set and model, weights scor
                                                [--weights 1 0.8 0.6 0.5 0.4 0.3 0]
 
 For every pair of a set's related.jsonl (quality.py builds the sets), takes the units near the source
-as Searcher.related does (search.nearest_slots over RELATED_POOL units, less the source's own
-declaration, then related_filter's floor and kind rule), scores each with BM25 of the source's
+as Searcher.related does (search.related_candidates over RELATED_POOL units), scores each with BM25 of the source's
 related_terms, and ranks them with search.related_order at each weight (1: the cosine alone).
 Prints related MRR@10 on the tuning three quarters of the pairs and on the held-out quarter (a hash
 of the pair's source and target, as quality.held_out splits queries): choose on the tuning columns
@@ -37,11 +36,9 @@ from patina_lsp.embedding.build import ensure_models  # noqa: E402
 from patina_lsp.index.search import (  # noqa: E402
     RELATED_POOL,
     RELATED_SEMANTIC_WEIGHT,
-    nearest_slots,
-    related_filter,
+    related_candidates,
     related_order,
     related_terms,
-    same_function,
     unit_at,
 )
 from patina_lsp.index.workspace import open_index  # noqa: E402
@@ -92,11 +89,8 @@ def main() -> int:
                     continue
                 unit = found[1]
                 vector = view.vectors(vector_ids[:1])[0]
-                near = [(s, r) for s, r in nearest_slots(view, vector, RELATED_POOL, source["path"], unit.span)
-                        if not same_function(unit, r.unit)]
-                kept, _ = related_filter([r for _, r in near], unit.kind not in NOT_CODE)
-                kept_ids = {id(r) for r in kept}
-                near = [(s, r) for s, r in near if id(r) in kept_ids]
+                near, _ = related_candidates(view, vector, RELATED_POOL, source["path"], unit.span, unit,
+                                             unit.kind not in NOT_CODE)
                 started = time.perf_counter()
                 terms = related_terms(unit)
                 related_order(view, near, terms)

@@ -127,6 +127,19 @@ def related_order(view: IndexView, near: list[tuple[int, SearchResult]], terms: 
     return [SearchResult(near[i][1].unit, float(fused[i])) for i in order]
 
 
+def related_candidates(view: IndexView, vector: np.ndarray, pool: int, path: str | None, exclude: Span | None,
+                       source: Unit | None, source_is_code: bool) -> tuple[list[tuple[int, SearchResult]], int]:
+    """What a related-code answer orders (related_order), as (slot, result by cosine), and how many near
+    units related_filter left out: the `pool` units nearest `vector`, less the source's own declaration
+    or definition elsewhere (C, C++), through related_filter's floor and kind rule."""
+    near = nearest_slots(view, vector, pool, path, exclude)
+    if source is not None:
+        near = [(s, r) for s, r in near if not same_function(source, r.unit)]
+    kept, left_out = related_filter([r for _, r in near], source_is_code)
+    kept_ids = {id(r) for r in kept}
+    return [(s, r) for s, r in near if id(r) in kept_ids], left_out
+
+
 def same_function(a: Unit, b: Unit) -> bool:
     """A C or C++ function's declaration and its definition (`int f(void);` in a header, `int f(void)
     {...}` in a source file; a method declared in its class and defined as `Class::method`): one

@@ -28,12 +28,10 @@ from patina_lsp.index.search import (
     SearchResult,
     gather,
     lexical_candidates,
-    nearest_slots,
     rank,
-    related_filter,
+    related_candidates,
     related_order,
     related_terms,
-    same_function,
     unit_at,
 )
 from patina_lsp.index.units import Span, Unit
@@ -149,12 +147,9 @@ class Searcher:
         terms = related_terms(source, text or "")
         with published.reading() as view:
             # at least twice the limit: what the kind rule leaves out must not leave the list short
-            near = nearest_slots(view, vector, max(limit * 2, RELATED_POOL), path, exclude)
-            if source is not None:  # nor its declaration or definition elsewhere (C, C++)
-                near = [(s, r) for s, r in near if not same_function(source, r.unit)]
-            kept, left_out = related_filter([r for _, r in near], source_is_code)
-            kept_ids = {id(r) for r in kept}
-            ordered = related_order(view, [(s, r) for s, r in near if id(r) in kept_ids], terms)
+            near, left_out = related_candidates(view, vector, max(limit * 2, RELATED_POOL), path, exclude,
+                                                source, source_is_code)
+            ordered = related_order(view, near, terms)
         return Related([(root, r) for r in ordered[:limit]], left_out)
 
     def vector_count(self, path: str, line: int) -> int:
