@@ -172,15 +172,31 @@ def validation_mrr(model: MiniLM, batches: Batches, pairs: list[dict], both_docu
     return mrr_at_10(scores), mrr_at_10(scores.masked_fill(~same, -2.0))
 
 
+def false_negatives(guide_q: torch.Tensor, guide_d: torch.Tensor) -> torch.Tensor:
+    """Which in-batch negatives a guide model takes for better matches than the partner: [i, j] is
+    True where the guide puts row i's query nearer document j than its own document, or document j
+    nearer query i than its own query (the other direction's negative). Overloads, implementations
+    of one interface and units a description fits as well as its own: pushing them apart is what
+    package batches do to the units related code should find."""
+    with torch.autocast("cpu", enabled=False):
+        sims = guide_q.float() @ guide_d.float().T
+        own = sims.diagonal()
+        mask = (sims > own[:, None]) | (sims > own[None, :])
+        return mask.fill_diagonal_(False)
+
+
 def in_batch_loss(q: torch.Tensor, d: torch.Tensor, scale: float, hard: torch.Tensor | None = None,
-                  partner_of: torch.Tensor | None = None) -> torch.Tensor:
+                  partner_of: torch.Tensor | None = None, masked: torch.Tensor | None = None) -> torch.Tensor:
     """Each row's partner against every other row's, both directions (MultipleNegativesRankingLoss).
     With `hard` (the batch's hard negatives, negatives.py), each description is also set against
     every one of them, except where `partner_of[i, k]` says negative k is row i's own document.
+    `masked[i, j]` leaves pair (i, j) out of both directions' negatives (false_negatives).
     Always in float32, also under --bf16's autocast: bfloat16 would round the scaled cosines."""
     with torch.autocast("cpu", enabled=False):
         q, d = q.float(), d.float()
         scores = q @ d.T * scale
+        if masked is not None:
+            scores = scores.masked_fill(masked, float("-inf"))
         labels = torch.arange(len(q))
         forward = scores
         if hard is not None:
@@ -328,6 +344,10 @@ def main() -> int:
     ap.add_argument("--geometry-on-related", action="store_true",
                     help="with --keep-geometry and --related: hold the related batch's documents too "
                          "(each side's among themselves)")
+    ap.add_argument("--guide", choices=["published", "init"],
+                    help="leave out of each batch's negatives the documents a frozen guide model (the published "
+                         "model, or the --init factors) matches to a description better than its own "
+                         "(false_negatives)")
     ap.add_argument("--query-only", action="store_true",
                     help="train the factors on the query side alone, against documents embedded by the published "
                          "model (what a query model beside the base model's document vectors would gain)")
@@ -397,6 +417,26 @@ def main() -> int:
     documents_by = published if args.query_only else None
     if args.init:
         load_factors(model, args.init)
+    if args.guide == "init" and not args.init:
+        raise SystemExit("--guide init needs --init")
+    guide = None
+    if args.guide == "published":
+        guide = published or MiniLM(weights, 0, 1.0, train_all=False).eval()
+    elif args.guide == "init":
+        guide = MiniLM(weights, args.rank, args.alpha, train_all=False)
+        load_factors(guide, args.init)
+        guide.eval()
+    masked_share: list[float] = []
+
+    def guided(first: tuple, second: tuple) -> torch.Tensor | None:
+        """The false negatives of a batch by the guide (None without one); their share is logged."""
+        if guide is None:
+            return None
+        with torch.no_grad():
+            mask = false_negatives(guide(*first), guide(*second))
+        n = len(mask)
+        masked_share.append(float(mask.sum()) / max(1, n * (n - 1)))
+        return mask
     batches = Batches(Path(__file__).resolve().parents[1] / "tokenizer.json", args.query_prefix)
     name = args.mode + args.tag
     params = [p for p in model.parameters() if p.requires_grad]
@@ -432,13 +472,14 @@ def main() -> int:
             "keep_geometry": args.keep_geometry, "geometry_on_related": args.geometry_on_related,
             "related_balance": args.related_balance,
             "query_prefix": args.query_prefix or None, "query_only": args.query_only,
-            "hard_negatives": args.hard_negatives,
+            "hard_negatives": args.hard_negatives, "guide": args.guide,
             "forms": args.forms, "init": str(args.init) if args.init else None,
             "trainable": sum(p.numel() for p in params)})
 
     def step_loss(chunk: list[dict], step: int) -> torch.Tensor:
         """The in-batch loss of one batch of pairs, plus the related pairs' batch's with --related."""
-        q = model(*batches.queries([p["query"] for p in chunk]))
+        queries = batches.queries([p["query"] for p in chunk])
+        q = model(*queries)
         documents = batches.documents([p["document"] for p in chunk])
         if args.query_only:  # the published model's documents, fixed: only the query side learns
             with torch.no_grad():
@@ -450,7 +491,7 @@ def main() -> int:
         if against:
             hard = model(*batches.documents(against))
             partner_of = torch.tensor([[n == p["document"] for n in against] for p in chunk])
-        loss = in_batch_loss(q, d, args.scale, hard, partner_of)
+        loss = in_batch_loss(q, d, args.scale, hard, partner_of, guided(queries, documents))
         if args.keep_geometry:
             with torch.no_grad():
                 before = published(*documents)
@@ -464,7 +505,7 @@ def main() -> int:
             firsts = batches.documents([p["first"] for p in linked])
             seconds = batches.documents([p["second"] for p in linked])
             a, b = model(*firsts), model(*seconds)
-            loss = loss + args.related_weight * in_batch_loss(a, b, args.scale)
+            loss = loss + args.related_weight * in_batch_loss(a, b, args.scale, masked=guided(firsts, seconds))
             if args.keep_geometry and args.geometry_on_related:
                 # each side's units among themselves: the pairs a link joins are left to the related loss
                 with torch.no_grad():
@@ -490,8 +531,9 @@ def main() -> int:
             if args.mode == "lora" and args.checkpoint_every and step % args.checkpoint_every == 0:
                 save_lora(data / f"{name}-latest.npz", model.lora_factors(), args.alpha, args.rank)
             if step % 20 == 0:
+                share = f" guided out {np.mean(masked_share[-40:]):.2%} of negatives" if masked_share else ""
                 print(f"epoch {epoch} step {step}/{steps} loss {total / done:.4f} "
-                      f"{time.time() - started:.0f}s", flush=True)
+                      f"{time.time() - started:.0f}s{share}", flush=True)
         checkpoint = data / f"{name}-epoch{epoch}.npz"
         if args.mode == "lora":
             save_lora(checkpoint, model.lora_factors(), args.alpha, args.rank)
@@ -500,6 +542,8 @@ def main() -> int:
         entry = {"epoch": epoch, **validate(),
                  "train_loss": total / max(1, len(plan)), "seconds": round(time.time() - started),
                  "checkpoint": str(checkpoint)}
+        if masked_share:
+            entry["guided_out"] = round(float(np.mean(masked_share)), 4)
         if args.mode == "full":
             # what ships: the difference cut to rank --svd-rank, small tensors' differences as they are
             delta = data / f"{name}-epoch{epoch}.lora.npz"
