@@ -410,9 +410,10 @@ def main() -> int:
     lr = args.lr or (3e-4 if args.mode == "lora" else 3e-5)
     weights = base_weights(data)
     model = MiniLM(weights, args.rank if args.mode == "lora" else 0, args.alpha, train_all=args.mode == "full")
-    if args.query_only and (args.related or args.hard_negatives or args.keep_geometry or args.mode != "lora"):
+    if args.query_only and (args.related or args.hard_negatives or args.keep_geometry or args.guide
+                            or args.mode != "lora"):
         raise SystemExit("--query-only trains LoRA factors on descriptions alone: no --related, --hard-negatives, "
-                         "--keep-geometry or --mode full")
+                         "--keep-geometry, --guide or --mode full")
     published = MiniLM(weights, 0, 1.0, train_all=False).eval() if args.keep_geometry or args.query_only else None
     documents_by = published if args.query_only else None
     if args.init:
