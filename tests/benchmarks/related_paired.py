@@ -27,7 +27,13 @@ from sysinfo import cpu_line  # noqa: E402
 
 from patina_lsp.embedding import Embedder, model_files  # noqa: E402
 from patina_lsp.embedding.build import ensure_models  # noqa: E402
-from patina_lsp.index.search import RELATED_POOL, related_candidates, related_order, related_terms, unit_at  # noqa: E402
+from patina_lsp.index.search import (  # noqa: E402
+    RELATED_POOL,
+    related_candidates,
+    related_order,
+    related_terms,
+    unit_at,
+)
 from patina_lsp.index.workspace import open_index  # noqa: E402
 from patina_lsp.vocabulary import NOT_CODE  # noqa: E402
 
@@ -78,7 +84,11 @@ def main() -> int:
     first, second = args.models
     print(f"related MRR@10 by pair: {first} -> {second}, the difference and its 95% bootstrap interval")
     for name in args.sets:
-        pairs = [json.loads(line) for line in (args.work / name / "related.jsonl").open() if line.strip()]
+        listed = args.work / name / "related.jsonl"
+        pairs = [json.loads(line) for line in listed.open() if line.strip()] if listed.is_file() else []
+        if not pairs:
+            print(f"{name:13} no related pairs in {listed}", flush=True)
+            continue
         a, b = (reciprocal_ranks(args.work, name, embedders[c], c, pairs) for c in args.models)
         low, high = interval(b - a)
         print(f"{name:13} {a.mean():.3f} -> {b.mean():.3f}  {b.mean() - a.mean():+.3f} [{low:+.3f}, {high:+.3f}]  "
