@@ -422,7 +422,7 @@ def main() -> int:
         raise SystemExit("--guide init needs --init")
     guide = None
     if args.guide == "published":
-        guide = published or MiniLM(weights, 0, 1.0, train_all=False).eval()
+        guide = published if published is not None else MiniLM(weights, 0, 1.0, train_all=False).eval()
     elif args.guide == "init":
         guide = MiniLM(weights, args.rank, args.alpha, train_all=False)
         load_factors(guide, args.init)

@@ -22,20 +22,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from related_floor import hit  # noqa: E402
+from related_ranking import pair_pool, reciprocal_rank  # noqa: E402
 from sysinfo import cpu_line  # noqa: E402
 
 from patina_lsp.embedding import Embedder, model_files  # noqa: E402
 from patina_lsp.embedding.build import ensure_models  # noqa: E402
-from patina_lsp.index.search import (  # noqa: E402
-    RELATED_POOL,
-    related_candidates,
-    related_order,
-    related_terms,
-    unit_at,
-)
+from patina_lsp.index.search import related_order, related_terms  # noqa: E402
 from patina_lsp.index.workspace import open_index  # noqa: E402
-from patina_lsp.vocabulary import NOT_CODE  # noqa: E402
 
 SETS = ("java-nodoc", "rust-nodoc", "npm-nodoc", "c-nodoc", "pallets", "django", "django-nodoc", "c-docs")
 DRAWS = 2000
@@ -48,16 +41,10 @@ def reciprocal_ranks(work: Path, name: str, embedder: Embedder, choice: str, pai
     ranks = np.zeros(len(pairs))
     with index.published.reading() as view:
         for i, pair in enumerate(pairs):
-            source = pair["source"]
-            found = unit_at(view, source["path"], source["def"] - 1)
-            vector_ids = list(view.vector_ids(found[0])) if found else []
-            if not vector_ids:
-                continue  # the server would answer nothing
-            unit = found[1]
-            near, _ = related_candidates(view, view.vectors(vector_ids[:1])[0], RELATED_POOL, source["path"],
-                                         unit.span, unit, unit.kind not in NOT_CODE)
-            ordered = related_order(view, near, related_terms(unit))
-            ranks[i] = next((1 / r for r, res in enumerate(ordered[:10], 1) if hit(res, pair["targets"])), 0.0)
+            pooled = pair_pool(view, pair)
+            if pooled is not None:  # else a miss: the server would answer nothing
+                unit, near = pooled
+                ranks[i] = reciprocal_rank(related_order(view, near, related_terms(unit)), pair["targets"])
     index.store.close()
     return ranks
 

@@ -55,6 +55,20 @@ def reciprocal_rank(ordered, targets: list[dict]) -> float:
     return next((1 / i for i, r in enumerate(ordered[:10], 1) if hit(r, targets)), 0.0)
 
 
+def pair_pool(view, pair: dict):
+    """(the source unit, the near units Searcher.related would order) for a related pair, or None when
+    the source has no vector (the server would answer nothing: a miss)."""
+    source = pair["source"]
+    found = unit_at(view, source["path"], source["def"] - 1)
+    vector_ids = list(view.vector_ids(found[0])) if found else []
+    if not vector_ids:
+        return None
+    unit = found[1]
+    near, _ = related_candidates(view, view.vectors(vector_ids[:1])[0], RELATED_POOL, source["path"], unit.span,
+                                 unit, unit.kind not in NOT_CODE)
+    return unit, near
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sets", nargs="+", default=[*LARGE, "pallets", "django", "django-nodoc"])
@@ -79,18 +93,13 @@ def main() -> int:
         with index.published.reading() as view:
             unit_count = len(list(view.slots()))
             for pair in pairs:
-                source = pair["source"]
-                found = unit_at(view, source["path"], source["def"] - 1)
-                vector_ids = list(view.vector_ids(found[0])) if found else []
                 held = held_out(pair_key(pair))
-                if not vector_ids:  # the server would answer nothing: a miss at every weight
+                pooled = pair_pool(view, pair)
+                if pooled is None:  # a miss at every weight
                     for w in args.weights:
                         scores[w][held].append(0.0)
                     continue
-                unit = found[1]
-                vector = view.vectors(vector_ids[:1])[0]
-                near, _ = related_candidates(view, vector, RELATED_POOL, source["path"], unit.span, unit,
-                                             unit.kind not in NOT_CODE)
+                unit, near = pooled
                 started = time.perf_counter()
                 terms = related_terms(unit)
                 related_order(view, near, terms)
