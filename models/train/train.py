@@ -81,9 +81,23 @@ class MiniLM(torch.nn.Module):
         return out
 
     def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Unit vectors: the last layer's states mean-pooled over `mask`, normalised."""
+        return F.normalize(mean_pool(self.states(ids, mask), mask), dim=-1)
+
+    def states(self, ids: torch.Tensor, mask: torch.Tensor, types: torch.Tensor | None = None,
+               type_shift: torch.Tensor | None = None) -> torch.Tensor:
+        """The last layer's hidden states (batch, tokens, 384). `types`: BERT's segment of each token (0
+        for a single text; a query and a document read together as 0 and 1, rerank.py), with
+        `type_shift` added to segment 1's published row."""
         positions = torch.arange(ids.shape[1])
+        segment = self.p("embeddings.token_type_embeddings.weight")[0]
+        if types is not None:
+            second = self.p("embeddings.token_type_embeddings.weight")[1]
+            if type_shift is not None:
+                second = second + type_shift
+            segment = torch.where(types[:, :, None].bool(), second, segment)
         x = (self.p("embeddings.word_embeddings.weight")[ids] + self.p("embeddings.position_embeddings.weight")[positions]
-             + self.p("embeddings.token_type_embeddings.weight")[0])
+             + segment)
         x = F.layer_norm(x, (HIDDEN,), self.p("embeddings.LayerNorm.weight"), self.p("embeddings.LayerNorm.bias"), 1e-12)
         keep = mask[:, None, None, :].bool()
         batch, seq = ids.shape
@@ -104,9 +118,7 @@ class MiniLM(torch.nn.Module):
             up = F.gelu(self.linear(x, p + "intermediate.dense"))
             x = F.layer_norm(self.linear(up, p + "output.dense") + x, (HIDDEN,), self.p(p + "output.LayerNorm.weight"),
                              self.p(p + "output.LayerNorm.bias"), 1e-12)
-        weights = mask[:, :, None].float()
-        pooled = (x * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
-        return F.normalize(pooled, dim=-1)
+        return x
 
     def lora_factors(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         inverse = {safe: key for key, safe in self.names.items()}
@@ -115,6 +127,11 @@ class MiniLM(torch.nn.Module):
 
     def full_weights(self) -> dict[str, np.ndarray]:
         return {key: self.w[safe].detach().numpy() for key, safe in self.names.items()}
+
+
+def mean_pool(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    weights = mask[:, :, None].float()
+    return (states * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
 
 
 class Batches:
