@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import pickle
 import random
 import sys
@@ -38,7 +37,7 @@ import torch.nn.functional as F
 
 from train import HIDDEN, MiniLM, base_weights, mean_pool, read_pairs
 from patina_lsp.embedding import Embedder, model_files
-from patina_lsp.embedding.delta import merge_lora, save_lora
+from patina_lsp.embedding.delta import merge_lora, read_delta, save_lora
 from patina_lsp.embedding.models import semantic_weight
 from patina_lsp.embedding.tokenizer import load_tokenizer
 from patina_lsp.index import chunks
@@ -140,14 +139,16 @@ def save(model: CrossEncoder, path: Path, args) -> None:
 
 
 def load(model: CrossEncoder, path: Path) -> None:
-    with np.load(path, allow_pickle=False) as data:
-        for key, safe in model.encoder.names.items():
-            if safe in model.encoder.lora_a:
-                model.encoder.lora_a[safe].data = torch.from_numpy(data[f"{key}.a"].astype(np.float32))
-                model.encoder.lora_b[safe].data = torch.from_numpy(data[f"{key}.b"].astype(np.float32))
-        model.type_shift.data = torch.from_numpy(data["rerank.type_shift.dense"].astype(np.float32))
-        model.head.weight.data = torch.from_numpy(data["rerank.head.weight.dense"].astype(np.float32))
-        model.head.bias.data = torch.from_numpy(data["rerank.head.bias.dense"].astype(np.float32))
+    """The factors, segment shift and head `save` wrote."""
+    delta = read_delta(path)
+    for key, safe in model.encoder.names.items():
+        if safe in model.encoder.lora_a:
+            a, b = delta.factors[key]
+            model.encoder.lora_a[safe].data = torch.from_numpy(a)
+            model.encoder.lora_b[safe].data = torch.from_numpy(b)
+    model.type_shift.data = torch.from_numpy(delta.dense["rerank.type_shift"])
+    model.head.weight.data = torch.from_numpy(delta.dense["rerank.head.weight"])
+    model.head.bias.data = torch.from_numpy(delta.dense["rerank.head.bias"])
 
 
 def train(args) -> int:

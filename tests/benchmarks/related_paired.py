@@ -9,8 +9,9 @@ server does (search.related_candidates, then search.related_order) and the pair 
 reciprocal rank in the first ten. Prints each model's related MRR@10, their difference (second
 minus first), a 95% interval for it by resampling the pairs (2,000 bootstrap draws, seeded), and
 how many pairs rank higher or lower; then the same over the pairs of every set together. `--pools`:
-how many near units each side gathers before ordering (the server: search.RELATED_POOL). Uses the stores quality.py or an earlier run left in
-WORK/cache-SET (a set is indexed there first when there is none).
+how many near units each side gathers before ordering (the server: search.RELATED_POOL). Uses the
+stores quality.py or an earlier run left in WORK/cache-SET (a set is indexed there first when there
+is none).
 """
 
 from __future__ import annotations
@@ -58,6 +59,12 @@ def interval(differences: np.ndarray, seed: int = 0) -> tuple[float, float]:
     return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
 
 
+def report(name: str, a: np.ndarray, b: np.ndarray) -> None:
+    low, high = interval(b - a)
+    print(f"{name:13} {a.mean():.3f} -> {b.mean():.3f}  {b.mean() - a.mean():+.3f} [{low:+.3f}, {high:+.3f}]  "
+          f"higher {int((b > a).sum())}, lower {int((b < a).sum())} of {len(a)} pairs", flush=True)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", nargs=2, default=["int8", "code"], metavar=("FIRST", "SECOND"))
@@ -87,12 +94,6 @@ def main() -> int:
     if len(every) > 1:
         report("every set", *np.concatenate(every, axis=1))
     return 0
-
-
-def report(name: str, a: np.ndarray, b: np.ndarray) -> None:
-    low, high = interval(b - a)
-    print(f"{name:13} {a.mean():.3f} -> {b.mean():.3f}  {b.mean() - a.mean():+.3f} [{low:+.3f}, {high:+.3f}]  "
-          f"higher {int((b > a).sum())}, lower {int((b < a).sum())} of {len(a)} pairs", flush=True)
 
 
 if __name__ == "__main__":
