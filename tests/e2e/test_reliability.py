@@ -41,9 +41,13 @@ def test_sigkill_mid_index_resumes_without_re_embedding(tmp_path, corpus, phase)
     second = start(corpus, cache, tmp_path / "second.err")
     if phase == "semantic":  # the resumed run goes on from where the index is, not from the first 5% again
         resumed = wait(second, lambda s: s.get("phase") == "semantic" and s["textsEmbedded"] > 0)
-        # killed at half or more (the last seconds' vectors may be lost with the process); a run that
-        # started over would show 5% and 0 units
-        assert resumed["unitsEmbedded"] >= status["unitsEmbedded"] // 2 and resumed["percentage"] >= 25, \
+        # killed at half or more; vectors are committed every 3 s (workspace.COMMIT_EVERY_SECONDS), and on a
+        # CPU that embeds the corpus in a few seconds that window can be half the progress (407 units at the
+        # kill, 188 kept, once in 28 CI runs): a quarter kept still tells a resumed run from one that
+        # started over, which would show 5% and its first batch (and embed every text again: the check
+        # on embedded_count below)
+        assert resumed["unitsEmbedded"] >= status["unitsEmbedded"] // 4 \
+            and resumed["percentage"] >= 5 + (status["percentage"] - 5) // 4, \
             (resumed, status)
     wait(second, lambda s: s["state"] == "ready")
     resumed_embedded = embedded_count(second)
