@@ -1,7 +1,8 @@
 """Blend two trained deltas into one: (1 - w) * the first's difference + w * the second's, cut to rank r.
 
     python models/train/interpolate.py FIRST.npz SECOND.npz --weight 0.5 --rank 16 --out OUT.npz
-                                       [--validate /tmp/patina-train]
+                                       [--scale 1.0] [--validate /tmp/patina-train]
+    python models/train/interpolate.py DELTA.npz --scale 0.8 --out OUT.npz   (one delta, scaled)
 
 Two runs that start from the same factors (a second epoch trained with `--init` from the first)
 lie close together in weight space, and a point between them can keep what each is good at (the
@@ -57,26 +58,31 @@ def blend(first: Path, second: Path, weight: float, rank: int) -> tuple[dict, fl
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("first", type=Path)
-    ap.add_argument("second", type=Path)
+    ap.add_argument("second", type=Path, nargs="?", help="omitted: the first alone (with --scale)")
     ap.add_argument("--weight", type=float, default=0.5, help="the second delta's share (0: the first, 1: the second)")
+    ap.add_argument("--scale", type=float, default=1.0,
+                    help="times the blended difference: below 1 toward the published weights, above 1 past the delta")
     ap.add_argument("--rank", type=int, default=16)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--validate", type=Path, metavar="DATA", help="mine.py's folder: print the blend's validation MRR@10")
     args = ap.parse_args()
     if not 0.0 <= args.weight <= 1.0:
         ap.error("--weight must be between 0 and 1")
-    factors, kept = blend(args.first, args.second, args.weight, args.rank)
-    # alpha = rank: the factors carry the whole difference (scale 1)
-    save_lora(args.out, factors, alpha=float(args.rank), rank=args.rank)
-    entry = {"first": args.first.name, "second": args.second.name, "weight": args.weight, "rank": args.rank,
-             "out": args.out.name, "bytes": args.out.stat().st_size, "norm_kept_min": round(kept, 5)}
+    if args.scale <= 0.0:
+        ap.error("--scale must be above 0")
+    second = args.second or args.first
+    factors, kept = blend(args.first, second, args.weight, args.rank)
+    # alpha = rank * scale: the factors carry the whole difference, times --scale
+    save_lora(args.out, factors, alpha=float(args.rank) * args.scale, rank=args.rank)
+    entry = {"first": args.first.name, "second": second.name, "weight": args.weight, "scale": args.scale,
+             "rank": args.rank, "out": args.out.name, "bytes": args.out.stat().st_size, "norm_kept_min": round(kept, 5)}
     if args.validate:
         import torch
 
         from train import Batches, MiniLM, base_weights, load_factors, read_pairs, validation_mrr
 
         torch.set_num_threads(2)
-        model = MiniLM(base_weights(args.validate), args.rank, float(args.rank), train_all=False)
+        model = MiniLM(base_weights(args.validate), args.rank, float(args.rank) * args.scale, train_all=False)
         load_factors(model, args.out)
         val = read_pairs(args.validate / "val.jsonl")[:1000]
         every, within = validation_mrr(model, Batches(HERE.parent / "tokenizer.json"), val)

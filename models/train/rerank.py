@@ -35,7 +35,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from train import HIDDEN, MiniLM, base_weights, mean_pool, read_pairs
+from train import HIDDEN, MiniLM, base_weights, mean_pool, padded, read_pairs
 from patina_lsp.embedding import Embedder, model_files
 from patina_lsp.embedding.delta import merge_lora, read_delta, save_lora
 from patina_lsp.embedding.models import semantic_weight
@@ -69,15 +69,7 @@ class CrossEncoder(torch.nn.Module):
 
 
 def pair_tensors(tokenizer, pairs: list[tuple[str, str]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    encodings = tokenizer.encode_batch(pairs)
-    width = max(len(e.ids) for e in encodings)
-    ids, mask, types = (torch.zeros(len(pairs), width, dtype=torch.long) for _ in range(3))
-    for row, e in enumerate(encodings):
-        n = len(e.ids)
-        ids[row, :n] = torch.tensor(e.ids)
-        mask[row, :n] = 1
-        types[row, :n] = torch.tensor(e.type_ids)
-    return ids, mask, types
+    return padded(tokenizer.encode_batch(pairs))
 
 
 def code_model_weights(work: Path) -> dict[str, np.ndarray]:
@@ -188,8 +180,9 @@ def train(args) -> int:
 
 def unit_text(unit, count_tokens) -> str:
     """What the reranker reads of a unit: its summary with the doc when it has one, else its first code window."""
-    if unit.doc.strip() and chunks.summary(unit):
-        return chunks.summary(unit)
+    summary = chunks.summary(unit) if unit.doc.strip() else ""
+    if summary:
+        return summary
     texts = chunks.embedding_texts(unit, count_tokens, max_windows=1, with_doc=False)
     return texts[0] if texts else chunks.header(unit)
 

@@ -134,6 +134,18 @@ def mean_pool(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (states * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
 
 
+def padded(encodings) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Token ids, attention mask and segment ids of a batch of encodings, zero-padded to the longest."""
+    width = max(len(e.ids) for e in encodings)
+    ids, mask, types = (torch.zeros(len(encodings), width, dtype=torch.long) for _ in range(3))
+    for row, e in enumerate(encodings):
+        n = len(e.ids)
+        ids[row, :n] = torch.tensor(e.ids)
+        mask[row, :n] = 1
+        types[row, :n] = torch.tensor(e.type_ids)
+    return ids, mask, types
+
+
 class Batches:
     def __init__(self, tokenizer_path: Path, query_prefix: str = ""):
         self.query_tok = load_tokenizer(tokenizer_path, 64)
@@ -142,12 +154,7 @@ class Batches:
 
     @staticmethod
     def tensors(encodings) -> tuple[torch.Tensor, torch.Tensor]:
-        width = max(len(e.ids) for e in encodings)
-        ids = torch.zeros(len(encodings), width, dtype=torch.long)
-        mask = torch.zeros(len(encodings), width, dtype=torch.long)
-        for row, e in enumerate(encodings):
-            ids[row, :len(e.ids)] = torch.tensor(e.ids)
-            mask[row, :len(e.ids)] = 1
+        ids, mask, _ = padded(encodings)
         return ids, mask
 
     def queries(self, texts: list[str]):
