@@ -10,7 +10,9 @@ lie close together in weight space, and a point between them can keep what each 
 code together and documented code where it was, and the second's package batches, which tell apart
 the units of one repository. Each adapted matrix's two differences, (alpha / rank) * B @ A, are
 blended and cut back to rank `--rank` by a truncated SVD (delta.low_rank), so the result is one
-delta file of the same size, merged by `patina models fetch` like any other. With --validate, the
+delta file of the same size, merged by `patina models fetch` like any other. `--scale` multiplies the
+result: with one delta, that delta's difference moved toward the published weights (below 1) or past
+it along the same direction (above 1). With --validate, the
 held-out packages' validation MRR@10 (train.py's) of the blend is printed and recorded in
 DATA/interpolate-log.jsonl.
 """
@@ -74,7 +76,8 @@ def main() -> int:
     factors, kept = blend(args.first, second, args.weight, args.rank)
     # alpha = rank * scale: the factors carry the whole difference, times --scale
     save_lora(args.out, factors, alpha=float(args.rank) * args.scale, rank=args.rank)
-    entry = {"first": args.first.name, "second": second.name, "weight": args.weight, "scale": args.scale,
+    entry = {"first": args.first.name, "second": second.name, "weight": args.weight if args.second else 0.0,
+             "scale": args.scale,
              "rank": args.rank, "out": args.out.name, "bytes": args.out.stat().st_size, "norm_kept_min": round(kept, 5)}
     if args.validate:
         import torch
