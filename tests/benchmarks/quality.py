@@ -9,7 +9,7 @@ comment removed and its first sentence as the query; c-docs: c-nodoc's queries o
 docs; NAME-nodoc: strip_docs.py), then runs
 search_eval.py, which starts `patina lsp`, waits for `ready` and sends every query as
 patina/search. Prints one row per set: MRR@10, R@1, R@10, related MRR, latency, time to ready
-(cold: a fresh cache; warm: the same cache again), then the tuning three quarters and the
+(cold: no store for this model yet; warm: the same store again), then the tuning three quarters and the
 held-out quarter apart (warm runs): nothing was chosen on the held-out quarter.
 """
 
@@ -47,6 +47,16 @@ def build(name: str, work: Path) -> Path:
     else:
         subprocess.run([sys.executable, str(EVAL / "sphinx_queries.py"), name, str(target)], check=True)
     return target
+
+
+def model_store(cache: Path, target: Path, options: dict) -> Path:
+    """The store the server keeps for this set's corpus and model in `cache`: a cold run removes it and
+    leaves other models' stores where they are (related_paired.py compares two models on them)."""
+    from patina_lsp.embedding.files import default_variant
+    from patina_lsp.embedding.models import store_key
+    from patina_lsp.index.store import store_dir
+
+    return store_dir(cache, target / "corpus", store_key(options.get("model") or default_variant()))
 
 
 def held_out(query: str) -> bool:
@@ -87,9 +97,9 @@ def main() -> int:
     for name in args.sets:
         target = build(name, work)
         cache = work / f"cache-{name}"
-        if not args.keep_cache:
-            shutil.rmtree(cache, ignore_errors=True)
         options = {"cacheDir": str(cache), **json.loads(args.options)}
+        if not args.keep_cache:
+            shutil.rmtree(model_store(cache, target, options), ignore_errors=True)
         cold = evaluate(target, options)
         parts = {part: evaluate(target, options, path) for part, path in split(target, work).items()}
         warm = parts["tune"]
