@@ -26,6 +26,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sysinfo import cpu_line  # noqa: E402
 
+from patina_lsp.embedding.files import default_variant  # noqa: E402
+from patina_lsp.embedding.models import store_key  # noqa: E402
+from patina_lsp.index.store import store_dir  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 EVAL = REPO.parent / "shared" / "eval"
@@ -52,10 +56,6 @@ def build(name: str, work: Path) -> Path:
 def model_store(cache: Path, target: Path, options: dict) -> Path:
     """The store the server keeps for this set's corpus and model in `cache`: a cold run removes it and
     leaves other models' stores where they are (related_paired.py compares two models on them)."""
-    from patina_lsp.embedding.files import default_variant
-    from patina_lsp.embedding.models import store_key
-    from patina_lsp.index.store import store_dir
-
     return store_dir(cache, target / "corpus", store_key(options.get("model") or default_variant()))
 
 
