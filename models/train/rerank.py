@@ -133,11 +133,7 @@ def save(model: CrossEncoder, path: Path, args) -> None:
 def load(model: CrossEncoder, path: Path) -> None:
     """The factors, segment shift and head `save` wrote."""
     delta = read_delta(path)
-    for key, safe in model.encoder.names.items():
-        if safe in model.encoder.lora_a:
-            a, b = delta.factors[key]
-            model.encoder.lora_a[safe].data = torch.from_numpy(a)
-            model.encoder.lora_b[safe].data = torch.from_numpy(b)
+    model.encoder.set_factors(delta.factors)
     model.type_shift.data = torch.from_numpy(delta.dense["rerank.type_shift"])
     model.head.weight.data = torch.from_numpy(delta.dense["rerank.head.weight"])
     model.head.bias.data = torch.from_numpy(delta.dense["rerank.head.bias"])

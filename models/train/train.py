@@ -90,9 +90,10 @@ class MiniLM(torch.nn.Module):
         for a single text; a query and a document read together as 0 and 1, rerank.py), with
         `type_shift` added to segment 1's published row."""
         positions = torch.arange(ids.shape[1])
-        segment = self.p("embeddings.token_type_embeddings.weight")[0]
+        segments = self.p("embeddings.token_type_embeddings.weight")
+        segment = segments[0]
         if types is not None:
-            second = self.p("embeddings.token_type_embeddings.weight")[1]
+            second = segments[1]
             if type_shift is not None:
                 second = second + type_shift
             segment = torch.where(types[:, :, None].bool(), second, segment)
@@ -119,6 +120,14 @@ class MiniLM(torch.nn.Module):
             x = F.layer_norm(self.linear(up, p + "output.dense") + x, (HIDDEN,), self.p(p + "output.LayerNorm.weight"),
                              self.p(p + "output.LayerNorm.bias"), 1e-12)
         return x
+
+    def set_factors(self, factors: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+        """Put `factors` ({weight name: (A, B)}, as delta.read_delta gives them) in the adapted matrices."""
+        for key, safe in self.names.items():
+            if safe in self.lora_a:
+                a, b = factors[key]
+                self.lora_a[safe].data = torch.from_numpy(a)
+                self.lora_b[safe].data = torch.from_numpy(b)
 
     def lora_factors(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         inverse = {safe: key for key, safe in self.names.items()}
@@ -294,11 +303,7 @@ def load_factors(model: MiniLM, path: Path) -> None:
     delta = read_delta(path)
     if delta.rank != model.rank or abs(delta.scale - model.scale) > 1e-9 or delta.dense:
         raise SystemExit(f"{path}: rank {delta.rank} alpha {delta.alpha}, not this run's")
-    for key, safe in model.names.items():
-        if safe in model.lora_a:
-            a, b = delta.factors[key]
-            model.lora_a[safe].data = torch.from_numpy(a)
-            model.lora_b[safe].data = torch.from_numpy(b)
+    model.set_factors(delta.factors)
 
 
 def compress(base: dict[str, np.ndarray], tuned: dict[str, np.ndarray], rank: int, path: Path) -> None:
