@@ -93,6 +93,11 @@ def weighted_z(w):
     return lambda sem, lex, prose, ceiling: w * zscore(sem) + (1 - w) * zscore(lex) - 0.1 * prose
 
 
+def weighted(w):
+    """The server's fusion with the semantic side weighted `w`."""
+    return lambda sem, lex, prose, ceiling: fusion.fuse_scores(sem, lex, prose, weight=w)
+
+
 def rrf(k=60):
     def f(sem, lex, prose, ceiling):
         out = np.zeros(len(sem))
@@ -108,11 +113,11 @@ FUSIONS: dict[str, Fusion] = {
     "bm25 only": lambda sem, lex, prose, ceiling: lex,
     "rrf k=60": rrf(),
     "current (0.6 minmax + 0.4 max)": current,
-    "0.5 minmax + 0.5 max": lambda sem, lex, prose, ceiling: fusion.fuse_scores(sem, lex, prose, weight=0.5),
-    "0.7 minmax + 0.3 max": lambda sem, lex, prose, ceiling: fusion.fuse_scores(sem, lex, prose, weight=0.7),
-    "0.75 minmax + 0.25 max": lambda sem, lex, prose, ceiling: fusion.fuse_scores(sem, lex, prose, weight=0.75),
-    "0.8 minmax + 0.2 max": lambda sem, lex, prose, ceiling: fusion.fuse_scores(sem, lex, prose, weight=0.8),
-    "0.85 minmax + 0.15 max": lambda sem, lex, prose, ceiling: fusion.fuse_scores(sem, lex, prose, weight=0.85),
+    "0.5 minmax + 0.5 max": weighted(0.5),
+    "0.7 minmax + 0.3 max": weighted(0.7),
+    "0.75 minmax + 0.25 max": weighted(0.75),
+    "0.8 minmax + 0.2 max": weighted(0.8),
+    "0.85 minmax + 0.15 max": weighted(0.85),
     "adaptive 0.6 k10": adaptive(),
     "adaptive 0.6 k5": adaptive(k=5),
     "adaptive 0.6 k10 p0.5": adaptive(power=0.5),
