@@ -61,13 +61,14 @@ def main() -> int:
           f"{embedders[first].lanes} lanes")
     rates: dict[str, list[float]] = {v: [] for v in args.models}
     latency: dict[str, list[float]] = {v: [] for v in args.models}
+    vectors: dict[str, np.ndarray] = {}  # each model's vectors of the chunks, from the timed rounds
     for e in embedders.values():  # warm up
         e.embed(chunks[:10])
         e.embed_query(QUERIES[0])
     for _ in range(args.rounds):
         for variant, e in embedders.items():
             t = time.perf_counter()
-            e.embed(chunks)
+            vectors[variant] = e.embed(chunks)
             rates[variant].append(len(chunks) / (time.perf_counter() - t))
             for q in QUERIES * 10:
                 t = time.perf_counter()
@@ -86,10 +87,11 @@ def main() -> int:
         ratio = statistics.median(a / b for a, b in zip(rates[variant], rates[first]))
         p50 = statistics.median(latency[variant]) / statistics.median(latency[first])
         print(f"{variant}/{first}: throughput {ratio:.3f}x, query p50 {p50:.3f}x (median of per-round ratios)")
-    for variant, (spec, precision) in ((v, CHOICES[v]) for v in args.models):
+    for variant in args.models:
+        spec, precision = CHOICES[variant]
         full = next((c for c, p in spec.choices.items() if p == "fp32"), None)
-        if precision == "int8" and full in embedders:
-            cos = np.sum(embedders[variant].embed(chunks) * embedders[full].embed(chunks), axis=1)
+        if precision == "int8" and full in vectors:
+            cos = np.sum(vectors[variant] * vectors[full], axis=1)
             print(f"{variant} against {full}: cosine mean {cos.mean():.4f}, 1st percentile "
                   f"{np.percentile(cos, 1):.4f}, minimum {cos.min():.4f} over {len(chunks)} chunks")
     return 0
