@@ -627,6 +627,7 @@ def main() -> int:
         step, first_epoch, skip = position["step"], position["epoch"], position["done"]
         total, before = position["total"], position["seconds"]
         masked_share.extend(position["masked_share"])
+    first_step = step
     for epoch in range(first_epoch, args.epochs + 1):
         if position is not None and epoch == first_epoch:
             rng.setstate(position["rng"])
@@ -656,8 +657,9 @@ def main() -> int:
                     save_lora(data / f"{name}-latest.npz", model.lora_factors(), args.alpha, args.rank)
             if step % 20 == 0:
                 share = f" guided out {np.mean(masked_share[-40:]):.2%} of negatives" if masked_share else ""
+                left = (steps - step) * (time.time() - started) / (step - first_step)  # at this process's pace
                 print(f"epoch {epoch} step {step}/{steps} loss {total / done:.4f} "
-                      f"{elapsed:.0f}s{share}", flush=True)
+                      f"{elapsed:.0f}s, about {left / 60:.0f} min to go{share}", flush=True)
             if stopping:
                 print(f"stopped at step {step}/{steps} as --stop-at asked; continue with --resume", flush=True)
                 return 0
